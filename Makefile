@@ -1,0 +1,60 @@
+# The two commands of the README: `make demo` and `make check`. Everything else is a helper.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
+JOBS       ?= $(shell nproc)
+CMAKE      ?= cmake
+PROVE      ?= prove
+
+# Tests that prove runs: C unit tests (built), shell integration tests, lint.
+TESTS = $(BUILD)/tests/unit/test_* tests/integration/*.sh tests/lint/*.sh
+
+.PHONY: all deps build check check-asan check-tsan demo bench install clean format
+
+all: build
+
+# Installs missing Debian packages (packaging/deps.sh) only when something is not found.
+PKGS  = libuv jansson lmdb liburcu-memb libsodium libcurl openblas
+TOOLS = prove mdb_stat valgrind clang curl clang-format
+deps:
+	@ok=1; pkg-config --exists $(PKGS) || ok=0; \
+	[ -f /usr/include/civetweb.h ] || ok=0; [ -d /usr/share/javascript/chart.js ] || ok=0; \
+	for t in $(TOOLS); do command -v $$t >/dev/null 2>&1 || ok=0; done; \
+	[ $$ok = 1 ] || packaging/deps.sh
+
+build: deps
+	@$(CMAKE) -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@$(CMAKE) --build $(BUILD) -j $(JOBS)
+
+check: build
+	TARS_BUILD=$(abspath $(BUILD)) $(PROVE) -j$(JOBS) $(TESTS)
+	@$(MAKE) --no-print-directory check-asan
+
+# The suite again on an AddressSanitizer + UndefinedBehaviorSanitizer build.
+check-asan: deps
+	@$(CMAKE) -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTARS_SANITIZE=address,undefined >/dev/null
+	@$(CMAKE) --build $(ASAN_BUILD) -j $(JOBS)
+	TARS_BUILD=$(abspath $(ASAN_BUILD)) TARS_SANITIZED=1 \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  $(PROVE) -j$(JOBS) $(ASAN_BUILD)/tests/unit/test_* tests/integration/*.sh
+
+check-tsan: deps
+	@$(CMAKE) -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTARS_SANITIZE=thread >/dev/null
+	@$(CMAKE) --build $(TSAN_BUILD) -j $(JOBS)
+	TARS_BUILD=$(abspath $(TSAN_BUILD)) TARS_SANITIZED=1 TSAN_OPTIONS=halt_on_error=1 \
+	  $(PROVE) -j$(JOBS) $(TSAN_BUILD)/tests/unit/test_* tests/integration/*.sh
+
+demo: build
+	$(BUILD)/bin/tarsd serve --config packaging/demo.json
+
+bench: build
+	@for b in tests/bench/*.sh; do TARS_BUILD=$(abspath $(BUILD)) $$b || exit 1; done
+
+install: build
+	$(CMAKE) --install $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files --cached --others --exclude-standard '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)

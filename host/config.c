@@ -1,0 +1,238 @@
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include "config.h"
+
+const char config_default_text[] = "{\n"
+                                   "  \"listen\": \"127.0.0.1:8080\",\n"
+                                   "  \"log_format\": \"auto\",\n"
+                                   "  \"log_level\": \"info\",\n"
+                                   "  \"require_pins\": false,\n"
+                                   "  \"runners\": 2,\n"
+                                   "  \"http_threads\": 16,\n"
+                                   "  \"agents\": []\n"
+                                   "}\n";
+
+static int
+id_ok(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++, n++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' || *s == '_'))
+            return 0;
+    return n > 0 && n <= 64;
+}
+
+static const char *const log_formats[] = {"auto", "text", "json", NULL};
+static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
+
+static const struct sch_field agent_schema[] = {
+    {.key = "id",
+     .type = SCH_STRING,
+     .flags = SCH_REQUIRED,
+     .help = "Unique agent id, [a-z0-9_-], at most 64 characters.",
+     .check = id_ok,
+     .expect = "an id of [a-z0-9_-] such as \"policy\""},
+    {.key = "agent", .type = SCH_STRING, .flags = SCH_REQUIRED, .help = "Agent plugin name."},
+    {.key = "env", .type = SCH_STRING, .flags = SCH_REQUIRED, .help = "Env plugin name."},
+    {.key = "n_envs",
+     .type = SCH_INT,
+     .min = 1,
+     .max = 65536,
+     .help = "Environment copies stepped together (default 8)."},
+    {.key = "seed",
+     .type = SCH_INT,
+     .min = 0,
+     .max = 9007199254740991.0,
+     .help = "Seed of the agent and its envs (default 0)."},
+    {.key = "preset",
+     .type = SCH_STRING,
+     .help = "Named preset from the agent manifest's defaults."},
+    {.key = "params", .type = SCH_MAP, .help = "Agent parameter values."},
+    {.key = "env_params", .type = SCH_MAP, .help = "Env parameter values."},
+    {0},
+};
+
+const struct sch_field config_schema[] = {
+    {.key = "listen",
+     .type = SCH_STRING,
+     .help = "Address and port of the API and UI, ADDR:PORT (port 0 picks a free one)."},
+    {.key = "state_dir", .type = SCH_STRING, .help = "Directory of the LMDB state store."},
+    {.key = "manifest_dirs",
+     .type = SCH_ARRAY,
+     .elem = SCH_STRING,
+     .help = "Directories searched for plugin manifests (*.json)."},
+    {.key = "plugin_dirs",
+     .type = SCH_ARRAY,
+     .elem = SCH_STRING,
+     .help = "Directories searched for the libraries manifests name."},
+    {.key = "log_format",
+     .type = SCH_STRING,
+     .choices = log_formats,
+     .help = "auto: text on a terminal, JSON lines otherwise."},
+    {.key = "log_level", .type = SCH_STRING, .choices = log_levels, .help = "Lowest level logged."},
+    {.key = "require_pins",
+     .type = SCH_BOOL,
+     .help = "Refuse plugins whose manifest has no sha256 pin."},
+    {.key = "runners",
+     .type = SCH_INT,
+     .min = 1,
+     .max = 256,
+     .help = "Runner threads that step the agents."},
+    {.key = "http_threads",
+     .type = SCH_INT,
+     .min = 1,
+     .max = 1024,
+     .help = "CivetWeb worker threads: one per concurrent keep-alive client or WebSocket."},
+    {.key = "agents",
+     .type = SCH_ARRAY,
+     .elem = SCH_OBJECT,
+     .fields = agent_schema,
+     .help = "Agents started at boot (resumed from the state dir when they exist there)."},
+    {0},
+};
+
+int
+strv_push(struct strv *s, const char *v)
+{
+    char **n = realloc(s->v, (s->n + 1) * sizeof *n);
+    if (!n)
+        return -1;
+    s->v = n;
+    if (!(s->v[s->n] = strdup(v)))
+        return -1;
+    s->n++;
+    return 0;
+}
+
+void
+strv_free(struct strv *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->v[i]);
+    free(s->v);
+    s->v = NULL;
+    s->n = 0;
+}
+
+/* A path from the file, made relative to the file's directory. */
+static char *
+resolve(const char *file, const char *p)
+{
+    if (!file || p[0] == '/')
+        return strdup(p);
+    char *copy = strdup(file);
+    char *out = NULL;
+    if (copy && asprintf(&out, "%s/%s", dirname(copy), p) < 0)
+        out = NULL;
+    free(copy);
+    return out;
+}
+
+static int
+load_dirs(struct strv *dst, json_t *arr, const char *file)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        char *p = resolve(file, json_string_value(v));
+        int rc = p ? strv_push(dst, p) : -1;
+        free(p);
+        if (rc)
+            return -1;
+    }
+    return 0;
+}
+
+static int
+load_agents(struct config *c, struct diag *d)
+{
+    json_t *arr = json_object_get(c->doc.root, "agents");
+    size_t n = json_array_size(arr);
+    int errors = 0;
+    c->agents = calloc(n ? n : 1, sizeof *c->agents);
+    if (!c->agents)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_array_get(arr, i);
+        struct agent_conf *a = &c->agents[c->n_agents++];
+        a->ptr = jptr_index("/agents", i);
+        a->id = sch_str(o, "id", "");
+        a->agent = sch_str(o, "agent", "");
+        a->env = sch_str(o, "env", "");
+        a->preset = sch_str(o, "preset", NULL);
+        a->n_envs = (uint32_t)sch_int(o, "n_envs", 8);
+        a->seed = (uint64_t)sch_int(o, "seed", 0);
+        a->params = json_object_get(o, "params");
+        a->env_params = json_object_get(o, "env_params");
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(c->agents[j].id, a->id) == 0) {
+                char *p = jptr_key(a->ptr, "id");
+                jdoc_error(&c->doc, d, p ? p : a->ptr, 0, "agent id '%s' is used twice", a->id);
+                free(p);
+                errors++;
+            }
+        }
+    }
+    return errors ? -1 : 0;
+}
+
+int
+config_load(struct config *c, const char *file, struct diag *d)
+{
+    memset(c, 0, sizeof *c);
+    int rc = file ? jdoc_load(&c->doc, file, d)
+                  : jdoc_parse(&c->doc, "(default config)", config_default_text,
+                               sizeof config_default_text - 1, d);
+    if (rc)
+        return -1;
+    json_t *root = c->doc.root;
+    if (sch_validate(config_schema, root, "", &c->doc, d))
+        goto fail;
+    c->listen = strdup(sch_str(root, "listen", "127.0.0.1:8080"));
+    const char *state = sch_str(root, "state_dir", NULL);
+    c->state_dir = state ? resolve(file, state) : NULL;
+    c->log_format = strdup(sch_str(root, "log_format", "auto"));
+    c->log_level = strdup(sch_str(root, "log_level", "info"));
+    c->require_pins = sch_bool(root, "require_pins", 0);
+    c->runners = (uint32_t)sch_int(root, "runners", 2);
+    c->http_threads = (uint32_t)sch_int(root, "http_threads", 16);
+    if (!c->listen || !c->log_format || !c->log_level || (state && !c->state_dir) ||
+        load_dirs(&c->manifest_dirs, json_object_get(root, "manifest_dirs"), file) ||
+        load_dirs(&c->plugin_dirs, json_object_get(root, "plugin_dirs"), file)) {
+        diag_at(d, c->doc.file, 0, 0, "out of memory");
+        goto fail;
+    }
+    if (load_agents(c, d))
+        goto fail;
+    return 0;
+fail:
+    config_free(c);
+    return -1;
+}
+
+void
+config_free(struct config *c)
+{
+    for (size_t i = 0; i < c->n_agents; i++)
+        free(c->agents[i].ptr);
+    free(c->agents);
+    free(c->listen);
+    free(c->state_dir);
+    free(c->log_format);
+    free(c->log_level);
+    strv_free(&c->manifest_dirs);
+    strv_free(&c->plugin_dirs);
+    jdoc_free(&c->doc);
+    memset(c, 0, sizeof *c);
+}
+
+const struct agent_conf *
+config_agent(const struct config *c, const char *id)
+{
+    for (size_t i = 0; i < c->n_agents; i++)
+        if (strcmp(c->agents[i].id, id) == 0)
+            return &c->agents[i];
+    return NULL;
+}

@@ -1,0 +1,58 @@
+/*
+ * config — tarsd's one JSON config file. Every key is optional; with no file at all tarsd
+ * runs on the embedded default (config_default_text). Command-line flags override the file.
+ * Relative paths in a file are taken relative to that file's directory.
+ */
+#ifndef TARS_HOST_CONFIG_H
+#define TARS_HOST_CONFIG_H
+
+#include <stdint.h>
+#include "jdoc.h"
+#include "schema.h"
+
+struct agent_conf {
+    char *ptr; /* JSON pointer of this entry in the config, for messages */
+    const char *id;
+    const char *agent;
+    const char *env;
+    const char *preset; /* NULL when absent */
+    uint32_t n_envs;
+    uint64_t seed;
+    json_t *params;     /* NULL when absent */
+    json_t *env_params; /* NULL when absent */
+};
+
+struct strv {
+    char **v;
+    size_t n;
+};
+
+struct config {
+    struct jdoc doc; /* the file (or the embedded default) */
+    char *listen;
+    char *state_dir;
+    struct strv manifest_dirs;
+    struct strv plugin_dirs;
+    char *log_format; /* "auto", "text" or "json" */
+    char *log_level;
+    int require_pins;
+    uint32_t runners;
+    uint32_t http_threads;
+    struct agent_conf *agents;
+    size_t n_agents;
+};
+
+extern const struct sch_field config_schema[];
+extern const char config_default_text[];
+
+/* Loads file, or the embedded default when file is NULL. Errors go to d; returns 0 or -1. */
+int config_load(struct config *c, const char *file, struct diag *d);
+void config_free(struct config *c);
+
+/* The agent entry with this id, or NULL. */
+const struct agent_conf *config_agent(const struct config *c, const char *id);
+
+int strv_push(struct strv *s, const char *v);
+void strv_free(struct strv *s);
+
+#endif

@@ -1,0 +1,133 @@
+#include <libgen.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "loader.h"
+#include "manifest.h"
+#include "params_json.h"
+#include "plugin_cmd.h"
+
+static int
+write_out(const char *path, const char *text)
+{
+    if (!path) {
+        fputs(text, stdout);
+        return 0;
+    }
+    char *tmp = NULL;
+    if (asprintf(&tmp, "%s.tmp", path) < 0)
+        return -1;
+    FILE *f = fopen(tmp, "w");
+    int ok = f && fputs(text, f) >= 0;
+    if (f)
+        ok = fclose(f) == 0 && ok;
+    ok = ok && rename(tmp, path) == 0;
+    if (!ok) {
+        perror(path);
+        remove(tmp);
+    }
+    free(tmp);
+    return ok ? 0 : -1;
+}
+
+static int
+cmd_manifest(const char *file, const char *out, struct lib *lib)
+{
+    char *copy = strdup(file);
+    char *text = copy ? manifest_render(lib->info, basename(copy), lib->sha256) : NULL;
+    int rc = text ? write_out(out, text) : -1;
+    if (!text)
+        fprintf(stderr, "tarsctl: out of memory\n");
+    free(text);
+    free(copy);
+    return rc ? 1 : 0;
+}
+
+static void
+print_param(const tars_param_def *d)
+{
+    char range[64] = "";
+    char def[64];
+    if (d->type == TARS_PARAM_ENUM) {
+        size_t used = 0;
+        for (uint32_t k = 0; d->choices[k] && used < sizeof range; k++)
+            used += (size_t)snprintf(range + used, sizeof range - used, "%s%s", k ? "|" : "",
+                                     d->choices[k]);
+        snprintf(def, sizeof def, "%s", d->choices[(uint32_t)d->def]);
+    } else if (d->type == TARS_PARAM_BOOL) {
+        snprintf(range, sizeof range, "true|false");
+        snprintf(def, sizeof def, "%s", d->def != 0 ? "true" : "false");
+    } else {
+        snprintf(range, sizeof range, "[%g, %g]", d->min, d->max);
+        snprintf(def, sizeof def, "%g", d->def);
+    }
+    static const char *const types[] = {"?", "float", "int", "bool", "enum"};
+    printf("  %-20s %-5s %-10s %-22s %s%s %s\n", d->name, types[d->type <= 4 ? d->type : 0], def,
+           range, d->flags & TARS_PARAM_HOT ? "HOT " : "", d->flags & TARS_PARAM_LOG ? "LOG" : "",
+           d->help);
+}
+
+static int
+cmd_check(const struct lib *lib, int as_json)
+{
+    const tars_plugin_info *info = lib->info;
+    if (as_json) {
+        char abi[16];
+        snprintf(abi, sizeof abi, "%u.%u", info->abi_major, info->abi_minor);
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s}", "name", info->name,
+                              "kind", tars_kind_name(info->kind), "version", info->version, "abi",
+                              abi, "description", info->description ? info->description : "",
+                              "sha256", lib->sha256, "params",
+                              pjson_schema(info->params, info->n_params), "status", "ok");
+        char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+        if (text)
+            printf("%s\n", text);
+        free(text);
+        json_decref(o);
+        return text ? 0 : 1;
+    }
+    printf("%s %s %s (ABI %u.%u): ok\n", tars_kind_name(info->kind), info->name, info->version,
+           info->abi_major, info->abi_minor);
+    printf("  %s\n  sha256 %s\n", info->description ? info->description : "", lib->sha256);
+    printf("%u parameters%s\n", info->n_params, info->n_params ? ":" : "");
+    for (uint32_t i = 0; i < info->n_params; i++)
+        print_param(&info->params[i]);
+    return 0;
+}
+
+int
+plugin_cmd(int argc, char **argv)
+{
+    if (argc < 2 || (strcmp(argv[0], "manifest") != 0 && strcmp(argv[0], "check") != 0)) {
+        fprintf(stderr, "usage: tarsctl plugin manifest FILE.so [-o OUT]\n"
+                        "       tarsctl plugin check FILE.so [--json]\n");
+        return 2;
+    }
+    const char *sub = argv[0], *file = argv[1], *out = NULL;
+    int as_json = 0;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(sub, "manifest") == 0 && (strcmp(argv[i], "-o") == 0) && i + 1 < argc) {
+            out = argv[++i];
+        } else if (strcmp(sub, "check") == 0 && strcmp(argv[i], "--json") == 0) {
+            as_json = 1;
+        } else {
+            fprintf(stderr, "tarsctl: unexpected argument '%s' for 'plugin %s'\n", argv[i], sub);
+            return 2;
+        }
+    }
+    struct loader loader = {0};
+    struct lib lib;
+    char err[768];
+    int rc;
+    if (loader_open(&loader, file, NULL, &lib, err, sizeof err)) {
+        fprintf(stderr, "tarsctl: %s: %s\n", file, err);
+        rc = 1;
+    } else {
+        rc =
+            strcmp(sub, "manifest") == 0 ? cmd_manifest(file, out, &lib) : cmd_check(&lib, as_json);
+        loader_close(&lib);
+    }
+    loader_fini(&loader);
+    return rc;
+}

@@ -1,0 +1,163 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "host.h"
+#include "log.h"
+#include "params_json.h"
+
+double
+host_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int
+replace_dirs(struct strv *dst, const struct strv *src)
+{
+    if (!src->n)
+        return 0;
+    strv_free(dst);
+    for (size_t i = 0; i < src->n; i++)
+        if (strv_push(dst, src->v[i]))
+            return -1;
+    return 0;
+}
+
+static int
+replace_str(char **dst, const char *src)
+{
+    if (!src)
+        return 0;
+    free(*dst);
+    *dst = strdup(src);
+    return *dst ? 0 : -1;
+}
+
+int
+host_setup(struct host *h, const struct opts *o, int plugins_fatal, struct diag *d)
+{
+    memset(h, 0, sizeof *h);
+    h->started = host_now();
+    if (config_load(&h->cfg, o->config, d))
+        return -1;
+    struct config *c = &h->cfg;
+    if (replace_dirs(&c->manifest_dirs, &o->manifests) ||
+        replace_dirs(&c->plugin_dirs, &o->plugins) || replace_str(&c->listen, o->listen) ||
+        replace_str(&c->state_dir, o->state) || replace_str(&c->log_format, o->log_format) ||
+        paths_defaults(c)) {
+        diag_add(d, "out of memory, or cannot find tarsd's own location");
+        return -1;
+    }
+    log_setup(c->log_format, c->log_level);
+    tars__set_log_sink(log_plugin_line);
+    if (registry_init(&h->reg, &c->manifest_dirs, &c->plugin_dirs, c->require_pins)) {
+        diag_add(d, "out of memory");
+        return -1;
+    }
+    if (registry_check_dirs(&h->reg, d))
+        return -1;
+    if (plugins_fatal)
+        return registry_scan(&h->reg, d) ? -1 : 0;
+    /* The daemon and train go on without a refused plugin; using it names the refusal. */
+    struct diag scan = {0};
+    registry_scan(&h->reg, &scan);
+    for (size_t i = 0; i < scan.n; i++)
+        hlog(LOG_WARN, "registry", "%s", scan.lines[i]);
+    diag_free(&scan);
+    return 0;
+}
+
+void
+host_teardown(struct host *h)
+{
+    for (size_t i = 0; i < h->n_runs; i++)
+        run_destroy(h->runs[i]);
+    free(h->runs);
+    free(h->tick_steps);
+    registry_free(&h->reg);
+    config_free(&h->cfg);
+    memset(h, 0, sizeof *h);
+}
+
+/* The agent and env plugins and the two parameter snapshots of one config entry. */
+static int
+resolve_entry(struct host *h, const struct agent_conf *a, struct run_spec *s, struct diag *d)
+{
+    const struct jdoc *doc = &h->cfg.doc;
+    char err[768];
+    char *at = NULL;
+    int errors = 0;
+    memset(s, 0, sizeof *s);
+    s->id = a->id;
+    s->n_envs = a->n_envs;
+    s->seed = a->seed;
+    if (registry_lookup(&h->reg, a->agent, TARS_KIND_AGENT, &s->agent, err, sizeof err)) {
+        at = jptr_key(a->ptr, "agent");
+        jdoc_error(doc, d, at ? at : a->ptr, 0, "%s", err);
+        free(at);
+        errors++;
+    }
+    if (registry_lookup(&h->reg, a->env, TARS_KIND_ENV, &s->env, err, sizeof err)) {
+        at = jptr_key(a->ptr, "env");
+        jdoc_error(doc, d, at ? at : a->ptr, 0, "%s", err);
+        free(at);
+        errors++;
+    }
+    if (s->agent) {
+        if (plugin_params(s->agent, a->preset, &s->agent_params, err, sizeof err)) {
+            at = jptr_key(a->ptr, "preset");
+            jdoc_error(doc, d, at ? at : a->ptr, 0, "%s", err);
+            free(at);
+            errors++;
+        } else if (a->params) {
+            at = jptr_key(a->ptr, "params");
+            errors += pjson_apply(s->agent_params, a->params, 0, doc, at ? at : a->ptr, d);
+            free(at);
+        }
+    }
+    if (s->env && plugin_params(s->env, NULL, &s->env_params, err, sizeof err) == 0 &&
+        a->env_params) {
+        at = jptr_key(a->ptr, "env_params");
+        errors += pjson_apply(s->env_params, a->env_params, 0, doc, at ? at : a->ptr, d);
+        free(at);
+    }
+    return errors;
+}
+
+int
+host_config_runs(struct host *h, int create, struct diag *d)
+{
+    int errors = 0;
+    if (create) {
+        h->runs = calloc(h->cfg.n_agents ? h->cfg.n_agents : 1, sizeof *h->runs);
+        if (!h->runs) {
+            diag_add(d, "out of memory");
+            return 1;
+        }
+    }
+    for (size_t i = 0; i < h->cfg.n_agents; i++) {
+        const struct agent_conf *a = &h->cfg.agents[i];
+        struct run_spec s;
+        int e = resolve_entry(h, a, &s, d);
+        errors += e;
+        if (e || !create) {
+            tars_params_free(s.agent_params);
+            tars_params_free(s.env_params);
+            continue;
+        }
+        char err[768];
+        struct run *r;
+        if (run_create(&s, &r, err, sizeof err)) {
+            char *at = jptr_key(a->ptr, "id");
+            jdoc_error(&h->cfg.doc, d, at ? at : a->ptr, 0, "agent '%s': %s", a->id, err);
+            free(at);
+            errors++;
+            continue;
+        }
+        h->runs[h->n_runs++] = r;
+    }
+    return errors;
+}

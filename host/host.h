@@ -1,0 +1,59 @@
+/*
+ * host — tarsd's context object: config, plugin registry, runs, runner pool, HTTP server and
+ * control loop. It is the only home of mutable state shared across the daemon's parts.
+ */
+#ifndef TARS_HOST_HOST_H
+#define TARS_HOST_HOST_H
+
+#include <uv.h>
+#include "cli.h"
+#include "config.h"
+#include "http.h"
+#include "registry.h"
+#include "run.h"
+#include "runner.h"
+
+struct host {
+    struct config cfg;
+    struct registry reg;
+    struct run **runs;
+    size_t n_runs;
+    struct runner_pool pool;
+    struct http http;
+    double started; /* monotonic seconds at start */
+    /* Control loop (serve). */
+    uv_loop_t loop;
+    uv_signal_t sigint, sigterm, sighup;
+    uv_timer_t tick;
+    uint64_t *tick_steps; /* steps per run at the previous tick */
+    double tick_time;
+    int stopping;
+};
+
+/* Seconds on the monotonic clock. */
+double host_now(void);
+
+/*
+ * Loads the config (opts->config or the embedded default), applies the flags, fills default
+ * dirs, sets up logging and scans the plugins. Errors in the config, missing dirs and (when
+ * plugins_fatal) plugin refusals are returned as -1 with the lines in d; other plugin
+ * refusals are logged as warnings.
+ */
+int host_setup(struct host *h, const struct opts *o, int plugins_fatal, struct diag *d);
+void host_teardown(struct host *h);
+
+/* Fills the manifest, plugin and state dirs the config left empty (source tree or install). */
+int paths_defaults(struct config *c);
+
+/*
+ * Builds a run for each agent of the config. Unknown plugins, presets and bad parameter
+ * values are reported at their position in the config; returns the number of errors.
+ * With create == 0 only validates.
+ */
+int host_config_runs(struct host *h, int create, struct diag *d);
+
+int cmd_serve(const struct opts *o);
+int cmd_check(const struct opts *o);
+int cmd_train(const struct opts *o);
+
+#endif

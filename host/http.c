@@ -1,0 +1,234 @@
+#include <civetweb.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "http.h"
+#include "log.h"
+
+static int
+on_log(const struct mg_connection *c, const char *msg)
+{
+    (void)c;
+    hlog(LOG_WARN, "http", "%s", msg);
+    return 1;
+}
+
+static const char *
+status_text(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Payload Too Large";
+    case 429:
+        return "Too Many Requests";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return status < 500 ? "Error" : "Internal Server Error";
+    }
+}
+
+int
+http_reply_json(struct mg_connection *c, int status, json_t *body)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (!text) {
+        mg_printf(c, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n");
+        return 500;
+    }
+    size_t len = strlen(text);
+    mg_printf(c,
+              "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+              "Cache-Control: no-store\r\n\r\n",
+              status, status_text(status), len + 1);
+    mg_write(c, text, len);
+    mg_write(c, "\n", 1);
+    free(text);
+    return status;
+}
+
+int
+http_reply_error(struct mg_connection *c, int status, const char *code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return http_reply_json(c, status,
+                           json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", msg));
+}
+
+/*
+ * Binds the address once ourselves: CivetWeb reports a busy port only as a failed start,
+ * while bind() tells the cause (in use, not available, permission).
+ */
+static int
+probe_bind(struct http *s, const char *host, long port, char *why, size_t len)
+{
+    char service[16];
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST | AI_PASSIVE};
+    struct addrinfo *ai = NULL;
+    snprintf(service, sizeof service, "%ld", port);
+    int rc = getaddrinfo(*host ? host : NULL, service, &hints, &ai);
+    if (rc) {
+        snprintf(why, len, "'%s' is not a numeric IP address", host);
+        return -1;
+    }
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1, ok = fd >= 0;
+    if (ok)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (ok && bind(fd, ai->ai_addr, ai->ai_addrlen) != 0)
+        ok = 0;
+    if (!ok)
+        snprintf(why, len, "%s", strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    if (ok && ai->ai_addrlen <= sizeof s->addr) {
+        memcpy(&s->addr, ai->ai_addr, ai->ai_addrlen);
+        s->addrlen = ai->ai_addrlen;
+    }
+    freeaddrinfo(ai);
+    return ok ? 0 : -1;
+}
+
+int
+http_start(struct http *s, const char *listen, unsigned n_threads, struct host *h, char *err,
+           size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    const char *colon = strrchr(listen, ':');
+    char *end = NULL;
+    long port = colon ? strtol(colon + 1, &end, 10) : -1;
+    if (!colon || colon == listen || !end || *end || end == colon + 1 || port < 0 || port > 65535) {
+        snprintf(err, errlen, "listen address '%s' is not ADDR:PORT (e.g. 127.0.0.1:8080)", listen);
+        return -1;
+    }
+    char host[128], why[256] = "";
+    size_t hlen = (size_t)(colon - listen);
+    if (listen[0] == '[' && hlen >= 2 && listen[hlen - 1] == ']') {
+        hlen -= 2; /* [::1]:8080 */
+        memcpy(host, listen + 1, hlen < sizeof host ? hlen : sizeof host - 1);
+    } else {
+        memcpy(host, listen, hlen < sizeof host ? hlen : sizeof host - 1);
+    }
+    host[hlen < sizeof host ? hlen : sizeof host - 1] = '\0';
+    if (probe_bind(s, host, port, why, sizeof why)) {
+        snprintf(err, errlen, "cannot listen on %s: %s", listen, why);
+        return -1;
+    }
+    char threads[16];
+    snprintf(threads, sizeof threads, "%u", n_threads);
+    const char *options[] = {"listening_ports",
+                             listen,
+                             "num_threads",
+                             threads,
+                             "enable_keep_alive",
+                             "yes",
+                             "request_timeout_ms",
+                             "10000",
+                             "enable_auth_domain_check",
+                             "no",
+                             NULL};
+    struct mg_callbacks cb;
+    memset(&cb, 0, sizeof cb);
+    cb.log_message = on_log;
+    mg_init_library(0);
+    unsigned code = 0;
+    struct mg_init_data init = {.callbacks = &cb, .user_data = h, .configuration_options = options};
+    struct mg_error_data error = {.code = &code, .text = why, .text_buffer_size = sizeof why};
+    s->ctx = mg_start2(&init, &error);
+    if (!s->ctx) {
+        snprintf(err, errlen, "cannot listen on %s: %s", listen,
+                 *why ? why : "the HTTP server failed to start");
+        mg_exit_library();
+        return -1;
+    }
+    struct mg_server_port ports[4];
+    int n = mg_get_server_ports(s->ctx, 4, ports);
+    s->port = n > 0 ? ports[0].port : (int)port;
+    /* The address to poke at stop: the bound port, loopback in place of a wildcard. */
+    if (s->addr.ss_family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *)&s->addr;
+        in->sin_port = htons((uint16_t)s->port);
+        if (in->sin_addr.s_addr == htonl(INADDR_ANY))
+            in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    } else if (s->addr.ss_family == AF_INET6) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&s->addr;
+        in6->sin6_port = htons((uint16_t)s->port);
+        if (memcmp(&in6->sin6_addr, &in6addr_any, sizeof in6addr_any) == 0)
+            in6->sin6_addr = in6addr_loopback;
+    }
+    api_install(s->ctx, h);
+    return 0;
+}
+
+struct poke {
+    const struct http *s;
+    atomic_int done;
+};
+
+/*
+ * CivetWeb's master thread polls its listening socket with a 2 s timeout and only then sees
+ * the stop flag; a connection wakes it at once. Knock until mg_stop has returned.
+ */
+static void *
+poke_main(void *arg)
+{
+    struct poke *p = arg;
+    while (!atomic_load(&p->done)) {
+        int fd = socket(p->s->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd >= 0) {
+            connect(fd, (const struct sockaddr *)&p->s->addr, p->s->addrlen);
+            close(fd);
+        }
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
+}
+
+void
+http_stop(struct http *s)
+{
+    if (!s->ctx)
+        return;
+    struct poke p = {.s = s};
+    atomic_init(&p.done, 0);
+    pthread_t t;
+    int poking = s->addrlen && pthread_create(&t, NULL, poke_main, &p) == 0;
+    mg_stop(s->ctx);
+    if (poking) {
+        atomic_store(&p.done, 1);
+        pthread_join(t, NULL);
+    }
+    mg_exit_library();
+    s->ctx = NULL;
+}

@@ -1,0 +1,350 @@
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "loader.h"
+#include "manifest.h"
+
+#define MAX_LIBRARY_BYTES (512u << 20)
+
+/*
+ * Sizes of the structs as ABI 1.0 defined them: the smallest a plugin may hand us. Later
+ * minors append fields; these numbers never change within major 1.
+ */
+#define INFO_SIZE_1_0         sizeof(tars_plugin_info)
+#define ENV_OPS_SIZE_1_0      sizeof(tars_env_ops)
+#define AGENT_OPS_SIZE_1_0    sizeof(tars_agent_ops)
+#define SOLVER_OPS_SIZE_1_0   sizeof(tars_solver_ops)
+#define TUNER_OPS_SIZE_1_0    sizeof(tars_tuner_ops)
+#define EXPORTER_OPS_SIZE_1_0 sizeof(tars_exporter_ops)
+
+static int
+say(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
+}
+
+static void
+to_hex(const unsigned char *h, char hex[65])
+{
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", h[i]);
+}
+
+/* Reads a whole regular file. */
+static int
+slurp(const char *path, unsigned char **data, size_t *len, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return say(err, errlen, -errno, "cannot open %s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > MAX_LIBRARY_BYTES) {
+        close(fd);
+        return say(err, errlen, TARS_EINVAL, "%s is not a regular file of at most %u MiB", path,
+                   MAX_LIBRARY_BYTES >> 20);
+    }
+    unsigned char *buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+    if (!buf) {
+        close(fd);
+        return say(err, errlen, TARS_ENOMEM, "out of memory reading %s", path);
+    }
+    size_t got = 0;
+    while (got < (size_t)st.st_size) {
+        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            int e = n < 0 ? errno : EIO;
+            free(buf);
+            close(fd);
+            return say(err, errlen, -e, "cannot read %s: %s", path, strerror(e));
+        }
+        got += (size_t)n;
+    }
+    close(fd);
+    *data = buf;
+    *len = got;
+    return 0;
+}
+
+static int
+sodium_ready(void)
+{
+    return sodium_init() >= 0;
+}
+
+int
+loader_sha256_file(const char *path, char hex[65], char *err, size_t errlen)
+{
+    unsigned char *data, h[crypto_hash_sha256_BYTES];
+    size_t len;
+    if (!sodium_ready())
+        return say(err, errlen, TARS_EIO, "libsodium failed to initialise");
+    int rc = slurp(path, &data, &len, err, errlen);
+    if (rc)
+        return rc;
+    crypto_hash_sha256(h, data, len);
+    free(data);
+    to_hex(h, hex);
+    return 0;
+}
+
+static int
+ensure_cache(struct loader *l, char *err, size_t errlen)
+{
+    if (l->cache_dir)
+        return 0;
+    const char *tmp = getenv("TMPDIR");
+    char *dir = NULL;
+    if (asprintf(&dir, "%s/tars-plugins-XXXXXX", tmp && *tmp ? tmp : "/tmp") < 0)
+        return say(err, errlen, TARS_ENOMEM, "out of memory");
+    if (!mkdtemp(dir)) {
+        int e = errno;
+        say(err, errlen, -e, "cannot create a plugin cache dir %s: %s", dir, strerror(e));
+        free(dir);
+        return -e;
+    }
+    l->cache_dir = dir;
+    return 0;
+}
+
+void
+loader_fini(struct loader *l)
+{
+    if (l->cache_dir) {
+        rmdir(l->cache_dir);
+        free(l->cache_dir);
+        l->cache_dir = NULL;
+    }
+}
+
+static int
+write_copy(const char *path, const unsigned char *data, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0700);
+    if (fd < 0)
+        return -errno;
+    size_t put = 0;
+    while (put < len) {
+        ssize_t n = write(fd, data + put, len - put);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int e = errno;
+            close(fd);
+            unlink(path);
+            return -e;
+        }
+        put += (size_t)n;
+    }
+    if (close(fd) != 0) {
+        int e = errno;
+        unlink(path);
+        return -e;
+    }
+    return 0;
+}
+
+static int
+check_ops(const tars_plugin_info *info, char *err, size_t errlen)
+{
+    const void *ops = info->ops;
+    if (!ops)
+        return say(err, errlen, TARS_ESCHEMA, "descriptor has no ops table");
+    uint32_t size = *(const uint32_t *)ops;
+    const char *missing = NULL;
+    size_t need = 0;
+    switch (info->kind) {
+    case TARS_KIND_ENV: {
+        const tars_env_ops *o = ops;
+        need = ENV_OPS_SIZE_1_0;
+        if (size >= need)
+            missing = !o->create               ? "create"
+                      : !o->destroy            ? "destroy"
+                      : !o->spec               ? "spec"
+                      : !o->reset              ? "reset"
+                      : !o->step               ? "step"
+                      : (!o->save != !o->load) ? "save and load (both or neither)"
+                                               : NULL;
+        break;
+    }
+    case TARS_KIND_AGENT: {
+        const tars_agent_ops *o = ops;
+        need = AGENT_OPS_SIZE_1_0;
+        if (size >= need)
+            missing = !o->create    ? "create"
+                      : !o->destroy ? "destroy"
+                      : !o->act     ? "act"
+                      : !o->observe ? "observe"
+                      : !o->save    ? "save"
+                      : !o->load    ? "load"
+                                    : NULL;
+        break;
+    }
+    case TARS_KIND_SOLVER: {
+        const tars_solver_ops *o = ops;
+        need = SOLVER_OPS_SIZE_1_0;
+        if (size >= need)
+            missing = !o->create ? "create" : !o->destroy ? "destroy" : !o->solve ? "solve" : NULL;
+        break;
+    }
+    case TARS_KIND_TUNER: {
+        const tars_tuner_ops *o = ops;
+        need = TUNER_OPS_SIZE_1_0;
+        if (size >= need)
+            missing = !o->create               ? "create"
+                      : !o->destroy            ? "destroy"
+                      : !o->ask                ? "ask"
+                      : !o->tell               ? "tell"
+                      : !o->report             ? "report"
+                      : (!o->save != !o->load) ? "save and load (both or neither)"
+                                               : NULL;
+        break;
+    }
+    case TARS_KIND_EXPORTER: {
+        const tars_exporter_ops *o = ops;
+        need = EXPORTER_OPS_SIZE_1_0;
+        if (size >= need)
+            missing = !o->create                                           ? "create"
+                      : !o->destroy                                        ? "destroy"
+                      : !o->content_type                                   ? "content_type"
+                      : !o->inputs                                         ? "inputs"
+                      : ((o->inputs & TARS_EXPORT_METRICS) && !o->metrics) ? "metrics"
+                      : ((o->inputs & TARS_EXPORT_TENSORS) && !o->tensors) ? "tensors"
+                                                                           : NULL;
+        break;
+    }
+    }
+    if (size < need)
+        return say(err, errlen, TARS_EABI, "%s ops table of %u bytes is smaller than ABI 1.0's %zu",
+                   tars_kind_name(info->kind), size, need);
+    if (missing)
+        return say(err, errlen, TARS_ESCHEMA, "%s ops table lacks %s", tars_kind_name(info->kind),
+                   missing);
+    return 0;
+}
+
+int
+loader_check_info(const tars_plugin_info *info, char *err, size_t errlen)
+{
+    /* struct_size and the ABI numbers sit first in every ABI major: read them before the rest. */
+    if (info->abi_major != TARS_ABI_MAJOR)
+        return say(err, errlen, TARS_EABI, "built for ABI %u.%u; this host loads ABI %u.x only",
+                   info->abi_major, info->abi_minor, TARS_ABI_MAJOR);
+    if (info->abi_minor > TARS_ABI_MINOR)
+        return say(err, errlen, TARS_EABI,
+                   "built for ABI %u.%u, newer than this host's %u.%u; upgrade tars",
+                   info->abi_major, info->abi_minor, TARS_ABI_MAJOR, TARS_ABI_MINOR);
+    if (info->struct_size < INFO_SIZE_1_0)
+        return say(err, errlen, TARS_EABI, "descriptor of %u bytes is smaller than ABI 1.0's %zu",
+                   info->struct_size, INFO_SIZE_1_0);
+    if (!tars_kind_name(info->kind))
+        return say(err, errlen, TARS_ESCHEMA, "descriptor has unknown kind %u", info->kind);
+    if (!manifest_name_ok(info->name))
+        return say(err, errlen, TARS_ESCHEMA, "descriptor name is missing or not [a-z0-9-]");
+    if (!info->version || !manifest_semver_ok(info->version))
+        return say(err, errlen, TARS_ESCHEMA, "descriptor version is not a semantic version");
+    char why[256];
+    if (tars_params_check_schema(info->params, info->n_params, why, sizeof why))
+        return say(err, errlen, TARS_ESCHEMA, "bad parameter schema: %s", why);
+    return check_ops(info, err, errlen);
+}
+
+int
+loader_open(struct loader *l, const char *path, const char *pin, struct lib *out, char *err,
+            size_t errlen)
+{
+    unsigned char *data = NULL, h[crypto_hash_sha256_BYTES];
+    size_t len = 0;
+    char *copy = NULL;
+    int rc;
+    memset(out, 0, sizeof *out);
+    if (!sodium_ready())
+        return say(err, errlen, TARS_EIO, "libsodium failed to initialise");
+    rc = slurp(path, &data, &len, err, errlen);
+    if (rc)
+        return rc;
+    crypto_hash_sha256(h, data, len);
+    to_hex(h, out->sha256);
+    if (pin && strcmp(pin, out->sha256) != 0) {
+        rc = say(err, errlen, TARS_ECORRUPT, "sha256 mismatch: the manifest pins %s but %s has %s",
+                 pin, path, out->sha256);
+        goto fail_data;
+    }
+    if (len < 4 || memcmp(data, "\177ELF", 4) != 0) {
+        rc = say(err, errlen, TARS_EINVAL, "%s is not an ELF shared object", path);
+        goto fail_data;
+    }
+    rc = ensure_cache(l, err, errlen);
+    if (rc)
+        goto fail_data;
+    if (asprintf(&copy, "%s/%s.so", l->cache_dir, out->sha256) < 0) {
+        rc = say(err, errlen, TARS_ENOMEM, "out of memory");
+        goto fail_data;
+    }
+    rc = write_copy(copy, data, len);
+    if (rc) {
+        say(err, errlen, rc, "cannot write %s: %s", copy, strerror(-rc));
+        goto fail_copy;
+    }
+    out->handle = dlopen(copy, RTLD_NOW | RTLD_LOCAL);
+    /* The mapping outlives the name; removing it now leaves nothing behind on a crash. */
+    unlink(copy);
+    if (!out->handle) {
+        const char *why = dlerror();
+        rc = say(err, errlen, TARS_EINVAL, "cannot load %s: %s", path, why ? why : "dlopen failed");
+        goto fail_copy;
+    }
+    tars_plugin_init_fn init;
+    *(void **)&init = dlsym(out->handle, TARS_PLUGIN_ENTRY);
+    if (!init) {
+        rc = say(err, errlen, TARS_EABI,
+                 "%s has no entry symbol %s (not a tars plugin, or built without TARS_PLUGIN)",
+                 path, TARS_PLUGIN_ENTRY);
+        goto fail_handle;
+    }
+    out->info = init();
+    if (!out->info) {
+        rc = say(err, errlen, TARS_EABI, "%s: %s returned NULL", path, TARS_PLUGIN_ENTRY);
+        goto fail_handle;
+    }
+    rc = loader_check_info(out->info, err, errlen);
+    if (rc)
+        goto fail_handle;
+    free(copy);
+    free(data);
+    return 0;
+
+fail_handle:
+    dlclose(out->handle);
+fail_copy:
+    free(copy);
+fail_data:
+    free(data);
+    char sha[65];
+    memcpy(sha, out->sha256, sizeof sha);
+    memset(out, 0, sizeof *out);
+    memcpy(out->sha256, sha, sizeof sha); /* kept: callers report what they refused */
+    return rc;
+}
+
+void
+loader_close(struct lib *lib)
+{
+    if (lib->handle)
+        dlclose(lib->handle);
+    memset(lib, 0, sizeof *lib);
+}

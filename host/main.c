@@ -1,0 +1,33 @@
+/* tarsd: the tars host. See `tarsd --help` and docs/architecture.md. */
+#include <stdio.h>
+#include <string.h>
+#include "cli.h"
+#include "host.h"
+#include "tars/version.h"
+
+int
+main(int argc, char **argv)
+{
+    struct opts o;
+    char err[512];
+    if (cli_parse(argc, argv, &o, err, sizeof err)) {
+        fprintf(stderr, "tarsd: %s\n", err);
+        cli_free(&o);
+        return 2;
+    }
+    int rc = 0;
+    if (o.help) {
+        cli_usage(stdout);
+    } else if (o.version) {
+        printf("tarsd %s (plugin ABI %d.%d)\n", TARS_VERSION_STRING, TARS_ABI_MAJOR,
+               TARS_ABI_MINOR);
+    } else if (strcmp(o.cmd, "check") == 0) {
+        rc = cmd_check(&o);
+    } else if (strcmp(o.cmd, "train") == 0) {
+        rc = cmd_train(&o);
+    } else {
+        rc = cmd_serve(&o);
+    }
+    cli_free(&o);
+    return rc;
+}

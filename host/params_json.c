@@ -1,0 +1,136 @@
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "params_json.h"
+
+int
+pjson_set(tars_params *p, const char *name, json_t *v, char *err, size_t errlen)
+{
+    int idx = tars_params_index(p, name);
+    if (idx < 0 || json_is_string(v))
+        return tars_params_parse(p, name, json_is_string(v) ? json_string_value(v) : "", err,
+                                 errlen);
+    const tars_param_def *d = tars_params_def(p, (uint32_t)idx);
+    if (d->type == TARS_PARAM_BOOL) {
+        if (!json_is_boolean(v)) {
+            snprintf(err, errlen, "parameter '%s' must be true or false", name);
+            return -1;
+        }
+        return tars_params_set(p, (uint32_t)idx, json_is_true(v), err, errlen);
+    }
+    if (d->type == TARS_PARAM_ENUM || !json_is_number(v)) {
+        char choices[256] = "";
+        if (d->type == TARS_PARAM_ENUM) {
+            size_t used = 0;
+            for (uint32_t i = 0; d->choices[i] && used < sizeof choices; i++)
+                used += (size_t)snprintf(choices + used, sizeof choices - used, "%s\"%s\"",
+                                         i ? ", " : "", d->choices[i]);
+            snprintf(err, errlen, "parameter '%s' must be one of: %s", name, choices);
+        } else {
+            snprintf(err, errlen, "parameter '%s' must be a number in [%g, %g]", name, d->min,
+                     d->max);
+        }
+        return -1;
+    }
+    return tars_params_set(p, (uint32_t)idx, json_number_value(v), err, errlen);
+}
+
+int
+pjson_apply(tars_params *p, json_t *obj, int presets, const struct jdoc *doc, const char *ptr,
+            struct diag *d)
+{
+    int errors = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v)
+    {
+        char err[512];
+        char *at = jptr_key(ptr, key);
+        if (presets && json_is_object(v)) {
+            tars_params *scratch;
+            if (tars_params_clone(p, &scratch) == 0) {
+                errors += pjson_apply(scratch, v, 0, doc, at ? at : ptr, d);
+                tars_params_free(scratch);
+            }
+        } else if (pjson_set(p, key, v, err, sizeof err) != 0) {
+            if (doc)
+                jdoc_error(doc, d, at ? at : ptr, tars_params_index(p, key) < 0, "%s", err);
+            else
+                diag_add(d, "%s", err);
+            errors++;
+        }
+        free(at);
+    }
+    return errors;
+}
+
+static const char *
+type_name(uint32_t t)
+{
+    switch (t) {
+    case TARS_PARAM_FLOAT:
+        return "float";
+    case TARS_PARAM_INT:
+        return "int";
+    case TARS_PARAM_BOOL:
+        return "bool";
+    case TARS_PARAM_ENUM:
+        return "enum";
+    }
+    return "unknown";
+}
+
+static json_t *
+value_json(const tars_param_def *d, double v)
+{
+    switch (d->type) {
+    case TARS_PARAM_INT:
+        return json_integer((json_int_t)v);
+    case TARS_PARAM_BOOL:
+        return json_boolean(v != 0);
+    case TARS_PARAM_ENUM:
+        return json_string(d->choices[(uint32_t)v]);
+    default:
+        return json_real(v);
+    }
+}
+
+json_t *
+pjson_schema(const tars_param_def *defs, uint32_t n)
+{
+    json_t *arr = json_array();
+    for (uint32_t i = 0; arr && i < n; i++) {
+        const tars_param_def *d = &defs[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "name", json_string(d->name));
+        json_object_set_new(o, "type", json_string(type_name(d->type)));
+        json_object_set_new(o, "help", json_string(d->help));
+        json_object_set_new(o, "default", value_json(d, d->def));
+        if (d->type == TARS_PARAM_FLOAT || d->type == TARS_PARAM_INT) {
+            json_object_set_new(o, "min", isfinite(d->min) ? value_json(d, d->min) : json_null());
+            json_object_set_new(o, "max", isfinite(d->max) ? value_json(d, d->max) : json_null());
+        }
+        if (d->type == TARS_PARAM_ENUM) {
+            json_t *c = json_array();
+            for (uint32_t k = 0; d->choices[k]; k++)
+                json_array_append_new(c, json_string(d->choices[k]));
+            json_object_set_new(o, "choices", c);
+        }
+        json_object_set_new(o, "hot", json_boolean(d->flags & TARS_PARAM_HOT));
+        json_object_set_new(o, "log", json_boolean(d->flags & TARS_PARAM_LOG));
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
+json_t *
+pjson_values(const tars_params *p)
+{
+    json_t *o = json_object();
+    for (uint32_t i = 0; o && i < tars_params_count(p); i++) {
+        const tars_param_def *d = tars_params_def(p, i);
+        json_object_set_new(o, d->name, value_json(d, tars_param_value(p, i)));
+    }
+    return o;
+}

@@ -1,0 +1,33 @@
+/*
+ * params_json — parameter values written in JSON (manifest defaults, config params, API
+ * requests) applied to snapshots, with every error named by position.
+ */
+#ifndef TARS_HOST_PARAMS_JSON_H
+#define TARS_HOST_PARAMS_JSON_H
+
+#include <jansson.h>
+#include "jdoc.h"
+#include "tars/params.h"
+
+/*
+ * Sets one parameter from a JSON value: a number for float and int, true/false for bool, a
+ * string for enum (or any type as text, e.g. "1e-3"). Unknown names, wrong types and
+ * out-of-range values fail with one sentence in err; p is unchanged then.
+ */
+int pjson_set(tars_params *p, const char *name, json_t *v, char *err, size_t errlen);
+
+/*
+ * Applies every member of obj. With presets set, a member whose value is an object is a named
+ * preset: it is validated (on a scratch copy) but not applied. Errors go to d at the
+ * position of each member (doc may be NULL for in-memory objects). Returns the error count;
+ * on errors p may hold the members that were valid.
+ */
+int pjson_apply(tars_params *p, json_t *obj, int presets, const struct jdoc *doc, const char *ptr,
+                struct diag *d);
+
+/* The schema as JSON (for the API and `tarsctl plugin check --json`). */
+json_t *pjson_schema(const tars_param_def *defs, uint32_t n);
+/* The snapshot's values as a JSON object. */
+json_t *pjson_values(const tars_params *p);
+
+#endif

@@ -1,0 +1,376 @@
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "params_json.h"
+#include "registry.h"
+
+int
+registry_init(struct registry *r, const struct strv *manifest_dirs, const struct strv *plugin_dirs,
+              int require_pins)
+{
+    memset(r, 0, sizeof *r);
+    r->require_pins = require_pins;
+    for (size_t i = 0; i < manifest_dirs->n; i++)
+        if (strv_push(&r->manifest_dirs, manifest_dirs->v[i]))
+            return -1;
+    for (size_t i = 0; i < plugin_dirs->n; i++)
+        if (strv_push(&r->plugin_dirs, plugin_dirs->v[i]))
+            return -1;
+    return 0;
+}
+
+static int
+is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int
+known_manifest(const struct registry *r, const char *path)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (strcmp(r->v[i]->manifest_path, path) == 0)
+            return 1;
+    return 0;
+}
+
+static char *
+find_library(const struct registry *r, const char *file)
+{
+    for (size_t i = 0; i < r->plugin_dirs.n; i++) {
+        char *path = NULL;
+        if (asprintf(&path, "%s/%s", r->plugin_dirs.v[i], file) < 0)
+            return NULL;
+        if (access(path, F_OK) == 0)
+            return path;
+        free(path);
+    }
+    return NULL;
+}
+
+static const struct plugin *
+find_name(const struct registry *r, const char *name)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (r->v[i]->m.name && strcmp(r->v[i]->m.name, name) == 0)
+            return r->v[i];
+    return NULL;
+}
+
+/* Records a refusal: the message goes to d and stays on the plugin for listings. */
+static int
+refuse(struct plugin *p, struct diag *d, const char *ptr, int at_key, const char *msg)
+{
+    jdoc_error(&p->m.doc, d, ptr, at_key, "%s", msg);
+    free(p->error);
+    p->error = strdup(msg);
+    return 1;
+}
+
+/* A refusal from the loader: d says whose, the plugin keeps just the reason. */
+static int
+refuse_load(struct plugin *p, struct diag *d, const char *ptr, const char *why)
+{
+    jdoc_error(&p->m.doc, d, ptr, 0, "plugin '%s' refused: %s", p->m.name, why);
+    free(p->error);
+    p->error = strdup(why);
+    return 1;
+}
+
+/* The manifest and the library must agree, and the defaults must fit the schema. */
+static int
+cross_check(struct plugin *p, struct diag *d)
+{
+    const tars_plugin_info *info = p->lib.info;
+    char msg[512];
+    if (info->kind != p->m.kind) {
+        snprintf(msg, sizeof msg, "manifest says kind '%s' but %s is a '%s' plugin",
+                 tars_kind_name(p->m.kind), p->m.library, tars_kind_name(info->kind));
+        return refuse(p, d, "/kind", 0, msg);
+    }
+    if (strcmp(info->name, p->m.name) != 0) {
+        snprintf(msg, sizeof msg, "manifest says name '%s' but %s is named '%s'", p->m.name,
+                 p->m.library, info->name);
+        return refuse(p, d, "/name", 0, msg);
+    }
+    if (info->abi_major != p->m.abi_major || info->abi_minor != p->m.abi_minor) {
+        snprintf(msg, sizeof msg, "manifest says ABI %u.%u but %s was built for %u.%u",
+                 p->m.abi_major, p->m.abi_minor, p->m.library, info->abi_major, info->abi_minor);
+        return refuse(p, d, "/abi", 0, msg);
+    }
+    if (p->m.defaults) {
+        tars_params *scratch;
+        if (tars_params_new(info->params, info->n_params, &scratch))
+            return refuse(p, d, "", 0, "out of memory");
+        size_t before = d->n;
+        int errors = pjson_apply(scratch, p->m.defaults, 1, &p->m.doc, "/defaults", d);
+        tars_params_free(scratch);
+        if (errors) {
+            free(p->error);
+            p->error = strdup(d->lines[before]);
+            return errors;
+        }
+    }
+    if (strcmp(info->version, p->m.version) != 0) {
+        snprintf(msg, sizeof msg, "library version %s differs from the manifest's %s",
+                 info->version, p->m.version);
+        p->warning = strdup(msg);
+    }
+    return 0;
+}
+
+static int
+load_plugin(struct registry *r, struct plugin *p, struct diag *d)
+{
+    char msg[1024];
+    const struct plugin *twin = find_name(r, p->m.name);
+    if (twin) {
+        snprintf(msg, sizeof msg, "plugin '%s' is already declared in %s", p->m.name,
+                 twin->manifest_path);
+        return refuse(p, d, "/name", 0, msg);
+    }
+    if (p->m.abi_major != TARS_ABI_MAJOR) {
+        snprintf(msg, sizeof msg, "manifest declares ABI %u.%u; this host loads ABI %u.x only",
+                 p->m.abi_major, p->m.abi_minor, TARS_ABI_MAJOR);
+        return refuse(p, d, "/abi", 0, msg);
+    }
+    if (r->require_pins && !p->m.sha256)
+        return refuse(p, d, "", 0, "no sha256 pin, and the config sets require_pins");
+    p->lib_path = find_library(r, p->m.library);
+    if (!p->lib_path) {
+        size_t used = (size_t)snprintf(msg, sizeof msg,
+                                       "library '%s' not found in the plugin dirs (", p->m.library);
+        for (size_t i = 0; i < r->plugin_dirs.n && used < sizeof msg; i++)
+            used += (size_t)snprintf(msg + used, sizeof msg - used, "%s%s", i ? ", " : "",
+                                     r->plugin_dirs.v[i]);
+        if (used < sizeof msg)
+            snprintf(msg + used, sizeof msg - used, ")");
+        return refuse(p, d, "/library", 0, msg);
+    }
+    char why[768];
+    int rc = loader_open(&r->loader, p->lib_path, p->m.sha256, &p->lib, why, sizeof why);
+    if (rc)
+        return refuse_load(p, d, rc == TARS_ECORRUPT ? "/sha256" : "/library", why);
+    int errors = cross_check(p, d);
+    if (errors) {
+        loader_close(&p->lib);
+        return errors;
+    }
+    p->info = p->lib.info;
+    return 0;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The *.json files of dir, sorted. */
+static int
+list_json(const char *dir, struct strv *out)
+{
+    DIR *dh = opendir(dir);
+    if (!dh)
+        return -errno;
+    struct dirent *e;
+    while ((e = readdir(dh))) {
+        size_t n = strlen(e->d_name);
+        if (n > 5 && e->d_name[0] != '.' && strcmp(e->d_name + n - 5, ".json") == 0) {
+            char *path = NULL;
+            if (asprintf(&path, "%s/%s", dir, e->d_name) < 0 || strv_push(out, path)) {
+                free(path);
+                closedir(dh);
+                return -ENOMEM;
+            }
+            free(path);
+        }
+    }
+    closedir(dh);
+    qsort(out->v, out->n, sizeof *out->v, cmp_str);
+    return 0;
+}
+
+static int
+add_manifest(struct registry *r, const char *path, struct diag *d)
+{
+    struct plugin *p = calloc(1, sizeof *p);
+    struct plugin **v = realloc(r->v, (r->n + 1) * sizeof *v);
+    if (!p || !v) {
+        free(p);
+        if (v)
+            r->v = v;
+        diag_at(d, path, 0, 0, "out of memory");
+        return 1;
+    }
+    r->v = v;
+    p->manifest_path = strdup(path);
+    size_t before = d->n;
+    int errors;
+    if (manifest_load(&p->m, path, d)) {
+        /* Kept (without a name) so that a rescan does not report it again and again. */
+        p->error = strdup(d->n > before ? d->lines[before] : "invalid manifest");
+        errors = (int)(d->n - before);
+    } else {
+        errors = load_plugin(r, p, d);
+    }
+    r->v[r->n++] = p;
+    return errors;
+}
+
+int
+registry_check_dirs(const struct registry *r, struct diag *d)
+{
+    int errors = 0;
+    for (size_t i = 0; i < r->plugin_dirs.n; i++) {
+        if (!is_dir(r->plugin_dirs.v[i])) {
+            diag_add(d, "plugin dir '%s' does not exist", r->plugin_dirs.v[i]);
+            errors++;
+        }
+    }
+    for (size_t i = 0; i < r->manifest_dirs.n; i++) {
+        if (!is_dir(r->manifest_dirs.v[i])) {
+            diag_add(d, "manifest dir '%s' does not exist", r->manifest_dirs.v[i]);
+            errors++;
+        }
+    }
+    return errors;
+}
+
+int
+registry_scan(struct registry *r, struct diag *d)
+{
+    int errors = 0;
+    for (size_t i = 0; i < r->manifest_dirs.n; i++) {
+        const char *dir = r->manifest_dirs.v[i];
+        struct strv files = {0};
+        int rc = list_json(dir, &files);
+        if (rc && rc != -ENOENT) {
+            diag_add(d, "manifest dir '%s': %s", dir, strerror(-rc));
+            errors++;
+        }
+        for (size_t k = 0; k < files.n; k++)
+            if (!known_manifest(r, files.v[k]))
+                errors += add_manifest(r, files.v[k], d);
+        strv_free(&files);
+    }
+    return errors;
+}
+
+void
+registry_free(struct registry *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        struct plugin *p = r->v[i];
+        loader_close(&p->lib);
+        manifest_free(&p->m);
+        free(p->manifest_path);
+        free(p->lib_path);
+        free(p->error);
+        free(p->warning);
+        free(p);
+    }
+    free(r->v);
+    loader_fini(&r->loader);
+    strv_free(&r->manifest_dirs);
+    strv_free(&r->plugin_dirs);
+    memset(r, 0, sizeof *r);
+}
+
+struct plugin *
+registry_get(const struct registry *r, const char *name, uint32_t kind)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        struct plugin *p = r->v[i];
+        if (p->info && strcmp(p->info->name, name) == 0 && (!kind || p->info->kind == kind))
+            return p;
+    }
+    return NULL;
+}
+
+void
+registry_names(const struct registry *r, uint32_t kind, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < r->n && used < len; i++) {
+        const struct plugin *p = r->v[i];
+        if (p->info && (!kind || p->info->kind == kind))
+            used +=
+                (size_t)snprintf(buf + used, len - used, "%s%s", used ? ", " : "", p->info->name);
+    }
+    if (!used)
+        snprintf(buf, len, "none loaded");
+}
+
+int
+plugin_params(const struct plugin *p, const char *preset, tars_params **out, char *err,
+              size_t errlen)
+{
+    const tars_plugin_info *info = p->info;
+    struct diag d = {0};
+    *out = NULL;
+    tars_params *params;
+    if (tars_params_new(info->params, info->n_params, &params)) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    json_t *defaults = p->m.defaults;
+    /* The manifest's defaults were validated at load, so only a missing preset can fail. */
+    pjson_apply(params, defaults, 1, NULL, "", &d);
+    if (preset) {
+        json_t *set = json_object_get(defaults, preset);
+        if (!json_is_object(set)) {
+            size_t used = 0;
+            char names[256] = "";
+            const char *key;
+            json_t *v;
+            json_object_foreach(defaults, key, v)
+            {
+                if (json_is_object(v) && used < sizeof names)
+                    used += (size_t)snprintf(names + used, sizeof names - used, "%s%s",
+                                             used ? ", " : "", key);
+            }
+            snprintf(err, errlen, "unknown preset '%s' for %s '%s' (%s%s)", preset,
+                     tars_kind_name(info->kind), info->name, used ? "presets: " : "it has none",
+                     names);
+            tars_params_free(params);
+            diag_free(&d);
+            return -1;
+        }
+        pjson_apply(params, set, 0, NULL, "", &d);
+    }
+    diag_free(&d);
+    *out = params;
+    return 0;
+}
+
+int
+registry_lookup(const struct registry *r, const char *name, uint32_t kind, struct plugin **out,
+                char *err, size_t errlen)
+{
+    *out = registry_get(r, name, kind);
+    if (*out)
+        return 0;
+    const char *kn = tars_kind_name(kind);
+    for (size_t i = 0; i < r->n; i++) {
+        const struct plugin *p = r->v[i];
+        if (!p->m.name || strcmp(p->m.name, name) != 0)
+            continue;
+        if (p->error)
+            snprintf(err, errlen, "%s '%s' was refused: %s", kn, name, p->error);
+        else
+            snprintf(err, errlen, "'%s' is a plugin of kind '%s', not '%s'", name,
+                     tars_kind_name(p->info->kind), kn);
+        return TARS_EINVAL;
+    }
+    char names[512];
+    registry_names(r, kind, names, sizeof names);
+    snprintf(err, errlen, "unknown %s '%s' (available: %s)", kn, name, names);
+    return TARS_ENOENT;
+}

@@ -1,0 +1,258 @@
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "run.h"
+
+const char *
+run_state_name(int state)
+{
+    switch (state) {
+    case RUN_READY:
+        return "ready";
+    case RUN_RUNNING:
+        return "running";
+    case RUN_STOPPED:
+        return "stopped";
+    case RUN_FAILED:
+        return "failed";
+    }
+    return "unknown";
+}
+
+/* "agent 'random' create failed: <plugin's reason or the code's meaning>" */
+static void
+op_error(char *err, size_t errlen, const struct plugin *p, const tars_ctx *ctx, const char *op,
+         int rc)
+{
+    const char *why = tars__ctx_error(ctx);
+    snprintf(err, errlen, "%s '%s' %s failed: %s", tars_kind_name(p->info->kind), p->info->name, op,
+             why && *why ? why : tars_strerror(rc));
+}
+
+static int
+space_ok(const tars_space *s, int is_obs)
+{
+    if (s->dim == 0 || s->dim > (1u << 20))
+        return 0;
+    if (is_obs)
+        return s->type == TARS_SPACE_BOX;
+    return s->type == TARS_SPACE_BOX || s->type == TARS_SPACE_DISCRETE;
+}
+
+static int
+alloc_buffers(struct run *r)
+{
+    size_t n = r->n_envs, ow = r->obs_width, aw = r->act_width;
+    size_t na = r->spec.n_agents;
+    r->obs = calloc(n * ow, sizeof(float));
+    r->new_obs = calloc(n * ow, sizeof(float));
+    r->final_obs = calloc(n * ow, sizeof(float));
+    r->next_obs = calloc(n * ow, sizeof(float));
+    r->reward = calloc(n * na, sizeof(float));
+    r->terminated = calloc(n, 1);
+    r->truncated = calloc(n, 1);
+    r->ep_return = calloc(n, sizeof(double));
+    r->ep_len = calloc(n, sizeof(uint32_t));
+    if (r->spec.act.type == TARS_SPACE_DISCRETE)
+        r->act_discrete = calloc(n * aw, sizeof(int32_t));
+    else
+        r->act_continuous = calloc(n * aw, sizeof(float));
+    return r->obs && r->new_obs && r->final_obs && r->next_obs && r->reward && r->terminated &&
+                   r->truncated && r->ep_return && r->ep_len &&
+                   (r->act_discrete || r->act_continuous)
+               ? 0
+               : -1;
+}
+
+int
+run_create(const struct run_spec *s, struct run **out, char *err, size_t errlen)
+{
+    int rc;
+    *out = NULL;
+    struct run *r = calloc(1, sizeof *r);
+    if (!r) {
+        tars_params_free(s->agent_params);
+        tars_params_free(s->env_params);
+        snprintf(err, errlen, "out of memory");
+        return TARS_ENOMEM;
+    }
+    r->agent_params = s->agent_params;
+    r->env_params = s->env_params;
+    r->agent_plugin = s->agent;
+    r->env_plugin = s->env;
+    r->aops = s->agent->info->ops;
+    r->eops = s->env->info->ops;
+    r->n_envs = s->n_envs;
+    r->seed = s->seed;
+    atomic_init(&r->mean_return, NAN);
+    atomic_init(&r->last_return, NAN);
+    r->id = strdup(s->id);
+    char name[80];
+    snprintf(name, sizeof name, "%s/env", s->id);
+    r->ectx = tars__ctx_new(name, r);
+    r->actx = tars__ctx_new(s->id, r);
+    if (!r->id || !r->ectx || !r->actx) {
+        snprintf(err, errlen, "out of memory");
+        rc = TARS_ENOMEM;
+        goto fail;
+    }
+    /* Env and agent draw from distinct seeds so that neither's RNG use shifts the other. */
+    rc = r->eops->create(r->ectx, r->env_params, r->n_envs, s->seed * 2 + 1, &r->env);
+    if (rc) {
+        op_error(err, errlen, s->env, r->ectx, "create", rc);
+        goto fail;
+    }
+    memset(&r->spec, 0, sizeof r->spec);
+    r->eops->spec(r->env, &r->spec);
+    if (r->spec.n_agents == 0 || !space_ok(&r->spec.obs, 1) || !space_ok(&r->spec.act, 0)) {
+        snprintf(err, errlen, "env '%s' reports unusable spaces", s->env->info->name);
+        rc = TARS_EINVAL;
+        goto fail;
+    }
+    r->obs_width = r->spec.n_agents * r->spec.obs.dim;
+    r->act_width =
+        r->spec.n_agents * (r->spec.act.type == TARS_SPACE_DISCRETE ? 1 : r->spec.act.dim);
+    if (alloc_buffers(r)) {
+        snprintf(err, errlen, "out of memory");
+        rc = TARS_ENOMEM;
+        goto fail;
+    }
+    rc = r->aops->create(r->actx, &r->spec, r->n_envs, r->agent_params, s->seed * 2, &r->agent);
+    if (rc) {
+        op_error(err, errlen, s->agent, r->actx, "create", rc);
+        goto fail;
+    }
+    rc = r->eops->reset(r->env, r->env_params, r->obs);
+    if (rc) {
+        op_error(err, errlen, s->env, r->ectx, "reset", rc);
+        goto fail;
+    }
+    *out = r;
+    return 0;
+fail:
+    run_destroy(r);
+    return rc;
+}
+
+void
+run_destroy(struct run *r)
+{
+    if (!r)
+        return;
+    if (r->agent)
+        r->aops->destroy(r->agent);
+    if (r->env)
+        r->eops->destroy(r->env);
+    if (r->eval_env)
+        r->eops->destroy(r->eval_env);
+    tars__ctx_free(r->actx);
+    tars__ctx_free(r->ectx);
+    tars__ctx_free(r->eval_ctx);
+    tars_params_free(r->agent_params);
+    tars_params_free(r->env_params);
+    free(r->obs);
+    free(r->new_obs);
+    free(r->final_obs);
+    free(r->next_obs);
+    free(r->reward);
+    free(r->terminated);
+    free(r->truncated);
+    free(r->act_discrete);
+    free(r->act_continuous);
+    free(r->ep_return);
+    free(r->ep_len);
+    free(r->id);
+    free(r);
+}
+
+static int
+fail_step(struct run *r, const struct plugin *p, const tars_ctx *ctx, const char *op, int rc)
+{
+    op_error(r->error, sizeof r->error, p, ctx, op, rc);
+    atomic_store(&r->state, RUN_FAILED);
+    return rc;
+}
+
+static void
+episode_done(struct run *r, uint32_t i)
+{
+    double ret = r->ep_return[i];
+    r->window[r->window_at] = ret;
+    r->window_at = (r->window_at + 1) % RUN_RETURN_WINDOW;
+    if (r->window_n < RUN_RETURN_WINDOW)
+        r->window_n++;
+    double sum = 0;
+    for (uint32_t k = 0; k < r->window_n; k++)
+        sum += r->window[k];
+    atomic_store_explicit(&r->mean_return, sum / r->window_n, memory_order_relaxed);
+    atomic_store_explicit(&r->last_return, ret, memory_order_relaxed);
+    atomic_fetch_add_explicit(&r->episodes, 1, memory_order_relaxed);
+    if (r->on_episode)
+        r->on_episode(r, i, ret, r->ep_len[i], r->on_episode_user);
+    r->ep_return[i] = 0;
+    r->ep_len[i] = 0;
+}
+
+int
+run_step(struct run *r)
+{
+    const tars_params *ap = __atomic_load_n(&r->agent_params, __ATOMIC_ACQUIRE);
+    const tars_params *ep = __atomic_load_n(&r->env_params, __ATOMIC_ACQUIRE);
+    tars_actions act = {r->act_discrete, r->act_continuous};
+    int rc = r->aops->act(r->agent, ap, r->obs, r->n_envs, 1, &act);
+    if (rc)
+        return fail_step(r, r->agent_plugin, r->actx, "act", rc);
+    tars_step_out out = {r->new_obs, r->final_obs, r->reward, r->terminated, r->truncated};
+    rc = r->eops->step(r->env, ep, &act, &out);
+    if (rc)
+        return fail_step(r, r->env_plugin, r->ectx, "step", rc);
+    uint32_t ow = r->obs_width, na = r->spec.n_agents;
+    memcpy(r->next_obs, r->new_obs, (size_t)r->n_envs * ow * sizeof(float));
+    for (uint32_t i = 0; i < r->n_envs; i++)
+        if (r->terminated[i] || r->truncated[i])
+            memcpy(&r->next_obs[i * ow], &r->final_obs[i * ow], ow * sizeof(float));
+    tars_batch batch = {r->obs,      r->act_discrete, r->act_continuous, r->reward,
+                        r->next_obs, r->terminated,   r->truncated};
+    tars__scalars_reset(&r->scalars);
+    rc = r->aops->observe(r->agent, ap, &batch, &r->scalars);
+    if (rc)
+        return fail_step(r, r->agent_plugin, r->actx, "observe", rc);
+    for (uint32_t i = 0; i < r->n_envs; i++) {
+        for (uint32_t k = 0; k < na; k++)
+            r->ep_return[i] += r->reward[i * na + k];
+        r->ep_len[i]++;
+        if (r->terminated[i] || r->truncated[i])
+            episode_done(r, i);
+    }
+    float *t = r->obs;
+    r->obs = r->new_obs;
+    r->new_obs = t;
+    atomic_fetch_add_explicit(&r->steps, r->n_envs, memory_order_relaxed);
+    return 0;
+}
+
+int
+run_save_agent(struct run *r, void **data, size_t *len, char *err, size_t errlen)
+{
+    tars_blob_writer *w;
+    const void *bytes;
+    if (tars_blob_writer_new(r->agent_plugin->info->name, &w)) {
+        snprintf(err, errlen, "out of memory");
+        return TARS_ENOMEM;
+    }
+    int rc = r->aops->save(r->agent, w);
+    if (rc) {
+        op_error(err, errlen, r->agent_plugin, r->actx, "save", rc);
+    } else if ((rc = tars_blob_writer_finish(w, &bytes, len)) == 0) {
+        *data = malloc(*len);
+        if (*data)
+            memcpy(*data, bytes, *len);
+        else
+            rc = TARS_ENOMEM;
+    }
+    if (rc == TARS_ENOMEM)
+        snprintf(err, errlen, "out of memory");
+    tars_blob_writer_free(w);
+    return rc;
+}

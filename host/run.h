@@ -1,0 +1,100 @@
+/*
+ * run — one agent instance trained on one vectorised env instance: the unit a runner steps.
+ *
+ * Threads: a run is stepped by one runner thread at a time, which owns every field below
+ * except those marked shared. Shared fields are atomics written by the owner (or, for sps,
+ * by the control loop) and read by anyone — the API, the progress line, tests.
+ */
+#ifndef TARS_HOST_RUN_H
+#define TARS_HOST_RUN_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include "registry.h"
+#include "tars/plugin.h"
+#include "host_side.h"
+
+#define RUN_RETURN_WINDOW 100
+
+enum run_state { RUN_READY = 0, RUN_RUNNING, RUN_STOPPED, RUN_FAILED };
+
+struct run_spec {
+    const char *id;
+    struct plugin *agent;
+    struct plugin *env;
+    uint32_t n_envs;
+    uint64_t seed;
+    tars_params *agent_params; /* owned by the run after run_create, even on failure */
+    tars_params *env_params;   /* likewise */
+};
+
+struct run;
+typedef void (*run_episode_fn)(struct run *r, uint32_t env, double ret, uint32_t len, void *user);
+
+struct run {
+    char *id;
+    struct plugin *agent_plugin;
+    struct plugin *env_plugin;
+    const tars_agent_ops *aops;
+    const tars_env_ops *eops;
+    tars_ctx *actx;
+    tars_ctx *ectx;
+    tars_agent *agent;
+    tars_env *env;
+    /* Published snapshots: replaced whole, never modified (hot reload swaps the pointer). */
+    tars_params *agent_params;
+    tars_params *env_params;
+    tars_env_spec spec;
+    uint64_t seed;
+    uint32_t n_envs;
+    uint32_t obs_width; /* floats per env: n_agents * obs dim */
+    uint32_t act_width; /* action values per env */
+    float *obs;
+    float *new_obs;
+    float *final_obs;
+    float *next_obs; /* what observe sees: new_obs, with final_obs where an episode ended */
+    float *reward;
+    uint8_t *terminated;
+    uint8_t *truncated;
+    int32_t *act_discrete;
+    float *act_continuous;
+    double *ep_return;
+    uint32_t *ep_len;
+    tars_scalars scalars;
+    double window[RUN_RETURN_WINDOW]; /* last finished returns, for the rolling mean */
+    uint32_t window_n;
+    uint32_t window_at;
+    run_episode_fn on_episode;
+    void *on_episode_user;
+    /* Evaluation env, created on first use; stepped by whoever evaluates (owner thread). */
+    tars_env *eval_env;
+    tars_ctx *eval_ctx;
+    /* Shared. */
+    _Atomic uint64_t steps;     /* env transitions: n_envs per vectorised step */
+    _Atomic uint64_t episodes;  /* finished episodes */
+    _Atomic double mean_return; /* rolling mean of the last RUN_RETURN_WINDOW (NaN: none yet) */
+    _Atomic double last_return;
+    _Atomic double sps; /* written by the control loop */
+    _Atomic int state;  /* enum run_state */
+    char error[512];    /* set before state becomes RUN_FAILED, then never written */
+};
+
+/* Creates plugins' instances and resets the env. On failure err says which op failed and why. */
+int run_create(const struct run_spec *s, struct run **out, char *err, size_t errlen);
+/* One vectorised step: act, env step, observe, bookkeeping. On failure fills r->error. */
+int run_step(struct run *r);
+void run_destroy(struct run *r);
+
+/* The agent's state blob (malloc'd). */
+int run_save_agent(struct run *r, void **data, size_t *len, char *err, size_t errlen);
+
+/*
+ * Deterministic evaluation: `episodes` episodes on the run's evaluation env (seeded apart
+ * from training), acting with explore = 0. Writes mean and standard deviation of returns.
+ */
+int run_evaluate(struct run *r, uint32_t episodes, double *mean, double *std, char *err,
+                 size_t errlen);
+
+const char *run_state_name(int state);
+
+#endif

@@ -1,0 +1,191 @@
+/*
+ * tarsd serve: the daemon. The control thread runs a libuv loop (signals, the once-a-second
+ * tick that computes steps/s and redraws progress); runner threads step the agents; CivetWeb's
+ * workers serve the API. SIGINT/SIGTERM stop everything cleanly; SIGHUP rescans manifests.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "host.h"
+#include "log.h"
+#include "progress.h"
+
+#define TICK_MS     1000
+#define PROGRESS_MS 250
+
+/* steps/s over the last second or more, written for the API and the progress lines. */
+static void
+update_rates(struct host *h)
+{
+    double now = host_now();
+    double dt = now - h->tick_time;
+    if (dt < TICK_MS / 1000.0)
+        return;
+    for (size_t i = 0; i < h->n_runs; i++) {
+        uint64_t s = atomic_load(&h->runs[i]->steps);
+        atomic_store(&h->runs[i]->sps, (double)(s - h->tick_steps[i]) / dt);
+        h->tick_steps[i] = s;
+    }
+    h->tick_time = now;
+}
+
+static void
+on_tick(uv_timer_t *t)
+{
+    struct host *h = t->data;
+    update_rates(h);
+    if (log_is_tty() && h->n_runs) {
+        char block[8192];
+        progress_runs(block, sizeof block, h->runs, h->n_runs);
+        log_status(block);
+    }
+}
+
+static void
+stop(struct host *h, const char *why)
+{
+    if (h->stopping)
+        return;
+    h->stopping = 1;
+    hlog(LOG_INFO, "tarsd", "%s: stopping", why);
+    uv_stop(&h->loop);
+}
+
+static void
+on_signal(uv_signal_t *s, int signum)
+{
+    struct host *h = s->data;
+    if (signum == SIGHUP) {
+        struct diag d = {0};
+        size_t before = h->reg.n;
+        int errors = registry_scan(&h->reg, &d);
+        for (size_t i = 0; i < d.n; i++)
+            hlog(LOG_WARN, "registry", "%s", d.lines[i]);
+        for (size_t i = before; i < h->reg.n; i++)
+            if (h->reg.v[i]->info)
+                hlog(LOG_INFO, "registry", "loaded %s %s %s",
+                     tars_kind_name(h->reg.v[i]->info->kind), h->reg.v[i]->info->name,
+                     h->reg.v[i]->info->version);
+        hlog(LOG_INFO, "tarsd", "SIGHUP: rescanned manifests: %zu new, %d refused",
+             h->reg.n - before, errors);
+        diag_free(&d);
+        return;
+    }
+    stop(h, signum == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+static int
+make_state_dir(const char *dir, char *err, size_t errlen)
+{
+    struct stat st;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "cannot create state dir '%s': %s", dir, strerror(errno));
+        return -1;
+    }
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "state dir '%s' is not a directory", dir);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+start_loop(struct host *h)
+{
+    if (uv_loop_init(&h->loop))
+        return -1;
+    uv_signal_t *sigs[] = {&h->sigint, &h->sigterm, &h->sighup};
+    int nums[] = {SIGINT, SIGTERM, SIGHUP};
+    for (int i = 0; i < 3; i++) {
+        uv_signal_init(&h->loop, sigs[i]);
+        sigs[i]->data = h;
+        uv_signal_start(sigs[i], on_signal, nums[i]);
+    }
+    uv_timer_init(&h->loop, &h->tick);
+    h->tick.data = h;
+    uv_timer_start(&h->tick, on_tick, PROGRESS_MS, PROGRESS_MS);
+    return 0;
+}
+
+static void
+close_walk(uv_handle_t *handle, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(handle))
+        uv_close(handle, NULL);
+}
+
+static void
+close_loop(struct host *h)
+{
+    uv_walk(&h->loop, close_walk, NULL);
+    uv_run(&h->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&h->loop);
+}
+
+int
+cmd_serve(const struct opts *o)
+{
+    struct host *h = calloc(1, sizeof *h);
+    struct diag d = {0};
+    char err[512];
+    int rc = 1;
+    if (!h) {
+        fprintf(stderr, "tarsd: out of memory\n");
+        return 1;
+    }
+    if (host_setup(h, o, 0, &d) || host_config_runs(h, 1, &d)) {
+        diag_print(&d, stderr, "tarsd: ");
+        goto out;
+    }
+    if (make_state_dir(h->cfg.state_dir, err, sizeof err)) {
+        fprintf(stderr, "tarsd: %s\n", err);
+        goto out;
+    }
+    h->tick_steps = calloc(h->n_runs ? h->n_runs : 1, sizeof *h->tick_steps);
+    if (!h->tick_steps || start_loop(h)) {
+        fprintf(stderr, "tarsd: cannot start the control loop\n");
+        goto out;
+    }
+    if (http_start(&h->http, h->cfg.listen, h->cfg.http_threads, h, err, sizeof err)) {
+        fprintf(stderr, "tarsd: %s\n", err);
+        close_loop(h);
+        goto out;
+    }
+    hlog(LOG_INFO, "tarsd", "tars %s listening on http://%s (port %d), %zu agents, state in %s",
+         TARS_VERSION_STRING, h->cfg.listen, h->http.port, h->n_runs, h->cfg.state_dir);
+    for (size_t i = 0; i < h->n_runs; i++) {
+        struct run *r = h->runs[i];
+        hlog(LOG_INFO, r->id, "training %s on %s (%u envs, seed %llu)", r->agent_plugin->info->name,
+             r->env_plugin->info->name, r->n_envs, (unsigned long long)r->seed);
+    }
+    h->tick_time = host_now();
+    int prc = runner_pool_start(&h->pool, h->cfg.runners, h->runs, h->n_runs);
+    if (prc) {
+        fprintf(stderr, "tarsd: cannot start runner threads: %s\n", strerror(-prc));
+        http_stop(&h->http);
+        close_loop(h);
+        goto out;
+    }
+    uv_run(&h->loop, UV_RUN_DEFAULT);
+    runner_pool_stop(&h->pool);
+    http_stop(&h->http);
+    log_status(NULL);
+    close_loop(h);
+    for (size_t i = 0; i < h->n_runs; i++) {
+        struct run *r = h->runs[i];
+        hlog(LOG_INFO, r->id, "stopped after %llu steps, %llu episodes",
+             (unsigned long long)atomic_load(&r->steps),
+             (unsigned long long)atomic_load(&r->episodes));
+    }
+    hlog(LOG_INFO, "tarsd", "stopped cleanly");
+    rc = 0;
+out:
+    diag_free(&d);
+    host_teardown(h);
+    free(h);
+    return rc;
+}

@@ -1,0 +1,44 @@
+#!/bin/sh
+# Installs the Debian packages tars needs (SPEC §3), only those missing.
+# Usage: packaging/deps.sh [build|test|all]   (default: all)
+# Runs apt-get as root, or through sudo when not root.
+set -eu
+
+build_pkgs="gcc make cmake pkg-config clang-format
+libuv1-dev libopenblas-dev liblmdb-dev libcivetweb-dev liburcu-dev
+libjansson-dev libsodium-dev libcurl4-openssl-dev libjs-chart.js"
+test_pkgs="perl lmdb-utils valgrind clang curl"
+
+group=${1:-all}
+case "$group" in
+build) want=$build_pkgs ;;
+test) want=$test_pkgs ;;
+all) want="$build_pkgs $test_pkgs" ;;
+*)
+	echo "deps.sh: unknown group '$group' (expected build, test or all)" >&2
+	exit 2
+	;;
+esac
+
+missing=""
+for p in $want; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing="$missing $p"
+	fi
+done
+[ -n "$missing" ] || exit 0
+
+echo "deps.sh: installing:$missing" >&2
+if [ "$(id -u)" -eq 0 ]; then
+	sudo=""
+elif command -v sudo >/dev/null 2>&1; then
+	sudo="sudo"
+else
+	echo "deps.sh: need root or sudo to install:$missing" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+# A fresh machine may have stale package lists; refresh once if the first try fails.
+# shellcheck disable=SC2086
+$sudo apt-get install -y --no-install-recommends $missing ||
+	{ $sudo apt-get update && $sudo apt-get install -y --no-install-recommends $missing; }

@@ -1,0 +1,68 @@
+/*
+ * host_side.h — the host's half of libtars-sdk (not installed, not for plugins).
+ *
+ * The SDK functions that plugins call (tars_log, tars_fail, tars_scalar, tars_buf_*...) act on
+ * objects that the host creates with these. The structs are defined here so the host can read
+ * them directly; plugins only ever see the opaque types.
+ */
+#ifndef TARS_SDK_HOST_SIDE_H
+#define TARS_SDK_HOST_SIDE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "tars/host.h"
+#include "tars/version.h"
+
+/* Receives every tars_log line. Called on the logging thread; must be thread-safe. */
+typedef void (*tars__log_fn)(const tars_ctx *ctx, tars_log_level level, const char *msg);
+
+/* Routes plugin logs to fn (NULL restores the default: stderr). Call before any thread starts. */
+TARS_EXPORT void tars__set_log_sink(tars__log_fn fn);
+
+#define TARS__ERR_LEN 512
+
+struct tars_ctx {
+    char name[64];
+    void *host_data;           /* the host's object for this instance */
+    char error[TARS__ERR_LEN]; /* last tars_fail message */
+};
+
+/* A context named `name`. NULL on allocation failure. */
+TARS_EXPORT tars_ctx *tars__ctx_new(const char *name, void *host_data);
+TARS_EXPORT void tars__ctx_free(tars_ctx *ctx);
+/* The last message given to tars_fail, or "" (then the caller uses tars_strerror). */
+TARS_EXPORT const char *tars__ctx_error(const tars_ctx *ctx);
+TARS_EXPORT void tars__ctx_clear_error(tars_ctx *ctx);
+
+#define TARS__SCALAR_NAME 48
+#define TARS__MAX_SCALARS 32
+
+typedef struct tars__scalar {
+    char name[TARS__SCALAR_NAME];
+    double value;
+} tars__scalar;
+
+struct tars_scalars {
+    uint32_t n;
+    tars__scalar items[TARS__MAX_SCALARS];
+};
+
+/* The host resets a scalar set before each observe call. */
+TARS_EXPORT void tars__scalars_reset(tars_scalars *s);
+
+struct tars_buf {
+    char *data; /* NUL-terminated for convenience; len excludes the NUL */
+    size_t len;
+    size_t cap;
+    int failed; /* an append ran out of memory */
+};
+
+TARS_EXPORT void tars__buf_init(tars_buf *b);
+TARS_EXPORT void tars__buf_free(tars_buf *b);
+
+struct tars_tensor_sink {
+    int (*fn)(void *user, const tars_tensor *t);
+    void *user;
+};
+
+#endif

@@ -1,0 +1,57 @@
+#!/bin/sh
+# The installed SDK: `cmake --install` into a prefix, the example plugin built against that
+# prefix alone (CMake package and pkg-config), and tarsd loading it without a rebuild.
+. "$(dirname "$0")/../tap.sh"
+
+P=$TMP/prefix
+cmake --install "$B" --prefix "$P" >"$TMP/install.log" 2>&1
+ok $? "cmake --install into a temporary prefix"
+for f in include/tars/plugin.h include/tars/params.h lib/libtars-sdk.so.1 lib/pkgconfig/tars-sdk.pc \
+	lib/cmake/TarsSDK/TarsSDKConfig.cmake bin/tarsd bin/tarsctl lib/tars/plugins/env-cartpole.so \
+	etc/tars/manifests/cartpole.json; do
+	check "installs $f" test -e "$P/$f"
+done
+check "manifests are installed as files, not links" test ! -L "$P/etc/tars/manifests/cartpole.json"
+check "libtars-sdk has a SONAME" sh -c "readelf -d '$P/lib/libtars-sdk.so.1' | grep -q 'SONAME.*libtars-sdk.so.1'"
+check "host-side headers are not installed" test ! -e "$P/include/tars/host_side.h"
+
+# CMake: only the prefix on CMAKE_PREFIX_PATH (the example directory is copied out of the tree).
+cp -r "$SRC/sdk/examples/hillclimb" "$TMP/ex"
+cmake -S "$TMP/ex" -B "$TMP/ex/build" -DCMAKE_PREFIX_PATH="$P" >"$TMP/cmake.log" 2>&1 &&
+	cmake --build "$TMP/ex/build" >>"$TMP/cmake.log" 2>&1
+ok $? "the example builds with find_package(TarsSDK)"
+[ -f "$TMP/ex/build/agent-hillclimb.so" ] || diag "$(tail -n 20 "$TMP/cmake.log")"
+check "  into agent-hillclimb.so" test -f "$TMP/ex/build/agent-hillclimb.so"
+check "  exporting only the entry point" sh -c "nm -D --defined-only '$TMP/ex/build/agent-hillclimb.so' | grep -v ' _' | awk '{print \$3}' | grep -qx tars_plugin_init && [ \$(nm -D --defined-only '$TMP/ex/build/agent-hillclimb.so' | grep -c ' T ') -eq 1 ]"
+
+# pkg-config: only the prefix on PKG_CONFIG_PATH.
+mkdir "$TMP/pc"
+PKG_CONFIG_PATH="$P/lib/pkgconfig" make -s -C "$TMP/ex" >"$TMP/pc.log" 2>&1
+ok $? "the example builds with pkg-config"
+check "  into agent-hillclimb.so" test -f "$TMP/ex/agent-hillclimb.so"
+
+mkdir "$TMP/plugins" "$TMP/manifests"
+cp "$TMP/ex/build/agent-hillclimb.so" "$TMP/plugins/"
+"$TARSCTL" plugin manifest "$TMP/plugins/agent-hillclimb.so" -o "$TMP/manifests/hillclimb.json"
+ok $? "tarsctl writes its manifest"
+
+"$TARSD" check --manifests "$SRC/manifests" --manifests "$TMP/manifests" \
+	--plugins "$PLUGINS" --plugins "$TMP/plugins" >"$TMP/out" 2>&1
+ok $? "the build tree's tarsd loads it"
+check "  and lists it" grep -qE '^hillclimb +agent +1\.0\.0 +1\.0 +ok$' "$TMP/out"
+
+"$P/bin/tarsd" check --manifests "$P/etc/tars/manifests" --manifests "$TMP/manifests" \
+	--plugins "$P/lib/tars/plugins" --plugins "$TMP/plugins" >"$TMP/out" 2>&1
+ok $? "the installed tarsd loads it"
+(cd "$TMP" && "$P/bin/tarsd" check >"$TMP/out" 2>&1)
+ok $? "the installed tarsd finds its own manifests and plugins under the prefix"
+check "  and lists them" contains "$TMP/out" "cartpole"
+
+"$TARSD" train --manifests "$SRC/manifests" --manifests "$TMP/manifests" --plugins "$PLUGINS" \
+	--plugins "$TMP/plugins" --agent hillclimb --env cartpole --steps 300000 --seed 1 \
+	--eval-every 20000 --target 475 --json >"$TMP/t.json" 2>"$TMP/err"
+ok $? "the example agent trains on cartpole"
+check "  and solves it (eval mean $(json eval_mean_return <"$TMP/t.json") at $(json steps_to_target <"$TMP/t.json") steps)" \
+	test "$(json reached_target <"$TMP/t.json")" = true
+
+done_testing

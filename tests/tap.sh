@@ -1,0 +1,95 @@
+# tap.sh — TAP helpers for the shell tests (the counterpart of tap.h). Source it first:
+#   . "$(dirname "$0")/../tap.sh"
+# TARS_BUILD names the build tree (default: build/ beside the sources).
+set -u
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+B=${TARS_BUILD:-$SRC/build}
+TARSD=$B/bin/tarsd
+TARSCTL=$B/bin/tarsctl
+PLUGINS=$B/lib/tars/plugins
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/tars-it-XXXXXX")
+_n=0
+_failed=0
+_pids=""
+
+cleanup() {
+	for p in $_pids; do kill -KILL "$p" 2>/dev/null; done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+ok() { # ok STATUS DESCRIPTION   (STATUS 0 passes)
+	_n=$((_n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $_n - $2"
+	else
+		echo "not ok $_n - $2"
+		_failed=$((_failed + 1))
+	fi
+}
+
+check() { # check DESCRIPTION COMMAND...
+	_d=$1
+	shift
+	if "$@"; then ok 0 "$_d"; else ok 1 "$_d"; fi
+}
+
+diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
+
+done_testing() {
+	echo "1..$_n"
+	[ "$_failed" -eq 0 ]
+}
+
+# contains FILE TEXT: the file holds the text (fixed string)
+contains() { grep -qF -- "$2" "$1" || { diag "$1 lacks: $2" "it holds:" "$(head -c 2000 "$1")"; false; }; }
+
+# one_line FILE: exactly one line
+one_line() { [ "$(wc -l <"$1")" -eq 1 ] || { diag "$1 has $(wc -l <"$1") lines:" "$(cat "$1")"; false; }; }
+
+# json GET-PATH: reads JSON on stdin, prints the value at a dotted path (agents.0.steps);
+# perl's core JSON::PP keeps this free of extra dependencies.
+json() {
+	perl -MJSON::PP -e '
+		my $v = JSON::PP->new->allow_nonref->decode(join("", <STDIN>));
+		for my $k (split /\./, $ARGV[0]) {
+			$v = ref($v) eq "ARRAY" ? $v->[$k] : $v->{$k};
+		}
+		print ref($v) eq "JSON::PP::Boolean" ? ($v ? "true" : "false")
+		    : defined($v) ? (ref($v) ? JSON::PP->new->canonical->encode($v) : $v) : "null";
+	' "$1"
+}
+
+# start_serve ARGS...: runs tarsd serve in the background, logs in $TMP/serve.log; sets
+# SERVE_PID and PORT once it listens (waits up to 20 s). Returns non-zero if it never did.
+start_serve() {
+	: >"$TMP/serve.log"
+	"$TARSD" serve --log-format json "$@" 2>"$TMP/serve.log" &
+	SERVE_PID=$!
+	_pids="$_pids $SERVE_PID"
+	PORT=""
+	for _i in $(seq 200); do
+		PORT=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$TMP/serve.log" | head -n 1)
+		[ -n "$PORT" ] && return 0
+		kill -0 "$SERVE_PID" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_exit PID: waits for PID to exit (up to 20 s) and sets EXIT_CODE; kills it otherwise.
+wait_exit() {
+	for _i in $(seq 200); do
+		if ! kill -0 "$1" 2>/dev/null; then
+			wait "$1"
+			EXIT_CODE=$?
+			return 0
+		fi
+		sleep 0.1
+	done
+	kill -KILL "$1" 2>/dev/null
+	EXIT_CODE=255
+	return 1
+}
+
+api() { curl -s --max-time 5 "http://127.0.0.1:$PORT$1"; }
