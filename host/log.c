@@ -17,12 +17,11 @@ static int status_lines;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
+/* Decided once in log_setup, before any thread starts, and only read afterwards. */
 int
 log_is_tty(void)
 {
-    if (tty < 0)
-        tty = isatty(STDERR_FILENO);
-    return tty;
+    return tty > 0;
 }
 
 int
@@ -34,6 +33,7 @@ log_setup(const char *format, const char *level)
             lvl = i;
     if (lvl < 0)
         return -1;
+    tty = isatty(STDERR_FILENO);
     if (!format || strcmp(format, "auto") == 0)
         json_lines = !log_is_tty();
     else if (strcmp(format, "text") == 0)

@@ -77,10 +77,24 @@ on_signal(uv_signal_t *s, int signum)
     stop(h, signum == SIGINT ? "SIGINT" : "SIGTERM");
 }
 
+/* mkdir -p, parents 0755 and the state dir itself 0700 (it will hold tokens). */
 static int
 make_state_dir(const char *dir, char *err, size_t errlen)
 {
     struct stat st;
+    char path[4096];
+    snprintf(path, sizeof path, "%s", dir);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+            snprintf(err, errlen, "cannot create state dir '%.200s': %.200s: %s", dir, path,
+                     strerror(errno));
+            return -1;
+        }
+        *p = '/';
+    }
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         snprintf(err, errlen, "cannot create state dir '%s': %s", dir, strerror(errno));
         return -1;
