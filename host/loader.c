@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "host_side.h"
 #include "loader.h"
 #include "manifest.h"
 
@@ -24,18 +25,6 @@
 #define TUNER_OPS_SIZE_1_0    sizeof(tars_tuner_ops)
 #define EXPORTER_OPS_SIZE_1_0 sizeof(tars_exporter_ops)
 
-static int
-say(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
-
 static void
 to_hex(const unsigned char *h, char hex[65])
 {
@@ -49,17 +38,17 @@ slurp(const char *path, unsigned char **data, size_t *len, char *err, size_t err
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return say(err, errlen, -errno, "cannot open %s: %s", path, strerror(errno));
+        return tars__errf(err, errlen, -errno, "cannot open %s: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > MAX_LIBRARY_BYTES) {
         close(fd);
-        return say(err, errlen, TARS_EINVAL, "%s is not a regular file of at most %u MiB", path,
-                   MAX_LIBRARY_BYTES >> 20);
+        return tars__errf(err, errlen, TARS_EINVAL, "%s is not a regular file of at most %u MiB",
+                          path, MAX_LIBRARY_BYTES >> 20);
     }
     unsigned char *buf = malloc(st.st_size ? (size_t)st.st_size : 1);
     if (!buf) {
         close(fd);
-        return say(err, errlen, TARS_ENOMEM, "out of memory reading %s", path);
+        return tars__errf(err, errlen, TARS_ENOMEM, "out of memory reading %s", path);
     }
     size_t got = 0;
     while (got < (size_t)st.st_size) {
@@ -70,7 +59,7 @@ slurp(const char *path, unsigned char **data, size_t *len, char *err, size_t err
             int e = n < 0 ? errno : EIO;
             free(buf);
             close(fd);
-            return say(err, errlen, -e, "cannot read %s: %s", path, strerror(e));
+            return tars__errf(err, errlen, -e, "cannot read %s: %s", path, strerror(e));
         }
         got += (size_t)n;
     }
@@ -92,7 +81,7 @@ loader_sha256_file(const char *path, char hex[65], char *err, size_t errlen)
     unsigned char *data, h[crypto_hash_sha256_BYTES];
     size_t len;
     if (!sodium_ready())
-        return say(err, errlen, TARS_EIO, "libsodium failed to initialise");
+        return tars__errf(err, errlen, TARS_EIO, "libsodium failed to initialise");
     int rc = slurp(path, &data, &len, err, errlen);
     if (rc)
         return rc;
@@ -110,10 +99,10 @@ ensure_cache(struct loader *l, char *err, size_t errlen)
     const char *tmp = getenv("TMPDIR");
     char *dir = NULL;
     if (asprintf(&dir, "%s/tars-plugins-XXXXXX", tmp && *tmp ? tmp : "/tmp") < 0)
-        return say(err, errlen, TARS_ENOMEM, "out of memory");
+        return tars__errf(err, errlen, TARS_ENOMEM, "out of memory");
     if (!mkdtemp(dir)) {
         int e = errno;
-        say(err, errlen, -e, "cannot create a plugin cache dir %s: %s", dir, strerror(e));
+        tars__errf(err, errlen, -e, "cannot create a plugin cache dir %s: %s", dir, strerror(e));
         free(dir);
         return -e;
     }
@@ -163,7 +152,7 @@ check_ops(const tars_plugin_info *info, char *err, size_t errlen)
 {
     const void *ops = info->ops;
     if (!ops)
-        return say(err, errlen, TARS_ESCHEMA, "descriptor has no ops table");
+        return tars__errf(err, errlen, TARS_ESCHEMA, "descriptor has no ops table");
     uint32_t size = *(const uint32_t *)ops;
     const char *missing = NULL;
     size_t need = 0;
@@ -229,11 +218,12 @@ check_ops(const tars_plugin_info *info, char *err, size_t errlen)
     }
     }
     if (size < need)
-        return say(err, errlen, TARS_EABI, "%s ops table of %u bytes is smaller than ABI 1.0's %zu",
-                   tars_kind_name(info->kind), size, need);
+        return tars__errf(err, errlen, TARS_EABI,
+                          "%s ops table of %u bytes is smaller than ABI 1.0's %zu",
+                          tars_kind_name(info->kind), size, need);
     if (missing)
-        return say(err, errlen, TARS_ESCHEMA, "%s ops table lacks %s", tars_kind_name(info->kind),
-                   missing);
+        return tars__errf(err, errlen, TARS_ESCHEMA, "%s ops table lacks %s",
+                          tars_kind_name(info->kind), missing);
     return 0;
 }
 
@@ -242,24 +232,27 @@ loader_check_info(const tars_plugin_info *info, char *err, size_t errlen)
 {
     /* struct_size and the ABI numbers sit first in every ABI major: read them before the rest. */
     if (info->abi_major != TARS_ABI_MAJOR)
-        return say(err, errlen, TARS_EABI, "built for ABI %u.%u; this host loads ABI %u.x only",
-                   info->abi_major, info->abi_minor, TARS_ABI_MAJOR);
+        return tars__errf(err, errlen, TARS_EABI,
+                          "built for ABI %u.%u; this host loads ABI %u.x only", info->abi_major,
+                          info->abi_minor, TARS_ABI_MAJOR);
     if (info->abi_minor > TARS_ABI_MINOR)
-        return say(err, errlen, TARS_EABI,
-                   "built for ABI %u.%u, newer than this host's %u.%u; upgrade tars",
-                   info->abi_major, info->abi_minor, TARS_ABI_MAJOR, TARS_ABI_MINOR);
+        return tars__errf(err, errlen, TARS_EABI,
+                          "built for ABI %u.%u, newer than this host's %u.%u; upgrade tars",
+                          info->abi_major, info->abi_minor, TARS_ABI_MAJOR, TARS_ABI_MINOR);
     if (info->struct_size < INFO_SIZE_1_0)
-        return say(err, errlen, TARS_EABI, "descriptor of %u bytes is smaller than ABI 1.0's %zu",
-                   info->struct_size, INFO_SIZE_1_0);
+        return tars__errf(err, errlen, TARS_EABI,
+                          "descriptor of %u bytes is smaller than ABI 1.0's %zu", info->struct_size,
+                          INFO_SIZE_1_0);
     if (!tars_kind_name(info->kind))
-        return say(err, errlen, TARS_ESCHEMA, "descriptor has unknown kind %u", info->kind);
+        return tars__errf(err, errlen, TARS_ESCHEMA, "descriptor has unknown kind %u", info->kind);
     if (!manifest_name_ok(info->name))
-        return say(err, errlen, TARS_ESCHEMA, "descriptor name is missing or not [a-z0-9-]");
+        return tars__errf(err, errlen, TARS_ESCHEMA, "descriptor name is missing or not [a-z0-9-]");
     if (!info->version || !manifest_semver_ok(info->version))
-        return say(err, errlen, TARS_ESCHEMA, "descriptor version is not a semantic version");
+        return tars__errf(err, errlen, TARS_ESCHEMA,
+                          "descriptor version is not a semantic version");
     char why[256];
     if (tars_params_check_schema(info->params, info->n_params, why, sizeof why))
-        return say(err, errlen, TARS_ESCHEMA, "bad parameter schema: %s", why);
+        return tars__errf(err, errlen, TARS_ESCHEMA, "bad parameter schema: %s", why);
     return check_ops(info, err, errlen);
 }
 
@@ -273,31 +266,32 @@ loader_open(struct loader *l, const char *path, const char *pin, struct lib *out
     int rc;
     memset(out, 0, sizeof *out);
     if (!sodium_ready())
-        return say(err, errlen, TARS_EIO, "libsodium failed to initialise");
+        return tars__errf(err, errlen, TARS_EIO, "libsodium failed to initialise");
     rc = slurp(path, &data, &len, err, errlen);
     if (rc)
         return rc;
     crypto_hash_sha256(h, data, len);
     to_hex(h, out->sha256);
     if (pin && strcmp(pin, out->sha256) != 0) {
-        rc = say(err, errlen, TARS_ECORRUPT, "sha256 mismatch: the manifest pins %s but %s has %s",
-                 pin, path, out->sha256);
+        rc = tars__errf(err, errlen, TARS_ECORRUPT,
+                        "sha256 mismatch: the manifest pins %s but %s has %s", pin, path,
+                        out->sha256);
         goto fail_data;
     }
     if (len < 4 || memcmp(data, "\177ELF", 4) != 0) {
-        rc = say(err, errlen, TARS_EINVAL, "%s is not an ELF shared object", path);
+        rc = tars__errf(err, errlen, TARS_EINVAL, "%s is not an ELF shared object", path);
         goto fail_data;
     }
     rc = ensure_cache(l, err, errlen);
     if (rc)
         goto fail_data;
     if (asprintf(&copy, "%s/%s.so", l->cache_dir, out->sha256) < 0) {
-        rc = say(err, errlen, TARS_ENOMEM, "out of memory");
+        rc = tars__errf(err, errlen, TARS_ENOMEM, "out of memory");
         goto fail_data;
     }
     rc = write_copy(copy, data, len);
     if (rc) {
-        say(err, errlen, rc, "cannot write %s: %s", copy, strerror(-rc));
+        tars__errf(err, errlen, rc, "cannot write %s: %s", copy, strerror(-rc));
         goto fail_copy;
     }
     out->handle = dlopen(copy, RTLD_NOW | RTLD_LOCAL);
@@ -305,20 +299,22 @@ loader_open(struct loader *l, const char *path, const char *pin, struct lib *out
     unlink(copy);
     if (!out->handle) {
         const char *why = dlerror();
-        rc = say(err, errlen, TARS_EINVAL, "cannot load %s: %s", path, why ? why : "dlopen failed");
+        rc = tars__errf(err, errlen, TARS_EINVAL, "cannot load %s: %s", path,
+                        why ? why : "dlopen failed");
         goto fail_copy;
     }
     tars_plugin_init_fn init;
     *(void **)&init = dlsym(out->handle, TARS_PLUGIN_ENTRY);
     if (!init) {
-        rc = say(err, errlen, TARS_EABI,
-                 "%s has no entry symbol %s (not a tars plugin, or built without TARS_PLUGIN)",
-                 path, TARS_PLUGIN_ENTRY);
+        rc = tars__errf(
+            err, errlen, TARS_EABI,
+            "%s has no entry symbol %s (not a tars plugin, or built without TARS_PLUGIN)", path,
+            TARS_PLUGIN_ENTRY);
         goto fail_handle;
     }
     out->info = init();
     if (!out->info) {
-        rc = say(err, errlen, TARS_EABI, "%s: %s returned NULL", path, TARS_PLUGIN_ENTRY);
+        rc = tars__errf(err, errlen, TARS_EABI, "%s: %s returned NULL", path, TARS_PLUGIN_ENTRY);
         goto fail_handle;
     }
     rc = loader_check_info(out->info, err, errlen);

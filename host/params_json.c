@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "host_side.h"
 #include "params_json.h"
 
 int
@@ -20,12 +21,12 @@ pjson_set(tars_params *p, const char *name, json_t *v, char *err, size_t errlen)
         return tars_params_set(p, (uint32_t)idx, json_is_true(v), err, errlen);
     }
     if (d->type == TARS_PARAM_ENUM || !json_is_number(v)) {
-        char choices[256] = "";
+        char choices[256] = "", quoted[80];
         if (d->type == TARS_PARAM_ENUM) {
-            size_t used = 0;
-            for (uint32_t i = 0; d->choices[i] && used < sizeof choices; i++)
-                used += (size_t)snprintf(choices + used, sizeof choices - used, "%s\"%s\"",
-                                         i ? ", " : "", d->choices[i]);
+            for (uint32_t i = 0; d->choices[i]; i++) {
+                snprintf(quoted, sizeof quoted, "\"%s\"", d->choices[i]);
+                tars__join(choices, sizeof choices, ", ", quoted);
+            }
             snprintf(err, errlen, "parameter '%s' must be one of: %s", name, choices);
         } else {
             snprintf(err, errlen, "parameter '%s' must be a number in [%g, %g]", name, d->min,

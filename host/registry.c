@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "host_side.h"
 #include "params_json.h"
 #include "registry.h"
 
@@ -326,18 +327,16 @@ plugin_params(const struct plugin *p, const char *preset, tars_params **out, cha
     if (preset) {
         json_t *set = json_object_get(defaults, preset);
         if (!json_is_object(set)) {
-            size_t used = 0;
             char names[256] = "";
             const char *key;
             json_t *v;
             json_object_foreach(defaults, key, v)
             {
-                if (json_is_object(v) && used < sizeof names)
-                    used += (size_t)snprintf(names + used, sizeof names - used, "%s%s",
-                                             used ? ", " : "", key);
+                if (json_is_object(v))
+                    tars__join(names, sizeof names, ", ", key);
             }
             snprintf(err, errlen, "unknown preset '%s' for %s '%s' (%s%s)", preset,
-                     tars_kind_name(info->kind), info->name, used ? "presets: " : "it has none",
+                     tars_kind_name(info->kind), info->name, *names ? "presets: " : "it has none",
                      names);
             tars_params_free(params);
             diag_free(&d);

@@ -40,31 +40,6 @@ space_ok(const tars_space *s, int is_obs)
     return s->type == TARS_SPACE_BOX || s->type == TARS_SPACE_DISCRETE;
 }
 
-static int
-alloc_buffers(struct run *r)
-{
-    size_t n = r->n_envs, ow = r->obs_width, aw = r->act_width;
-    size_t na = r->spec.n_agents;
-    r->obs = calloc(n * ow, sizeof(float));
-    r->new_obs = calloc(n * ow, sizeof(float));
-    r->final_obs = calloc(n * ow, sizeof(float));
-    r->next_obs = calloc(n * ow, sizeof(float));
-    r->reward = calloc(n * na, sizeof(float));
-    r->terminated = calloc(n, 1);
-    r->truncated = calloc(n, 1);
-    r->ep_return = calloc(n, sizeof(double));
-    r->ep_len = calloc(n, sizeof(uint32_t));
-    if (r->spec.act.type == TARS_SPACE_DISCRETE)
-        r->act_discrete = calloc(n * aw, sizeof(int32_t));
-    else
-        r->act_continuous = calloc(n * aw, sizeof(float));
-    return r->obs && r->new_obs && r->final_obs && r->next_obs && r->reward && r->terminated &&
-                   r->truncated && r->ep_return && r->ep_len &&
-                   (r->act_discrete || r->act_continuous)
-               ? 0
-               : -1;
-}
-
 int
 run_create(const struct run_spec *s, struct run **out, char *err, size_t errlen)
 {
@@ -110,10 +85,8 @@ run_create(const struct run_spec *s, struct run **out, char *err, size_t errlen)
         rc = TARS_EINVAL;
         goto fail;
     }
-    r->obs_width = r->spec.n_agents * r->spec.obs.dim;
-    r->act_width =
-        r->spec.n_agents * (r->spec.act.type == TARS_SPACE_DISCRETE ? 1 : r->spec.act.dim);
-    if (alloc_buffers(r)) {
+    if (vecbuf_alloc(&r->buf, r->n_envs, &r->spec) ||
+        !(r->next_obs = calloc((size_t)r->n_envs * r->buf.obs_width, sizeof(float)))) {
         snprintf(err, errlen, "out of memory");
         rc = TARS_ENOMEM;
         goto fail;
@@ -123,7 +96,7 @@ run_create(const struct run_spec *s, struct run **out, char *err, size_t errlen)
         op_error(err, errlen, s->agent, r->actx, "create", rc);
         goto fail;
     }
-    rc = r->eops->reset(r->env, r->env_params, r->obs);
+    rc = r->eops->reset(r->env, r->env_params, r->buf.obs);
     if (rc) {
         op_error(err, errlen, s->env, r->ectx, "reset", rc);
         goto fail;
@@ -151,17 +124,8 @@ run_destroy(struct run *r)
     tars__ctx_free(r->eval_ctx);
     tars_params_free(r->agent_params);
     tars_params_free(r->env_params);
-    free(r->obs);
-    free(r->new_obs);
-    free(r->final_obs);
+    vecbuf_free(&r->buf);
     free(r->next_obs);
-    free(r->reward);
-    free(r->terminated);
-    free(r->truncated);
-    free(r->act_discrete);
-    free(r->act_continuous);
-    free(r->ep_return);
-    free(r->ep_len);
     free(r->id);
     free(r);
 }
@@ -177,7 +141,7 @@ fail_step(struct run *r, const struct plugin *p, const tars_ctx *ctx, const char
 static void
 episode_done(struct run *r, uint32_t i)
 {
-    double ret = r->ep_return[i];
+    double ret = r->buf.ep_return[i];
     r->window[r->window_at] = ret;
     r->window_at = (r->window_at + 1) % RUN_RETURN_WINDOW;
     if (r->window_n < RUN_RETURN_WINDOW)
@@ -189,9 +153,8 @@ episode_done(struct run *r, uint32_t i)
     atomic_store_explicit(&r->last_return, ret, memory_order_relaxed);
     atomic_fetch_add_explicit(&r->episodes, 1, memory_order_relaxed);
     if (r->on_episode)
-        r->on_episode(r, i, ret, r->ep_len[i], r->on_episode_user);
-    r->ep_return[i] = 0;
-    r->ep_len[i] = 0;
+        r->on_episode(r, i, ret, r->buf.ep_len[i], r->on_episode_user);
+    vecbuf_episode_reset(&r->buf, i);
 }
 
 int
@@ -199,36 +162,30 @@ run_step(struct run *r)
 {
     const tars_params *ap = __atomic_load_n(&r->agent_params, __ATOMIC_ACQUIRE);
     const tars_params *ep = __atomic_load_n(&r->env_params, __ATOMIC_ACQUIRE);
-    tars_actions act = {r->act_discrete, r->act_continuous};
-    int rc = r->aops->act(r->agent, ap, r->obs, r->n_envs, 1, &act);
-    if (rc)
-        return fail_step(r, r->agent_plugin, r->actx, "act", rc);
-    tars_step_out out = {r->new_obs, r->final_obs, r->reward, r->terminated, r->truncated};
-    rc = r->eops->step(r->env, ep, &act, &out);
-    if (rc)
-        return fail_step(r, r->env_plugin, r->ectx, "step", rc);
-    uint32_t ow = r->obs_width, na = r->spec.n_agents;
-    memcpy(r->next_obs, r->new_obs, (size_t)r->n_envs * ow * sizeof(float));
-    for (uint32_t i = 0; i < r->n_envs; i++)
-        if (r->terminated[i] || r->truncated[i])
-            memcpy(&r->next_obs[i * ow], &r->final_obs[i * ow], ow * sizeof(float));
-    tars_batch batch = {r->obs,      r->act_discrete, r->act_continuous, r->reward,
-                        r->next_obs, r->terminated,   r->truncated};
+    struct vecbuf *b = &r->buf;
+    const char *op = NULL;
+    int rc = vecbuf_act_step(b, r->aops, r->agent, ap, 1, r->eops, r->env, ep, &op);
+    if (rc) {
+        int by_agent = strcmp(op, "act") == 0;
+        return fail_step(r, by_agent ? r->agent_plugin : r->env_plugin,
+                         by_agent ? r->actx : r->ectx, op, rc);
+    }
+    uint32_t ow = b->obs_width;
+    memcpy(r->next_obs, b->new_obs, (size_t)b->n * ow * sizeof(float));
+    for (uint32_t i = 0; i < b->n; i++)
+        if (vecbuf_done(b, i))
+            memcpy(&r->next_obs[i * ow], &b->final_obs[i * ow], ow * sizeof(float));
+    tars_batch batch = {b->obs,      b->act_discrete, b->act_continuous, b->reward,
+                        r->next_obs, b->terminated,   b->truncated};
     tars__scalars_reset(&r->scalars);
     rc = r->aops->observe(r->agent, ap, &batch, &r->scalars);
     if (rc)
         return fail_step(r, r->agent_plugin, r->actx, "observe", rc);
-    for (uint32_t i = 0; i < r->n_envs; i++) {
-        for (uint32_t k = 0; k < na; k++)
-            r->ep_return[i] += r->reward[i * na + k];
-        r->ep_len[i]++;
-        if (r->terminated[i] || r->truncated[i])
+    for (uint32_t i = 0; i < b->n; i++)
+        if (vecbuf_done(b, i))
             episode_done(r, i);
-    }
-    float *t = r->obs;
-    r->obs = r->new_obs;
-    r->new_obs = t;
-    atomic_fetch_add_explicit(&r->steps, r->n_envs, memory_order_relaxed);
+    vecbuf_advance(b);
+    atomic_fetch_add_explicit(&r->steps, b->n, memory_order_relaxed);
     return 0;
 }
 

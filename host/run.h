@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include "registry.h"
+#include "vecbuf.h"
 #include "tars/plugin.h"
 #include "host_side.h"
 
@@ -47,19 +48,8 @@ struct run {
     tars_env_spec spec;
     uint64_t seed;
     uint32_t n_envs;
-    uint32_t obs_width; /* floats per env: n_agents * obs dim */
-    uint32_t act_width; /* action values per env */
-    float *obs;
-    float *new_obs;
-    float *final_obs;
+    struct vecbuf buf;
     float *next_obs; /* what observe sees: new_obs, with final_obs where an episode ended */
-    float *reward;
-    uint8_t *terminated;
-    uint8_t *truncated;
-    int32_t *act_discrete;
-    float *act_continuous;
-    double *ep_return;
-    uint32_t *ep_len;
     tars_scalars scalars;
     double window[RUN_RETURN_WINDOW]; /* last finished returns, for the rolling mean */
     uint32_t window_n;

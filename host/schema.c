@@ -1,6 +1,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "host_side.h"
 #include "schema.h"
 
 static const char *
@@ -27,10 +28,9 @@ type_word(enum sch_type t)
 static void
 key_list(const struct sch_field *fields, char *buf, size_t len)
 {
-    size_t used = 0;
     buf[0] = '\0';
-    for (const struct sch_field *f = fields; f->key && used < len; f++)
-        used += (size_t)snprintf(buf + used, len - used, "%s%s", f == fields ? "" : ", ", f->key);
+    for (const struct sch_field *f = fields; f->key; f++)
+        tars__join(buf, len, ", ", f->key);
 }
 
 static int
@@ -51,12 +51,9 @@ validate_string(const struct sch_field *f, json_t *v, const char *ptr, const cha
         for (const char *const *c = f->choices; *c; c++)
             if (strcmp(*c, s) == 0)
                 return 0;
-        char list[256];
-        size_t used = 0;
-        list[0] = '\0';
-        for (const char *const *c = f->choices; *c && used < sizeof list; c++)
-            used += (size_t)snprintf(list + used, sizeof list - used, "%s%s",
-                                     c == f->choices ? "" : ", ", *c);
+        char list[256] = "";
+        for (const char *const *c = f->choices; *c; c++)
+            tars__join(list, sizeof list, ", ", *c);
         jdoc_error(doc, d, ptr, 0, "%s must be one of: %s (not \"%s\")", what, list, s);
         return 1;
     }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "host_side.h"
 #include "loader.h"
 #include "manifest.h"
 #include "params_json.h"
@@ -50,10 +51,8 @@ print_param(const tars_param_def *d)
     char range[64] = "";
     char def[64];
     if (d->type == TARS_PARAM_ENUM) {
-        size_t used = 0;
-        for (uint32_t k = 0; d->choices[k] && used < sizeof range; k++)
-            used += (size_t)snprintf(range + used, sizeof range - used, "%s%s", k ? "|" : "",
-                                     d->choices[k]);
+        for (uint32_t k = 0; d->choices[k]; k++)
+            tars__join(range, sizeof range, "|", d->choices[k]);
         snprintf(def, sizeof def, "%s", d->choices[(uint32_t)d->def]);
     } else if (d->type == TARS_PARAM_BOOL) {
         snprintf(range, sizeof range, "true|false");

@@ -12,6 +12,7 @@
 #include <string.h>
 #include "tars/blob.h"
 #include "tars/error.h"
+#include "host_side.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "blob.c stores arrays with memcpy and assumes a little-endian host"
@@ -228,18 +229,6 @@ struct tars_blob_reader {
     char error[160];
 };
 
-static int
-say(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
-
 int
 tars_blob_reader_new(const void *data, size_t len, const char *tag, tars_blob_reader **out,
                      char *err, size_t errlen)
@@ -248,26 +237,27 @@ tars_blob_reader_new(const void *data, size_t len, const char *tag, tars_blob_re
     uint32_t format, version, tag_len, crc;
     *out = NULL;
     if (!data || len < MAGIC_LEN + 16 || memcmp(p, MAGIC, MAGIC_LEN) != 0)
-        return say(err, errlen, TARS_EFORMAT, "not a tars state blob");
+        return tars__errf(err, errlen, TARS_EFORMAT, "not a tars state blob");
     memcpy(&format, p + MAGIC_LEN, 4);
     memcpy(&version, p + VERSION_AT, 4);
     memcpy(&tag_len, p + VERSION_AT + 4, 4);
     if (format != BLOB_FORMAT)
-        return say(err, errlen, TARS_EVERSION, "blob format %u, this SDK reads format %u", format,
-                   BLOB_FORMAT);
+        return tars__errf(err, errlen, TARS_EVERSION, "blob format %u, this SDK reads format %u",
+                          format, BLOB_FORMAT);
     size_t header = MAGIC_LEN + 12 + (size_t)tag_len;
     if (tag_len > MAX_TAG || header + 4 > len)
-        return say(err, errlen, TARS_EFORMAT, "blob truncated in its header");
+        return tars__errf(err, errlen, TARS_EFORMAT, "blob truncated in its header");
     memcpy(&crc, p + len - 4, 4);
     if (crc32_ieee(p, len - 4) != crc)
-        return say(err, errlen, TARS_ECORRUPT, "blob checksum mismatch (truncated or corrupt)");
+        return tars__errf(err, errlen, TARS_ECORRUPT,
+                          "blob checksum mismatch (truncated or corrupt)");
     const char *stored = (const char *)p + MAGIC_LEN + 12;
     if (tag && (strlen(tag) != tag_len || memcmp(tag, stored, tag_len) != 0))
-        return say(err, errlen, TARS_EFORMAT, "blob belongs to '%.*s', not '%s'", (int)tag_len,
-                   stored, tag);
+        return tars__errf(err, errlen, TARS_EFORMAT, "blob belongs to '%.*s', not '%s'",
+                          (int)tag_len, stored, tag);
     tars_blob_reader *r = calloc(1, sizeof *r);
     if (!r)
-        return say(err, errlen, TARS_ENOMEM, "out of memory");
+        return tars__errf(err, errlen, TARS_ENOMEM, "out of memory");
     r->data = p;
     r->pos = header;
     r->end = len - 4;

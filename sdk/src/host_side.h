@@ -65,4 +65,13 @@ struct tars_tensor_sink {
     void *user;
 };
 
+/*
+ * Appends item to the NUL-terminated buf (size len), preceded by sep unless buf is empty;
+ * truncates instead of overflowing. For "known: a, b, c" lists.
+ */
+TARS_EXPORT void tars__join(char *buf, size_t len, const char *sep, const char *item);
+/* Formats one sentence into err (if non-NULL) and returns rc: `return tars__errf(...)`. */
+TARS_EXPORT int tars__errf(char *err, size_t errlen, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 #endif

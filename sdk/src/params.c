@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 #include "tars/error.h"
+#include "host_side.h"
 #include "tars/params.h"
 
 struct tars_params {
@@ -14,18 +15,6 @@ struct tars_params {
     uint64_t generation;
     double values[];
 };
-
-static int
-say(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
 
 static int
 name_ok(const char *s)
@@ -58,52 +47,55 @@ check_def(const tars_param_def *d, char *err, size_t errlen)
 {
     const char *nm = d->name;
     if (!d->help)
-        return say(err, errlen, TARS_ESCHEMA, "parameter '%s' has no help text", nm);
+        return tars__errf(err, errlen, TARS_ESCHEMA, "parameter '%s' has no help text", nm);
     if (d->flags & ~(TARS_PARAM_HOT | TARS_PARAM_LOG))
-        return say(err, errlen, TARS_ESCHEMA, "parameter '%s' has unknown flags 0x%x", nm,
-                   d->flags);
+        return tars__errf(err, errlen, TARS_ESCHEMA, "parameter '%s' has unknown flags 0x%x", nm,
+                          d->flags);
     switch (d->type) {
     case TARS_PARAM_FLOAT:
     case TARS_PARAM_INT:
         if (isnan(d->min) || isnan(d->max) || !(d->min <= d->max))
-            return say(err, errlen, TARS_ESCHEMA, "parameter '%s' has an empty range [%g, %g]", nm,
-                       d->min, d->max);
+            return tars__errf(err, errlen, TARS_ESCHEMA,
+                              "parameter '%s' has an empty range [%g, %g]", nm, d->min, d->max);
         if (!isfinite(d->def) || d->def < d->min || d->def > d->max)
-            return say(err, errlen, TARS_ESCHEMA,
-                       "parameter '%s' default %g is outside its range [%g, %g]", nm, d->def,
-                       d->min, d->max);
+            return tars__errf(err, errlen, TARS_ESCHEMA,
+                              "parameter '%s' default %g is outside its range [%g, %g]", nm, d->def,
+                              d->min, d->max);
         if (d->type == TARS_PARAM_INT && !is_integral(d->def))
-            return say(err, errlen, TARS_ESCHEMA, "parameter '%s' is int but its default %g is not",
-                       nm, d->def);
+            return tars__errf(err, errlen, TARS_ESCHEMA,
+                              "parameter '%s' is int but its default %g is not", nm, d->def);
         if ((d->flags & TARS_PARAM_LOG) && !(d->min > 0))
-            return say(err, errlen, TARS_ESCHEMA,
-                       "parameter '%s' is log-scale but its minimum %g is not positive", nm,
-                       d->min);
+            return tars__errf(err, errlen, TARS_ESCHEMA,
+                              "parameter '%s' is log-scale but its minimum %g is not positive", nm,
+                              d->min);
         return 0;
     case TARS_PARAM_BOOL:
         if (d->def != 0 && d->def != 1)
-            return say(err, errlen, TARS_ESCHEMA, "parameter '%s' is bool but its default is %g",
-                       nm, d->def);
+            return tars__errf(err, errlen, TARS_ESCHEMA,
+                              "parameter '%s' is bool but its default is %g", nm, d->def);
         break;
     case TARS_PARAM_ENUM: {
         uint32_t k = n_choices(d);
         if (k == 0)
-            return say(err, errlen, TARS_ESCHEMA, "parameter '%s' is an enum without choices", nm);
+            return tars__errf(err, errlen, TARS_ESCHEMA,
+                              "parameter '%s' is an enum without choices", nm);
         for (uint32_t i = 0; i < k; i++)
             if (!name_ok(d->choices[i]))
-                return say(err, errlen, TARS_ESCHEMA,
-                           "parameter '%s' choice %u is not a lower-case identifier", nm, i);
+                return tars__errf(err, errlen, TARS_ESCHEMA,
+                                  "parameter '%s' choice %u is not a lower-case identifier", nm, i);
         if (!is_integral(d->def) || d->def < 0 || d->def >= k)
-            return say(err, errlen, TARS_ESCHEMA,
-                       "parameter '%s' default index %g is not one of its %u choices", nm, d->def,
-                       k);
+            return tars__errf(err, errlen, TARS_ESCHEMA,
+                              "parameter '%s' default index %g is not one of its %u choices", nm,
+                              d->def, k);
         break;
     }
     default:
-        return say(err, errlen, TARS_ESCHEMA, "parameter '%s' has unknown type %u", nm, d->type);
+        return tars__errf(err, errlen, TARS_ESCHEMA, "parameter '%s' has unknown type %u", nm,
+                          d->type);
     }
     if (d->flags & TARS_PARAM_LOG)
-        return say(err, errlen, TARS_ESCHEMA, "parameter '%s' is log-scale but not numeric", nm);
+        return tars__errf(err, errlen, TARS_ESCHEMA, "parameter '%s' is log-scale but not numeric",
+                          nm);
     return 0;
 }
 
@@ -111,15 +103,16 @@ int
 tars_params_check_schema(const tars_param_def *defs, uint32_t n, char *err, size_t errlen)
 {
     if (n && !defs)
-        return say(err, errlen, TARS_ESCHEMA, "schema declares %u parameters but no table", n);
+        return tars__errf(err, errlen, TARS_ESCHEMA, "schema declares %u parameters but no table",
+                          n);
     for (uint32_t i = 0; i < n; i++) {
         if (!name_ok(defs[i].name))
-            return say(err, errlen, TARS_ESCHEMA,
-                       "parameter %u has no name or one outside [a-z0-9_]", i);
+            return tars__errf(err, errlen, TARS_ESCHEMA,
+                              "parameter %u has no name or one outside [a-z0-9_]", i);
         for (uint32_t j = 0; j < i; j++)
             if (strcmp(defs[i].name, defs[j].name) == 0)
-                return say(err, errlen, TARS_ESCHEMA, "parameter '%s' is declared twice",
-                           defs[i].name);
+                return tars__errf(err, errlen, TARS_ESCHEMA, "parameter '%s' is declared twice",
+                                  defs[i].name);
         int rc = check_def(&defs[i], err, errlen);
         if (rc)
             return rc;
@@ -245,17 +238,16 @@ range_text(const tars_param_def *d, char *buf, size_t len)
 static void
 choices_text(const tars_param_def *d, char *buf, size_t len)
 {
-    size_t used = 0;
     buf[0] = '\0';
-    for (uint32_t i = 0; d->choices[i] && used < len; i++)
-        used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "", d->choices[i]);
+    for (uint32_t i = 0; d->choices[i]; i++)
+        tars__join(buf, len, ", ", d->choices[i]);
 }
 
 int
 tars_params_set(tars_params *p, uint32_t idx, double v, char *err, size_t errlen)
 {
     if (!p || idx >= p->n)
-        return say(err, errlen, TARS_EINVAL, "parameter index %u out of range", idx);
+        return tars__errf(err, errlen, TARS_EINVAL, "parameter index %u out of range", idx);
     const tars_param_def *d = &p->defs[idx];
     char range[96];
     switch (d->type) {
@@ -263,23 +255,25 @@ tars_params_set(tars_params *p, uint32_t idx, double v, char *err, size_t errlen
     case TARS_PARAM_INT:
         range_text(d, range, sizeof range);
         if (!isfinite(v))
-            return say(err, errlen, TARS_EINVAL, "parameter '%s' must be a finite number", d->name);
+            return tars__errf(err, errlen, TARS_EINVAL, "parameter '%s' must be a finite number",
+                              d->name);
         if (d->type == TARS_PARAM_INT && !is_integral(v))
-            return say(err, errlen, TARS_EINVAL, "parameter '%s' must be an integer in %s, not %g",
-                       d->name, range, v);
+            return tars__errf(err, errlen, TARS_EINVAL,
+                              "parameter '%s' must be an integer in %s, not %g", d->name, range, v);
         if (v < d->min || v > d->max)
-            return say(err, errlen, TARS_ERANGE, "parameter '%s' = %g is out of range %s", d->name,
-                       v, range);
+            return tars__errf(err, errlen, TARS_ERANGE, "parameter '%s' = %g is out of range %s",
+                              d->name, v, range);
         break;
     case TARS_PARAM_BOOL:
         if (v != 0 && v != 1)
-            return say(err, errlen, TARS_EINVAL, "parameter '%s' must be true or false", d->name);
+            return tars__errf(err, errlen, TARS_EINVAL, "parameter '%s' must be true or false",
+                              d->name);
         break;
     case TARS_PARAM_ENUM:
         if (!is_integral(v) || v < 0 || v >= n_choices(d)) {
             choices_text(d, range, sizeof range);
-            return say(err, errlen, TARS_ERANGE, "parameter '%s' must be one of: %s", d->name,
-                       range);
+            return tars__errf(err, errlen, TARS_ERANGE, "parameter '%s' must be one of: %s",
+                              d->name, range);
         }
         break;
     }
@@ -306,23 +300,21 @@ tars_params_parse(tars_params *p, const char *name, const char *text, char *err,
 {
     int idx = tars_params_index(p, name);
     if (idx < 0) {
-        char known[512];
-        size_t used = 0;
-        known[0] = '\0';
-        for (uint32_t i = 0; p && i < p->n && used < sizeof known; i++)
-            used += (size_t)snprintf(known + used, sizeof known - used, "%s%s", i ? ", " : "",
-                                     p->defs[i].name);
+        char known[512] = "";
+        for (uint32_t i = 0; p && i < p->n; i++)
+            tars__join(known, sizeof known, ", ", p->defs[i].name);
         if (!p || p->n == 0)
-            return say(err, errlen, TARS_ENOENT,
-                       "unknown parameter '%s' (this plugin has no parameters)", name);
-        return say(err, errlen, TARS_ENOENT, "unknown parameter '%s' (known: %s)", name, known);
+            return tars__errf(err, errlen, TARS_ENOENT,
+                              "unknown parameter '%s' (this plugin has no parameters)", name);
+        return tars__errf(err, errlen, TARS_ENOENT, "unknown parameter '%s' (known: %s)", name,
+                          known);
     }
     const tars_param_def *d = &p->defs[idx];
     double v = 0;
     if (d->type == TARS_PARAM_BOOL) {
         if (parse_bool(text, &v))
-            return say(err, errlen, TARS_EINVAL, "parameter '%s' must be true or false, not '%s'",
-                       name, text);
+            return tars__errf(err, errlen, TARS_EINVAL,
+                              "parameter '%s' must be true or false, not '%s'", name, text);
     } else if (d->type == TARS_PARAM_ENUM) {
         uint32_t k = n_choices(d);
         uint32_t i = 0;
@@ -331,16 +323,16 @@ tars_params_parse(tars_params *p, const char *name, const char *text, char *err,
         if (i == k) {
             char choices[256];
             choices_text(d, choices, sizeof choices);
-            return say(err, errlen, TARS_ERANGE, "parameter '%s' must be one of: %s, not '%s'",
-                       name, choices, text);
+            return tars__errf(err, errlen, TARS_ERANGE,
+                              "parameter '%s' must be one of: %s, not '%s'", name, choices, text);
         }
         v = i;
     } else {
         char *end = NULL;
         v = strtod(text, &end);
         if (end == text || *end != '\0' || !isfinite(v))
-            return say(err, errlen, TARS_EINVAL, "parameter '%s' needs a number, not '%s'", name,
-                       text);
+            return tars__errf(err, errlen, TARS_EINVAL, "parameter '%s' needs a number, not '%s'",
+                              name, text);
     }
     return tars_params_set(p, (uint32_t)idx, v, err, errlen);
 }
