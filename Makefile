@@ -29,6 +29,7 @@ build: deps
 check: build
 	TARS_BUILD=$(abspath $(BUILD)) $(PROVE) -j$(JOBS) $(TESTS)
 	@$(MAKE) --no-print-directory check-asan
+	@$(MAKE) --no-print-directory check-tsan
 
 # The suite again on an AddressSanitizer + UndefinedBehaviorSanitizer build.
 check-asan: deps

@@ -135,8 +135,11 @@ cli_parse(int argc, char **argv, struct opts *o, char *err, size_t errlen)
     opterr = 0;
     int c;
     uint64_t v;
-    while ((c = getopt_long(argc, argv, ":", long_opts, NULL)) != -1) {
+    int li = -1;
+    while ((c = getopt_long(argc, argv, ":", long_opts, &li)) != -1) {
         const char *a = optarg;
+        if (a && !*a && li >= 0)
+            return fail(err, errlen, "--%s needs a non-empty value", long_opts[li].name);
         if (c >= O_AGENT)
             train_flag = c;
         switch (c) {

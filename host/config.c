@@ -23,6 +23,12 @@ id_ok(const char *s)
     return n > 0 && n <= 64;
 }
 
+static int
+nonempty(const char *s)
+{
+    return *s != '\0';
+}
+
 static const char *const log_formats[] = {"auto", "text", "json", NULL};
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 
@@ -56,15 +62,25 @@ static const struct sch_field agent_schema[] = {
 const struct sch_field config_schema[] = {
     {.key = "listen",
      .type = SCH_STRING,
+     .check = nonempty,
+     .expect = "an address",
      .help = "Address and port of the API and UI, ADDR:PORT (port 0 picks a free one)."},
-    {.key = "state_dir", .type = SCH_STRING, .help = "Directory of the LMDB state store."},
+    {.key = "state_dir",
+     .type = SCH_STRING,
+     .check = nonempty,
+     .expect = "a directory",
+     .help = "Directory of the LMDB state store."},
     {.key = "manifest_dirs",
      .type = SCH_ARRAY,
      .elem = SCH_STRING,
+     .check = nonempty,
+     .expect = "a directory",
      .help = "Directories searched for plugin manifests (*.json)."},
     {.key = "plugin_dirs",
      .type = SCH_ARRAY,
      .elem = SCH_STRING,
+     .check = nonempty,
+     .expect = "a directory",
      .help = "Directories searched for the libraries manifests name."},
     {.key = "log_format",
      .type = SCH_STRING,

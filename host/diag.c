@@ -2,12 +2,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include "diag.h"
+#include "host_side.h"
 
+/* Stores line (taking ownership) as one line of valid UTF-8, whatever users wrote in it. */
 static void
 push(struct diag *d, char *line)
 {
     if (!line)
         return;
+    size_t room = strlen(line) * 4 + 1;
+    char *clean = malloc(room);
+    if (clean) {
+        tars__escape_line(line, clean, room);
+        free(line);
+        line = clean;
+    }
     if (d->n == d->cap) {
         size_t cap = d->cap ? d->cap * 2 : 8;
         char **v = realloc(d->lines, cap * sizeof *v);

@@ -29,16 +29,23 @@ run_evaluate(struct run *r, uint32_t episodes, double *mean, double *std, char *
     *mean = *std = NAN;
     if (episodes == 0)
         return 0;
+    if (r->eval_env && r->eval_n != n) {
+        /* Another episode count spreads over another number of copies. */
+        r->eops->destroy(r->eval_env);
+        r->eval_env = NULL;
+    }
     if (!r->eval_env) {
         char name[80];
         snprintf(name, sizeof name, "%s/eval", r->id);
-        r->eval_ctx = tars__ctx_new(name, r);
+        if (!r->eval_ctx)
+            r->eval_ctx = tars__ctx_new(name, r);
         /* n copies, seeded far from the training env's seed. */
         int rc = r->eval_ctx ? r->eops->create(r->eval_ctx, r->env_params, n,
                                                r->seed * 2 + 1 + 0x5eed0000ULL, &r->eval_env)
                              : TARS_ENOMEM;
         if (rc)
             return eval_error(err, errlen, r, r->env_plugin, r->eval_ctx, "create", rc);
+        r->eval_n = n;
     }
     struct vecbuf b;
     uint32_t *target = calloc(n, sizeof *target), *done = calloc(n, sizeof *done);

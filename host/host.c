@@ -6,6 +6,18 @@
 #include "log.h"
 #include "params_json.h"
 
+int
+host_check_sdk(char *err, size_t errlen)
+{
+    /* tarsd reads some libtars-sdk structs directly: it must run on the SDK it was built with. */
+    if (strcmp(tars_sdk_version(), TARS_VERSION_STRING) == 0)
+        return 0;
+    snprintf(err, errlen,
+             "libtars-sdk %s is loaded but this program was built with %s; reinstall tars",
+             tars_sdk_version(), TARS_VERSION_STRING);
+    return -1;
+}
+
 double
 host_now(void)
 {

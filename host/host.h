@@ -30,6 +30,9 @@ struct host {
     int stopping;
 };
 
+/* Refuses (-1 and one sentence) a libtars-sdk of another release than the one built against. */
+int host_check_sdk(char *err, size_t errlen);
+
 /* Seconds on the monotonic clock. */
 double host_now(void);
 

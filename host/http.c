@@ -1,6 +1,7 @@
 #include <civetweb.h>
 #include <errno.h>
 #include <netdb.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -14,11 +15,14 @@
 #include "http.h"
 #include "log.h"
 
+/*
+ * CivetWeb's own messages. Those without a connection come from starting and stopping, where
+ * mg_start2's error text already says what failed: keep them out of the way at debug level.
+ */
 static int
 on_log(const struct mg_connection *c, const char *msg)
 {
-    (void)c;
-    hlog(LOG_WARN, "http", "%s", msg);
+    hlog(c ? LOG_WARN : LOG_DEBUG, "http", "%s", msg);
     return 1;
 }
 
@@ -85,6 +89,32 @@ http_reply_error(struct mg_connection *c, int status, const char *code, const ch
                            json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", msg));
 }
 
+/* IPV4:PORT or [IPV6]:PORT, numeric, port 0-65535 in decimal digits only. */
+static int
+parse_listen(const char *listen, char *host, size_t hostlen, long *port, int *v6)
+{
+    const char *colon = strrchr(listen, ':');
+    if (!colon || !colon[1] || strlen(colon + 1) > 5 ||
+        strspn(colon + 1, "0123456789") != strlen(colon + 1))
+        return -1;
+    *port = strtol(colon + 1, NULL, 10);
+    const char *start = listen;
+    size_t len = (size_t)(colon - listen);
+    *v6 = listen[0] == '[';
+    if (*v6) {
+        if (len < 3 || listen[len - 1] != ']')
+            return -1;
+        start++;
+        len -= 2;
+    }
+    if (*port > 65535 || len == 0 || len >= hostlen)
+        return -1;
+    memcpy(host, start, len);
+    host[len] = '\0';
+    unsigned char addr[sizeof(struct in6_addr)];
+    return inet_pton(*v6 ? AF_INET6 : AF_INET, host, addr) == 1 ? 0 : -1;
+}
+
 /*
  * Binds the address once ourselves: CivetWeb reports a busy port only as a failed start,
  * while bind() tells the cause (in use, not available, permission).
@@ -92,7 +122,7 @@ http_reply_error(struct mg_connection *c, int status, const char *code, const ch
 static int
 probe_bind(struct http *s, const char *host, long port, char *why, size_t len)
 {
-    char service[16];
+    char service[24];
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST | AI_PASSIVE};
     struct addrinfo *ai = NULL;
     snprintf(service, sizeof service, "%ld", port);
@@ -124,30 +154,29 @@ http_start(struct http *s, const char *listen, unsigned n_threads, struct host *
            size_t errlen)
 {
     memset(s, 0, sizeof *s);
-    const char *colon = strrchr(listen, ':');
-    char *end = NULL;
-    long port = colon ? strtol(colon + 1, &end, 10) : -1;
-    if (!colon || colon == listen || !end || *end || end == colon + 1 || port < 0 || port > 65535) {
-        snprintf(err, errlen, "listen address '%s' is not ADDR:PORT (e.g. 127.0.0.1:8080)", listen);
+    char host[64], ports_opt[96], why[256] = "";
+    long port;
+    int v6;
+    if (parse_listen(listen, host, sizeof host, &port, &v6)) {
+        snprintf(err, errlen,
+                 "listen address '%s' is not IPV4:PORT or [IPV6]:PORT (e.g. 127.0.0.1:8080)",
+                 listen);
         return -1;
     }
-    char host[128], why[256] = "";
-    size_t hlen = (size_t)(colon - listen);
-    if (listen[0] == '[' && hlen >= 2 && listen[hlen - 1] == ']') {
-        hlen -= 2; /* [::1]:8080 */
-        memcpy(host, listen + 1, hlen < sizeof host ? hlen : sizeof host - 1);
-    } else {
-        memcpy(host, listen, hlen < sizeof host ? hlen : sizeof host - 1);
+    if (v6 && !mg_check_feature(8)) {
+        snprintf(err, errlen, "cannot listen on %s: this CivetWeb build has no IPv6 support",
+                 listen);
+        return -1;
     }
-    host[hlen < sizeof host ? hlen : sizeof host - 1] = '\0';
     if (probe_bind(s, host, port, why, sizeof why)) {
         snprintf(err, errlen, "cannot listen on %s: %s", listen, why);
         return -1;
     }
+    snprintf(ports_opt, sizeof ports_opt, v6 ? "[%s]:%ld" : "%s:%ld", host, port);
     char threads[16];
     snprintf(threads, sizeof threads, "%u", n_threads);
     const char *options[] = {"listening_ports",
-                             listen,
+                             ports_opt,
                              "num_threads",
                              threads,
                              "enable_keep_alive",

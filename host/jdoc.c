@@ -1,9 +1,15 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "jdoc.h"
+
+/* Configs and manifests are small; anything larger is a mistake. */
+#define JDOC_MAX_BYTES (1 << 20)
 
 /* The position scanner: trusts that jansson already accepted the text. */
 struct scan {
@@ -248,36 +254,34 @@ int
 jdoc_load(struct jdoc *doc, const char *file, struct diag *d)
 {
     memset(doc, 0, sizeof *doc);
-    FILE *f = fopen(file, "rb");
-    if (!f) {
+    /* Non-blocking, so that a FIFO named *.json cannot hang us; only regular files are read. */
+    int fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
         diag_at(d, file, 0, 0, "cannot open: %s", strerror(errno));
         return -1;
     }
-    char *text = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 4096 > cap) {
-            cap = cap ? cap * 2 : 8192;
-            char *t = realloc(text, cap);
-            if (!t) {
-                free(text);
-                fclose(f);
-                diag_at(d, file, 0, 0, "out of memory");
-                return -1;
-            }
-            text = t;
-        }
-        size_t got = fread(text + len, 1, cap - len, f);
-        len += got;
-        if (got == 0)
-            break;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > JDOC_MAX_BYTES) {
+        close(fd);
+        diag_at(d, file, 0, 0, "not a regular file of at most %d KiB", JDOC_MAX_BYTES >> 10);
+        return -1;
     }
-    int bad = ferror(f);
-    int saved = errno;
-    fclose(f);
-    if (bad) {
+    char *text = malloc((size_t)st.st_size + 1);
+    size_t len = 0;
+    int e = text ? 0 : ENOMEM;
+    while (!e && len < (size_t)st.st_size) {
+        ssize_t n = read(fd, text + len, (size_t)st.st_size - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            e = n < 0 ? errno : EIO;
+        else
+            len += (size_t)n;
+    }
+    close(fd);
+    if (e) {
         free(text);
-        diag_at(d, file, 0, 0, "cannot read: %s", strerror(saved));
+        diag_at(d, file, 0, 0, "cannot read: %s", strerror(e));
         return -1;
     }
     int rc = jdoc_parse(doc, file, text, len, d);

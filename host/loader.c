@@ -16,14 +16,55 @@
 
 /*
  * Sizes of the structs as ABI 1.0 defined them: the smallest a plugin may hand us. Later
- * minors append fields; these numbers never change within major 1.
+ * minors append fields; these numbers never change within major 1 (the asserts keep the
+ * headers honest: a header may grow past them, never shrink below).
  */
-#define INFO_SIZE_1_0         sizeof(tars_plugin_info)
-#define ENV_OPS_SIZE_1_0      sizeof(tars_env_ops)
-#define AGENT_OPS_SIZE_1_0    sizeof(tars_agent_ops)
-#define SOLVER_OPS_SIZE_1_0   sizeof(tars_solver_ops)
-#define TUNER_OPS_SIZE_1_0    sizeof(tars_tuner_ops)
-#define EXPORTER_OPS_SIZE_1_0 sizeof(tars_exporter_ops)
+#define INFO_SIZE_1_0         120u
+#define ENV_OPS_SIZE_1_0      96u
+#define AGENT_OPS_SIZE_1_0    96u
+#define SOLVER_OPS_SIZE_1_0   64u
+#define TUNER_OPS_SIZE_1_0    96u
+#define EXPORTER_OPS_SIZE_1_0 80u
+_Static_assert(sizeof(tars_plugin_info) >= INFO_SIZE_1_0, "descriptor shrank");
+_Static_assert(sizeof(tars_env_ops) >= ENV_OPS_SIZE_1_0, "env ops shrank");
+_Static_assert(sizeof(tars_agent_ops) >= AGENT_OPS_SIZE_1_0, "agent ops shrank");
+_Static_assert(sizeof(tars_solver_ops) >= SOLVER_OPS_SIZE_1_0, "solver ops shrank");
+_Static_assert(sizeof(tars_tuner_ops) >= TUNER_OPS_SIZE_1_0, "tuner ops shrank");
+_Static_assert(sizeof(tars_exporter_ops) >= EXPORTER_OPS_SIZE_1_0, "exporter ops shrank");
+
+/* Reserved slots must be zero: a later minor may give them a meaning. */
+static int
+all_zero(const void *p, size_t len)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < len; i++)
+        if (b[i])
+            return 0;
+    return 1;
+}
+
+#define RESERVED_ZERO(obj, field) all_zero((obj)->field, sizeof((obj)->field))
+
+/* One line of valid UTF-8 without control characters. */
+static int
+one_line_utf8(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        int extra = *p < 0x80             ? 0
+                    : (*p & 0xe0) == 0xc0 ? 1
+                    : (*p & 0xf0) == 0xe0 ? 2
+                    : (*p & 0xf8) == 0xf0 ? 3
+                                          : -1;
+        if (extra < 0 || (*p < 0x80 && (*p < 0x20 || *p == 0x7f)))
+            return 0;
+        p++;
+        for (int k = 0; k < extra; k++, p++)
+            if ((*p & 0xc0) != 0x80)
+                return 0;
+    }
+    return 1;
+}
 
 static void
 to_hex(const unsigned char *h, char hex[65])
@@ -155,11 +196,13 @@ check_ops(const tars_plugin_info *info, char *err, size_t errlen)
         return tars__errf(err, errlen, TARS_ESCHEMA, "descriptor has no ops table");
     uint32_t size = *(const uint32_t *)ops;
     const char *missing = NULL;
-    size_t need = 0;
+    uint32_t need = 0;
+    int reserved_ok = 1;
     switch (info->kind) {
     case TARS_KIND_ENV: {
         const tars_env_ops *o = ops;
         need = ENV_OPS_SIZE_1_0;
+        reserved_ok = size < need || (!o->reserved0 && RESERVED_ZERO(o, reserved));
         if (size >= need)
             missing = !o->create               ? "create"
                       : !o->destroy            ? "destroy"
@@ -173,6 +216,7 @@ check_ops(const tars_plugin_info *info, char *err, size_t errlen)
     case TARS_KIND_AGENT: {
         const tars_agent_ops *o = ops;
         need = AGENT_OPS_SIZE_1_0;
+        reserved_ok = size < need || (!o->reserved0 && RESERVED_ZERO(o, reserved));
         if (size >= need)
             missing = !o->create    ? "create"
                       : !o->destroy ? "destroy"
@@ -186,6 +230,7 @@ check_ops(const tars_plugin_info *info, char *err, size_t errlen)
     case TARS_KIND_SOLVER: {
         const tars_solver_ops *o = ops;
         need = SOLVER_OPS_SIZE_1_0;
+        reserved_ok = size < need || (!o->reserved0 && RESERVED_ZERO(o, reserved));
         if (size >= need)
             missing = !o->create ? "create" : !o->destroy ? "destroy" : !o->solve ? "solve" : NULL;
         break;
@@ -193,6 +238,7 @@ check_ops(const tars_plugin_info *info, char *err, size_t errlen)
     case TARS_KIND_TUNER: {
         const tars_tuner_ops *o = ops;
         need = TUNER_OPS_SIZE_1_0;
+        reserved_ok = size < need || (!o->reserved0 && RESERVED_ZERO(o, reserved));
         if (size >= need)
             missing = !o->create               ? "create"
                       : !o->destroy            ? "destroy"
@@ -206,6 +252,7 @@ check_ops(const tars_plugin_info *info, char *err, size_t errlen)
     case TARS_KIND_EXPORTER: {
         const tars_exporter_ops *o = ops;
         need = EXPORTER_OPS_SIZE_1_0;
+        reserved_ok = size < need || RESERVED_ZERO(o, reserved);
         if (size >= need)
             missing = !o->create                                           ? "create"
                       : !o->destroy                                        ? "destroy"
@@ -219,8 +266,12 @@ check_ops(const tars_plugin_info *info, char *err, size_t errlen)
     }
     if (size < need)
         return tars__errf(err, errlen, TARS_EABI,
-                          "%s ops table of %u bytes is smaller than ABI 1.0's %zu",
+                          "%s ops table of %u bytes is smaller than ABI 1.0's %u",
                           tars_kind_name(info->kind), size, need);
+    if (!reserved_ok)
+        return tars__errf(err, errlen, TARS_EABI,
+                          "%s ops table sets reserved fields (built for a newer ABI?)",
+                          tars_kind_name(info->kind));
     if (missing)
         return tars__errf(err, errlen, TARS_ESCHEMA, "%s ops table lacks %s",
                           tars_kind_name(info->kind), missing);
@@ -241,8 +292,11 @@ loader_check_info(const tars_plugin_info *info, char *err, size_t errlen)
                           info->abi_major, info->abi_minor, TARS_ABI_MAJOR, TARS_ABI_MINOR);
     if (info->struct_size < INFO_SIZE_1_0)
         return tars__errf(err, errlen, TARS_EABI,
-                          "descriptor of %u bytes is smaller than ABI 1.0's %zu", info->struct_size,
+                          "descriptor of %u bytes is smaller than ABI 1.0's %u", info->struct_size,
                           INFO_SIZE_1_0);
+    if (!RESERVED_ZERO(info, reserved))
+        return tars__errf(err, errlen, TARS_EABI,
+                          "descriptor sets reserved fields (built for a newer ABI?)");
     if (!tars_kind_name(info->kind))
         return tars__errf(err, errlen, TARS_ESCHEMA, "descriptor has unknown kind %u", info->kind);
     if (!manifest_name_ok(info->name))
@@ -250,6 +304,13 @@ loader_check_info(const tars_plugin_info *info, char *err, size_t errlen)
     if (!info->version || !manifest_semver_ok(info->version))
         return tars__errf(err, errlen, TARS_ESCHEMA,
                           "descriptor version is not a semantic version");
+    if (!info->description || !one_line_utf8(info->description))
+        return tars__errf(err, errlen, TARS_ESCHEMA,
+                          "descriptor description is missing or not one line of UTF-8");
+    for (uint32_t i = 0; info->params && i < info->n_params; i++)
+        if (info->params[i].help && !one_line_utf8(info->params[i].help))
+            return tars__errf(err, errlen, TARS_ESCHEMA,
+                              "help of parameter %u is not one line of UTF-8", i);
     char why[256];
     if (tars_params_check_schema(info->params, info->n_params, why, sizeof why))
         return tars__errf(err, errlen, TARS_ESCHEMA, "bad parameter schema: %s", why);
@@ -299,8 +360,12 @@ loader_open(struct loader *l, const char *path, const char *pin, struct lib *out
     unlink(copy);
     if (!out->handle) {
         const char *why = dlerror();
-        rc = tars__errf(err, errlen, TARS_EINVAL, "cannot load %s: %s", path,
-                        why ? why : "dlopen failed");
+        /* A copy that cannot be mapped executable usually sits on a noexec mount. */
+        int noexec = why && strstr(why, "failed to map segment");
+        rc = tars__errf(err, errlen, TARS_EINVAL, "cannot load %s: %s%s%s", path,
+                        why ? why : "dlopen failed",
+                        noexec ? "; is this dir on a noexec mount (set TMPDIR)? " : "",
+                        noexec ? l->cache_dir : "");
         goto fail_copy;
     }
     tars_plugin_init_fn init;

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <jansson.h>
+#include "host_side.h"
 #include "log.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -61,10 +62,15 @@ draw_status(void)
 }
 
 static void
-emit(int level, const char *source, const char *msg)
+emit(int level, const char *source, const char *raw_msg)
 {
     if (level < min_level)
         return;
+    /* One line of valid UTF-8 whatever a plugin or a file name contained. */
+    char msg[2048], src[128];
+    tars__escape_line(raw_msg, msg, sizeof msg);
+    tars__escape_line(source ? source : "", src, sizeof src);
+    source = src;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     struct tm tm;

@@ -10,6 +10,10 @@ main(int argc, char **argv)
 {
     struct opts o;
     char err[512];
+    if (host_check_sdk(err, sizeof err)) {
+        fprintf(stderr, "tarsd: %s\n", err);
+        return 1;
+    }
     if (cli_parse(argc, argv, &o, err, sizeof err)) {
         fprintf(stderr, "tarsd: %s\n", err);
         cli_free(&o);

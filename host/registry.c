@@ -55,10 +55,10 @@ find_library(const struct registry *r, const char *file)
 }
 
 static const struct plugin *
-find_name(const struct registry *r, const char *name)
+find_loaded(const struct registry *r, const char *name)
 {
     for (size_t i = 0; i < r->n; i++)
-        if (r->v[i]->m.name && strcmp(r->v[i]->m.name, name) == 0)
+        if (r->v[i]->info && strcmp(r->v[i]->info->name, name) == 0)
             return r->v[i];
     return NULL;
 }
@@ -129,7 +129,7 @@ static int
 load_plugin(struct registry *r, struct plugin *p, struct diag *d)
 {
     char msg[1024];
-    const struct plugin *twin = find_name(r, p->m.name);
+    const struct plugin *twin = find_loaded(r, p->m.name);
     if (twin) {
         snprintf(msg, sizeof msg, "plugin '%s' is already declared in %s", p->m.name,
                  twin->manifest_path);
@@ -243,10 +243,49 @@ registry_check_dirs(const struct registry *r, struct diag *d)
     return errors;
 }
 
+static void
+plugin_free(struct plugin *p)
+{
+    loader_close(&p->lib);
+    manifest_free(&p->m);
+    free(p->manifest_path);
+    free(p->lib_path);
+    free(p->error);
+    free(p->warning);
+    free(p);
+}
+
+/*
+ * Refused entries are dropped so that a rescan tries them again (the library may have been
+ * copied in, the manifest fixed). Nothing points at them: only loaded plugins are handed out.
+ */
+static void
+drop_refused(struct registry *r)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->v[i]->info)
+            r->v[kept++] = r->v[i];
+        else
+            plugin_free(r->v[i]);
+    }
+    r->n = kept;
+}
+
+size_t
+registry_loaded(const struct registry *r)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->n; i++)
+        n += r->v[i]->info != NULL;
+    return n;
+}
+
 int
 registry_scan(struct registry *r, struct diag *d)
 {
     int errors = 0;
+    drop_refused(r);
     for (size_t i = 0; i < r->manifest_dirs.n; i++) {
         const char *dir = r->manifest_dirs.v[i];
         struct strv files = {0};
@@ -266,16 +305,8 @@ registry_scan(struct registry *r, struct diag *d)
 void
 registry_free(struct registry *r)
 {
-    for (size_t i = 0; i < r->n; i++) {
-        struct plugin *p = r->v[i];
-        loader_close(&p->lib);
-        manifest_free(&p->m);
-        free(p->manifest_path);
-        free(p->lib_path);
-        free(p->error);
-        free(p->warning);
-        free(p);
-    }
+    for (size_t i = 0; i < r->n; i++)
+        plugin_free(r->v[i]);
     free(r->v);
     loader_fini(&r->loader);
     strv_free(&r->manifest_dirs);

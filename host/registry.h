@@ -2,8 +2,9 @@
  * registry — the plugins tarsd knows: every manifest found in the manifest dirs, its library
  * resolved in the plugin dirs, loaded and checked. A plugin that fails any check stays in the
  * registry with the reason, so `tarsd check` and the API can show it; only loaded plugins
- * can be instantiated. Thread: written by the control thread; plugin entries are never moved
- * or freed while tarsd runs, so other threads may keep pointers to them.
+ * can be instantiated. Thread: written by the control thread; loaded plugin entries are never
+ * moved or freed while tarsd runs, so other threads may keep pointers to them (refused ones
+ * are freed and retried by a rescan, and never handed out).
  */
 #ifndef TARS_HOST_REGISTRY_H
 #define TARS_HOST_REGISTRY_H
@@ -39,12 +40,15 @@ int registry_init(struct registry *r, const struct strv *manifest_dirs,
 int registry_check_dirs(const struct registry *r, struct diag *d);
 /*
  * Reads every *.json in the manifest dirs (sorted by name) and loads what it declares.
- * Manifests already in the registry are skipped, so a second scan only adds new ones.
+ * Loaded manifests are kept as they are; refused ones are tried again, so a second scan
+ * adds new and repaired plugins.
  * Missing dirs are skipped (see registry_check_dirs). Every refusal goes to d with its
  * position; returns the number of errors.
  */
 int registry_scan(struct registry *r, struct diag *d);
 void registry_free(struct registry *r);
+/* How many plugins are loaded (not refused). */
+size_t registry_loaded(const struct registry *r);
 
 /* A loaded plugin with this name and kind (kind 0: any); NULL otherwise. */
 struct plugin *registry_get(const struct registry *r, const char *name, uint32_t kind);

@@ -59,6 +59,7 @@ struct run {
     /* Evaluation env, created on first use; stepped by whoever evaluates (owner thread). */
     tars_env *eval_env;
     tars_ctx *eval_ctx;
+    uint32_t eval_n; /* copies in eval_env */
     /* Shared. */
     _Atomic uint64_t steps;     /* env transitions: n_envs per vectorised step */
     _Atomic uint64_t episodes;  /* finished episodes */

@@ -18,8 +18,10 @@ runner_main(void *arg)
 {
     struct runner *self = arg;
     struct runner_pool *pool = self->pool;
-    for (size_t i = 0; i < self->n_runs; i++)
-        atomic_store(&self->runs[i]->state, RUN_RUNNING);
+    for (size_t i = 0; i < self->n_runs; i++) {
+        int ready = RUN_READY;
+        atomic_compare_exchange_strong(&self->runs[i]->state, &ready, RUN_RUNNING);
+    }
     while (!atomic_load_explicit(&pool->stop, memory_order_relaxed)) {
         size_t active = 0;
         for (size_t i = 0; i < self->n_runs; i++) {

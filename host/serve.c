@@ -60,17 +60,19 @@ on_signal(uv_signal_t *s, int signum)
     struct host *h = s->data;
     if (signum == SIGHUP) {
         struct diag d = {0};
-        size_t before = h->reg.n;
-        int errors = registry_scan(&h->reg, &d);
+        size_t before = registry_loaded(&h->reg);
+        int refused = registry_scan(&h->reg, &d);
         for (size_t i = 0; i < d.n; i++)
             hlog(LOG_WARN, "registry", "%s", d.lines[i]);
-        for (size_t i = before; i < h->reg.n; i++)
-            if (h->reg.v[i]->info)
-                hlog(LOG_INFO, "registry", "loaded %s %s %s",
-                     tars_kind_name(h->reg.v[i]->info->kind), h->reg.v[i]->info->name,
-                     h->reg.v[i]->info->version);
+        /* Loaded entries stay first; what the scan added follows them. */
+        for (size_t i = before; i < h->reg.n; i++) {
+            const tars_plugin_info *info = h->reg.v[i]->info;
+            if (info)
+                hlog(LOG_INFO, "registry", "loaded %s %s %s", tars_kind_name(info->kind),
+                     info->name, info->version);
+        }
         hlog(LOG_INFO, "tarsd", "SIGHUP: rescanned manifests: %zu new, %d refused",
-             h->reg.n - before, errors);
+             registry_loaded(&h->reg) - before, refused);
         diag_free(&d);
         return;
     }
@@ -83,24 +85,34 @@ make_state_dir(const char *dir, char *err, size_t errlen)
 {
     struct stat st;
     char path[4096];
+    size_t len = strlen(dir);
+    if (len == 0 || len >= sizeof path) {
+        snprintf(err, errlen, "state dir '%.200s' is empty or too long", dir);
+        return -1;
+    }
     snprintf(path, sizeof path, "%s", dir);
-    for (char *p = path + 1; *p; p++) {
+    while (len > 1 && path[len - 1] == '/')
+        path[--len] = '\0'; /* "a/b/" names "a/b", which gets 0700 below */
+    dir = path;
+    char parent[4096];
+    memcpy(parent, path, len + 1);
+    for (char *p = parent + 1; *p; p++) {
         if (*p != '/')
             continue;
         *p = '\0';
-        if (mkdir(path, 0755) != 0 && errno != EEXIST) {
-            snprintf(err, errlen, "cannot create state dir '%.200s': %.200s: %s", dir, path,
+        if (mkdir(parent, 0755) != 0 && errno != EEXIST) {
+            snprintf(err, errlen, "cannot create state dir '%.200s': %.200s: %s", dir, parent,
                      strerror(errno));
             return -1;
         }
         *p = '/';
     }
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        snprintf(err, errlen, "cannot create state dir '%s': %s", dir, strerror(errno));
+        snprintf(err, errlen, "cannot create state dir '%.200s': %s", dir, strerror(errno));
         return -1;
     }
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "state dir '%s' is not a directory", dir);
+        snprintf(err, errlen, "state dir '%.200s' is not a directory", dir);
         return -1;
     }
     return 0;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "host.h"
 #include "plugin_cmd.h"
 #include "tars/version.h"
 
@@ -21,6 +22,11 @@ usage(FILE *f)
 int
 main(int argc, char **argv)
 {
+    char err[512];
+    if (host_check_sdk(err, sizeof err)) {
+        fprintf(stderr, "tarsctl: %s\n", err);
+        return 1;
+    }
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

@@ -6,6 +6,7 @@
  *   fields: u8 type | payload   (scalars inline; arrays, bytes, strings: u64 count | data)
  *   u32 CRC-32 (IEEE) of everything before it
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,24 +44,27 @@ type_name(int t)
     return t > 0 && t <= F_RNG ? names[t] : "unknown";
 }
 
+static uint32_t crc_table[256];
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static void
+crc_init(void)
+{
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
+        crc_table[i] = c;
+    }
+}
+
 static uint32_t
 crc32_ieee(const unsigned char *p, size_t n)
 {
-    static uint32_t table[256];
-    static int ready;
-    if (!ready) {
-        /* Racing initialisers compute identical tables, so a benign duplicate fill is fine. */
-        for (uint32_t i = 0; i < 256; i++) {
-            uint32_t c = i;
-            for (int k = 0; k < 8; k++)
-                c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
-            table[i] = c;
-        }
-        __atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
-    }
+    pthread_once(&crc_once, crc_init);
     uint32_t c = 0xffffffffu;
     for (size_t i = 0; i < n; i++)
-        c = table[(c ^ p[i]) & 0xff] ^ (c >> 8);
+        c = crc_table[(c ^ p[i]) & 0xff] ^ (c >> 8);
     return c ^ 0xffffffffu;
 }
 
@@ -77,6 +81,10 @@ w_reserve(tars_blob_writer *w, size_t extra)
 {
     if (w->failed || w->finished)
         return w->failed ? TARS_ENOMEM : TARS_EINVAL;
+    if (extra > SIZE_MAX / 4 - w->len) {
+        w->failed = 1;
+        return TARS_ENOMEM;
+    }
     if (w->len + extra <= w->cap)
         return 0;
     size_t cap = w->cap ? w->cap : 1024;
@@ -164,16 +172,17 @@ tars_blob_put_f64(tars_blob_writer *w, double v)
     return w_field(w, F_F64, &v, 8, 0, 0);
 }
 
+/* Arrays whose byte size would not fit a size_t are refused rather than wrapped. */
 int
 tars_blob_put_f32s(tars_blob_writer *w, const float *v, size_t n)
 {
-    return w_field(w, F_F32S, v, n * sizeof *v, 1, n);
+    return n > SIZE_MAX / 8 ? TARS_EINVAL : w_field(w, F_F32S, v, n * sizeof *v, 1, n);
 }
 
 int
 tars_blob_put_f64s(tars_blob_writer *w, const double *v, size_t n)
 {
-    return w_field(w, F_F64S, v, n * sizeof *v, 1, n);
+    return n > SIZE_MAX / 16 ? TARS_EINVAL : w_field(w, F_F64S, v, n * sizeof *v, 1, n);
 }
 
 int

@@ -17,11 +17,12 @@ tars__set_log_sink(tars__log_fn fn)
 void
 tars_log(const tars_ctx *ctx, tars_log_level level, const char *fmt, ...)
 {
-    char msg[1024];
+    char raw[1024], msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
+    tars__escape_line(raw, msg, sizeof msg);
     if (log_sink) {
         log_sink(ctx, level, msg);
         return;

@@ -74,4 +74,10 @@ TARS_EXPORT void tars__join(char *buf, size_t len, const char *sep, const char *
 TARS_EXPORT int tars__errf(char *err, size_t errlen, int rc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/*
+ * Copies in to out (size len) as one line of valid UTF-8: newlines and tabs become \n and \t,
+ * other control characters and invalid bytes \xHH. Truncates at a character boundary.
+ */
+TARS_EXPORT void tars__escape_line(const char *in, char *out, size_t len);
+
 #endif

@@ -9,6 +9,9 @@
 #include "host_side.h"
 #include "tars/params.h"
 
+/* Integers are stored in doubles: exact up to 2^53. */
+#define INT_LIMIT 9007199254740992.0
+
 struct tars_params {
     const tars_param_def *defs;
     uint32_t n;
@@ -48,6 +51,9 @@ check_def(const tars_param_def *d, char *err, size_t errlen)
     const char *nm = d->name;
     if (!d->help)
         return tars__errf(err, errlen, TARS_ESCHEMA, "parameter '%s' has no help text", nm);
+    if (d->reserved[0] || d->reserved[1])
+        return tars__errf(err, errlen, TARS_ESCHEMA,
+                          "parameter '%s' sets reserved fields (built for a newer ABI?)", nm);
     if (d->flags & ~(TARS_PARAM_HOT | TARS_PARAM_LOG))
         return tars__errf(err, errlen, TARS_ESCHEMA, "parameter '%s' has unknown flags 0x%x", nm,
                           d->flags);
@@ -61,6 +67,12 @@ check_def(const tars_param_def *d, char *err, size_t errlen)
             return tars__errf(err, errlen, TARS_ESCHEMA,
                               "parameter '%s' default %g is outside its range [%g, %g]", nm, d->def,
                               d->min, d->max);
+        if (d->type == TARS_PARAM_INT && (!is_integral(d->min) || !is_integral(d->max) ||
+                                          fabs(d->min) > INT_LIMIT || fabs(d->max) > INT_LIMIT))
+            return tars__errf(err, errlen, TARS_ESCHEMA,
+                              "parameter '%s' is int but its range [%g, %g] is not integral "
+                              "within +-2^53",
+                              nm, d->min, d->max);
         if (d->type == TARS_PARAM_INT && !is_integral(d->def))
             return tars__errf(err, errlen, TARS_ESCHEMA,
                               "parameter '%s' is int but its default %g is not", nm, d->def);

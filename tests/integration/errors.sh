@@ -65,8 +65,16 @@ fails "port already in use" "tarsd: cannot listen on 127.0.0.1:$PORT: Address al
 	"$TARSD" serve --listen "127.0.0.1:$PORT" --state "$TMP/s2"
 kill -TERM "$SERVE_PID"
 wait_exit "$SERVE_PID"
-fails "a listen address without a port" "tarsd: listen address 'localhost' is not ADDR:PORT" \
+fails "a listen address without a port" "tarsd: listen address 'localhost' is not IPV4:PORT or [IPV6]:PORT" \
 	"$TARSD" serve --listen localhost --state "$TMP/s3"
+
+fails "an empty --state" "tarsd: --state needs a non-empty value" "$TARSD" serve --state ""
+printf '{"listen": "127.0.0.1:0",\n  "col\\nour": 1}\n' >"$TMP/newline.json"
+fails "a newline inside a config key stays on one line" "$TMP/newline.json:2:3: unknown key 'col\\nour'" \
+	"$TARSD" check --config "$TMP/newline.json"
+mkdir "$TMP/fifo" && mkfifo "$TMP/fifo/x.json"
+fails "a FIFO among the manifests is refused, not read" "$TMP/fifo/x.json: not a regular file" \
+	"$TARSD" check --manifests "$TMP/fifo" --plugins "$PLUGINS"
 
 fails "unknown command" "tarsd: unknown command 'trian' (expected serve, check or train)" \
 	"$TARSD" trian

@@ -3,11 +3,11 @@
 # SIGHUP picks up a new manifest, SIGTERM stops it cleanly.
 . "$(dirname "$0")/../tap.sh"
 
-mkdir "$TMP/m"
+mkdir "$TMP/m" "$TMP/late"
 cp "$SRC"/manifests/*.json "$TMP/m/"
 cat >"$TMP/tars.json" <<JSON
 {"listen": "127.0.0.1:0", "state_dir": "state", "manifest_dirs": ["m"],
- "plugin_dirs": ["$PLUGINS", "$B/tests/plugins"], "runners": 2,
+ "plugin_dirs": ["$PLUGINS", "late"], "runners": 2,
  "agents": [{"id": "policy", "agent": "random", "env": "cartpole", "n_envs": 8, "seed": 3},
             {"id": "consensus", "agent": "random", "env": "cartpole", "n_envs": 4}]}
 JSON
@@ -39,12 +39,17 @@ check "  with a JSON error" test "$(json error.code <"$TMP/405")" = method_not_a
 curl -s -o "$TMP/404" -w '%{http_code}' "http://127.0.0.1:$PORT/api/v1/nothing" >"$TMP/code"
 check "an unknown route is 404" test "$(cat "$TMP/code")" = 404
 
-# SIGHUP: a manifest added while running is loaded.
-printf '{"name": "testagent", "kind": "agent", "version": "0.1.0", "abi": "1.0",\n "library": "test-good.so", "description": "x"}\n' >"$TMP/m/testagent.json"
+# SIGHUP: a manifest added while running is tried; a refused one is tried again.
+printf '{"name": "testagent", "kind": "agent", "version": "0.1.0", "abi": "1.0",\n "library": "late-good.so", "description": "x"}\n' >"$TMP/m/testagent.json"
 kill -HUP "$SERVE_PID"
 for i in $(seq 100); do grep -q "rescanned" "$TMP/serve.log" && break; sleep 0.1; done
-check "SIGHUP rescans the manifests" contains "$TMP/serve.log" "SIGHUP: rescanned manifests: 1 new, 0 refused"
-check "  and loads the new plugin" contains "$TMP/serve.log" "loaded agent testagent 0.1.0"
+check "SIGHUP rescans the manifests" contains "$TMP/serve.log" "SIGHUP: rescanned manifests: 0 new, 1 refused"
+check "  and says why the new one was refused" contains "$TMP/serve.log" "library 'late-good.so' not found"
+cp "$B/tests/plugins/test-good.so" "$TMP/late/late-good.so"
+kill -HUP "$SERVE_PID"
+for i in $(seq 100); do grep -q "1 new" "$TMP/serve.log" && break; sleep 0.1; done
+check "a second SIGHUP retries it once its library is there" contains "$TMP/serve.log" "SIGHUP: rescanned manifests: 1 new, 0 refused"
+check "  and loads it" contains "$TMP/serve.log" "loaded agent testagent 0.1.0"
 check "  while the agents keep running" test "$(api /api/v1/health | json agents.0.state)" = running
 
 kill -TERM "$SERVE_PID"

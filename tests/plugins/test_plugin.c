@@ -107,6 +107,9 @@ static const tars_plugin_info info = {
     .params = params,
     .n_params = TARS_COUNTOF(params),
     .ops = &ops,
+#ifdef TEST_RESERVED
+    .reserved = {"a field from the future"},
+#endif
 };
 
 TARS_EXPORT const tars_plugin_info *tars_plugin_init(void);

@@ -51,6 +51,19 @@ dynamics(void)
     ok(!ended_early && cartpole_terminated(s), "terminates exactly where the reference does");
     is_near(CARTPOLE_THETA_LIMIT, 0.20943951023931953, 1e-17, "12 degrees in radians");
 
+    /*
+     * One step worked by hand from rest, pushing right (force +10 N):
+     *   temp     = 10 / 1.1                                  =   9.090909
+     *   thetaacc = (0 - 1 * 9.090909) / (0.5 * (4/3 - 0.1 / 1.1))
+     *            = -9.090909 / 0.621212                      = -14.634146
+     *   xacc     = 9.090909 - 0.05 * -14.634146 / 1.1        =   9.756098
+     * so after tau = 0.02: x = 0, x_dot = 0.195122, theta = 0, theta_dot = -0.292683.
+     */
+    double h[4] = {0, 0, 0, 0};
+    cartpole_advance(h, 1);
+    ok(h[0] == 0 && fabs(h[1] - 0.195122) < 1e-6 && h[2] == 0 && fabs(h[3] + 0.292683) < 1e-6,
+       "one step from rest matches the hand calculation (%.6f, %.6f)", h[1], h[3]);
+
     double r[4] = {0, 0, 0, 0};
     int steps = 0;
     do {

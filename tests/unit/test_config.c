@@ -99,7 +99,10 @@ main(void)
     expect_error("{\"agents\": [{\"id\": \"Bad Id\", \"agent\": \"x\", \"env\": \"y\"}]}",
                  "'id' \"Bad Id\" is not an id", "bad agent id");
     expect_error("{\"listen\": \"x\",,}", "c.json:1:16:", "syntax error with position");
-    expect_error("", "c.json:", "empty file");
+    expect_error("", "c.json:1:1: '[' or '{' expected near end of file", "empty file");
+    expect_error("{\"a\\nb\": 1}", "c.json:1:2: unknown key 'a\\nb'",
+                 "a newline in a key is escaped, so the error stays one line");
+    expect_error("{\"state_dir\": \"\"}", "'state_dir' \"\" is not a directory", "empty state dir");
 
     ok(config_load(&c, "/nonexistent/tars.json", &d) != 0, "missing config refused");
     like(d.n ? d.lines[0] : NULL, "/nonexistent/tars.json: cannot open", "names the file");

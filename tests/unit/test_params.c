@@ -52,6 +52,16 @@ schema_checks(void)
     is_int(tars_params_check_schema(badname, 1, err, sizeof err), TARS_ESCHEMA,
            "names are [a-z0-9_]");
 
+    const tars_param_def unbounded[] = {
+        TARS_PARAM_INT_DEF("steps", 5, 0, INFINITY, 0, "Steps."),
+    };
+    is_int(tars_params_check_schema(unbounded, 1, err, sizeof err), TARS_ESCHEMA,
+           "int bounds must be finite (doubles hold integers exactly up to 2^53)");
+    tars_param_def future = TARS_PARAM_BOOL_DEF("b", 0, 0, "B.");
+    future.reserved[0] = "x";
+    is_int(tars_params_check_schema(&future, 1, err, sizeof err), TARS_ESCHEMA,
+           "reserved slots must be empty");
+
     static const char *const empty[] = {NULL};
     const tars_param_def noch[] = {TARS_PARAM_ENUM_DEF("e", 0, empty, 0, "Empty enum.")};
     is_int(tars_params_check_schema(noch, 1, err, sizeof err), TARS_ESCHEMA,

@@ -97,9 +97,18 @@ main(void)
         ret_is_len &= la.returns[i] == la.lens[i];
     ok(ret_is_len, "every cartpole return equals its length (reward 1 per step)");
 
+    /* Evaluations of different sizes use differently sized evaluation envs. */
+    char err[256];
+    double m1, m2, m3, sd;
+    ok(run_evaluate(a, 10, &m1, &sd, err, sizeof err) == 0 &&
+           run_evaluate(a, 2, &m2, &sd, err, sizeof err) == 0 &&
+           run_evaluate(a, 13, &m3, &sd, err, sizeof err) == 0,
+       "evaluations of 10, then 2, then 13 episodes");
+    ok(m1 > 5 && m2 > 5 && m3 > 5 && m1 < 100 && m2 < 100 && m3 < 100,
+       "each gives a plausible mean (%.1f, %.1f, %.1f)", m1, m2, m3);
+
     void *blob;
     size_t len;
-    char err[256];
     ok(run_save_agent(a, &blob, &len, err, sizeof err) == 0 && len > 0, "agent state saved");
     free(blob);
 

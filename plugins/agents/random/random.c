@@ -18,7 +18,9 @@ static const tars_param_def random_params[] = {
 
 struct tars_agent {
     tars_ctx *ctx;
-    tars_space act;
+    tars_space act; /* low and high point at the copies below */
+    float *low;
+    float *high;
     uint32_t n_envs;
     uint32_t width; /* values per env: 1 (discrete) or the box dimension */
     tars_rng rng;
@@ -26,6 +28,18 @@ struct tars_agent {
     int32_t *last_discrete;
     float *last_continuous;
 };
+
+static void
+random_destroy(tars_agent *a)
+{
+    if (!a)
+        return;
+    free(a->last_discrete);
+    free(a->last_continuous);
+    free(a->low);
+    free(a->high);
+    free(a);
+}
 
 static int
 random_create(tars_ctx *ctx, const tars_env_spec *spec, uint32_t n_envs, const tars_params *params,
@@ -43,26 +57,26 @@ random_create(tars_ctx *ctx, const tars_env_spec *spec, uint32_t n_envs, const t
     a->width = (spec->act.type == TARS_SPACE_DISCRETE ? 1 : spec->act.dim) * spec->n_agents;
     a->last_discrete = calloc((size_t)n_envs * a->width, sizeof(int32_t));
     a->last_continuous = calloc((size_t)n_envs * a->width, sizeof(float));
-    if (!a->last_discrete || !a->last_continuous) {
-        free(a->last_discrete);
-        free(a->last_continuous);
-        free(a);
+    int bounded = spec->act.type == TARS_SPACE_BOX && spec->act.low && spec->act.high;
+    if (bounded) {
+        /* The spec's bounds live only as long as create: keep copies. */
+        a->low = malloc(spec->act.dim * sizeof(float));
+        a->high = malloc(spec->act.dim * sizeof(float));
+        if (a->low && a->high) {
+            memcpy(a->low, spec->act.low, spec->act.dim * sizeof(float));
+            memcpy(a->high, spec->act.high, spec->act.dim * sizeof(float));
+        }
+    }
+    a->act.low = a->low;
+    a->act.high = a->high;
+    if (!a->last_discrete || !a->last_continuous || (bounded && (!a->low || !a->high))) {
+        random_destroy(a);
         return TARS_ENOMEM;
     }
     tars_rng_seed(&a->rng, seed, 0);
     tars_rng_seed(&a->eval_rng, seed, 1);
     *out = a;
     return 0;
-}
-
-static void
-random_destroy(tars_agent *a)
-{
-    if (!a)
-        return;
-    free(a->last_discrete);
-    free(a->last_continuous);
-    free(a);
 }
 
 static float

@@ -28,6 +28,7 @@ struct tars_env {
     uint32_t *steps; /* [n] steps into the current episode */
     float low[4];
     float high[4];
+    uint32_t limit_at_create; /* max_episode_steps when created (the spec reports it) */
 };
 
 static void
@@ -45,11 +46,11 @@ static int
 cartpole_create(tars_ctx *ctx, const tars_params *params, uint32_t n_envs, uint64_t seed,
                 tars_env **out)
 {
-    (void)params;
     tars_env *e = calloc(1, sizeof *e);
     if (!e)
         return TARS_ENOMEM;
     e->ctx = ctx;
+    e->limit_at_create = (uint32_t)tars_param_int(params, P_MAX_EPISODE_STEPS);
     e->n = n_envs;
     e->state = calloc((size_t)n_envs * 4, sizeof *e->state);
     e->steps = calloc(n_envs, sizeof *e->steps);
@@ -86,9 +87,9 @@ cartpole_spec(const tars_env *e, tars_env_spec *spec)
     memset(spec, 0, sizeof *spec);
     spec->struct_size = sizeof *spec;
     spec->n_agents = 1;
-    spec->obs = (tars_space){TARS_SPACE_BOX, 4, e->low, e->high};
-    spec->act = (tars_space){TARS_SPACE_DISCRETE, 2, NULL, NULL};
-    spec->max_episode_steps = 500;
+    spec->obs = (tars_space){.type = TARS_SPACE_BOX, .dim = 4, .low = e->low, .high = e->high};
+    spec->act = (tars_space){.type = TARS_SPACE_DISCRETE, .dim = 2};
+    spec->max_episode_steps = e->limit_at_create;
 }
 
 static int

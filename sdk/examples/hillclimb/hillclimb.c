@@ -187,7 +187,9 @@ hillclimb_load(tars_agent *a, tars_blob_reader *r)
                          tars_blob_version(r), STATE_VERSION);
     uint32_t n;
     int rc = tars_blob_get_u32(r, &n);
-    if (!rc && n != a->n_weights)
+    if (rc)
+        return rc;
+    if (n != a->n_weights)
         return tars_fail(a->ctx, TARS_EINVAL, "state has %u weights, this agent %u", n,
                          a->n_weights);
     /* Read into a scratch agent so that a failed load changes nothing. */

@@ -40,7 +40,8 @@ typedef struct tars_agent_ops {
     uint32_t reserved0;
     /*
      * Creates an agent for envs of this spec, stepped n_envs at a time. Returns TARS_ENOTSUP
-     * (with tars_fail) for spaces it cannot handle.
+     * (with tars_fail) for spaces it cannot handle. The spec and its bounds are valid only
+     * during this call: copy what you keep.
      */
     int (*create)(tars_ctx *ctx, const tars_env_spec *spec, uint32_t n_envs,
                   const tars_params *params, uint64_t seed, tars_agent **out);

@@ -22,20 +22,34 @@ typedef enum tars_space_type {
     TARS_SPACE_BOX = 2,      /* float vectors of length dim */
 } tars_space_type;
 
+#define TARS_SPACE_MAX_DIMS 4
+
+/*
+ * One agent's observation or action space. Embedded in tars_env_spec, so its layout is frozen
+ * for ABI major 1; the reserved slots (zero today) are where it can grow.
+ */
 typedef struct tars_space {
-    uint32_t type;     /* tars_space_type; observations are always BOX */
-    uint32_t dim;      /* DISCRETE: number of choices; BOX: vector length */
+    uint32_t type; /* tars_space_type; observations are always BOX */
+    uint32_t dim;  /* DISCRETE: number of choices; BOX: number of floats (product of shape) */
+    uint32_t ndim; /* BOX: rank of shape; 0 or 1 for a flat vector */
+    uint32_t shape[TARS_SPACE_MAX_DIMS]; /* BOX with ndim > 1: e.g. {3, 84, 84}, row-major */
+    uint32_t reserved0;
     const float *low;  /* BOX: dim lower bounds, or NULL for unbounded */
     const float *high; /* BOX: dim upper bounds, or NULL for unbounded */
+    const void *reserved[2];
 } tars_space;
 
-/* What an env instance looks like; filled by the env's spec op. */
+/*
+ * What an env instance looks like; filled by the env's spec op. Its pointers stay valid while
+ * the env instance lives. Agents receive a copy in create that is valid only during that
+ * call: an agent copies the bounds it keeps.
+ */
 typedef struct tars_env_spec {
     uint32_t struct_size; /* sizeof(tars_env_spec) as the plugin compiled it */
     uint32_t n_agents;
     tars_space obs;
     tars_space act;
-    uint32_t max_episode_steps; /* truncation limit, 0 if none */
+    uint32_t max_episode_steps; /* truncation limit when created, 0 if none */
     uint32_t reserved0;
     const void *reserved[4];
 } tars_env_spec;

@@ -28,7 +28,7 @@ enum tars_error {
     TARS_EFORMAT = -4003,    /* blob or document malformed, or field of the wrong type */
     TARS_EVERSION = -4004,   /* state blob written by a newer version */
     TARS_ECORRUPT = -4005,   /* checksum mismatch */
-    TARS_EPLUGIN = -4006,    /* a plugin op failed; see tars_ctx_error() */
+    TARS_EPLUGIN = -4006,    /* a plugin op failed; the plugin explained it with tars_fail() */
 };
 
 /* A static English description of err (never NULL). Any thread. */

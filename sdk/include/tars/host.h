@@ -16,8 +16,8 @@ extern "C" {
 
 /*
  * The context of one plugin instance (opaque). The host creates one per instance and passes
- * it to create; the plugin keeps it for logging and error reports. Only the thread that is
- * currently calling the instance's ops may use it.
+ * it to create; the plugin keeps it for logging and error reports, and uses it from within
+ * the instance's ops (which the host calls from one thread at a time).
  */
 typedef struct tars_ctx tars_ctx;
 
@@ -28,7 +28,10 @@ typedef enum tars_log_level {
     TARS_LOG_ERROR = 3,
 } tars_log_level;
 
-/* Logs one line attributed to the instance. Never blocks on I/O for long; any thread. */
+/*
+ * Logs one line attributed to the instance (ctx may be NULL). Never blocks on I/O for long.
+ * Control characters in the message are escaped so that a line stays one line.
+ */
 TARS_EXPORT void tars_log(const tars_ctx *ctx, tars_log_level level, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))

@@ -7,6 +7,10 @@
  *   - structs that plugins fill (the descriptor, ops tables, the env spec) only grow at the
  *     end and carry their size in their first field, so the host never reads past what a
  *     plugin compiled in;
+ *   - structs passed in arrays or embedded in others (tars_param_def, tars_space,
+ *     tars_metric, tars_tensor) cannot grow at all: their element stride is fixed. They
+ *     extend only through their reserved slots, which must be zero today (the host refuses
+ *     plugins that set them);
  *   - functions are only added to libtars-sdk, never removed or changed;
  *   - enums only gain values.
  * Anything else bumps the major and the SONAME of libtars-sdk.
