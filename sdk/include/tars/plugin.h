@@ -26,6 +26,9 @@
 #include "tars/solver.h"
 #include "tars/tuner.h"
 #include "tars/exporter.h"
+#include "tars/nn.h"
+#include "tars/buffer.h"
+#include "tars/normalize.h"
 
 #ifdef __cplusplus
 extern "C" {
