@@ -10,7 +10,7 @@
 static void
 print_rows(const struct registry *r)
 {
-    printf("%-16s %-9s %-9s %-5s %s\n", "NAME", "KIND", "VERSION", "ABI", "STATUS");
+    printf("%-24s %-9s %-9s %-5s %s\n", "NAME", "KIND", "VERSION", "ABI", "STATUS");
     for (size_t i = 0; i < r->n; i++) {
         const struct plugin *p = r->v[i];
         const char *name = p->m.name ? p->m.name : p->manifest_path;
@@ -22,7 +22,7 @@ print_rows(const struct registry *r)
         else if (p->m.name)
             snprintf(abi, sizeof abi, "%u.%u", p->m.abi_major, p->m.abi_minor);
         const char *status = p->info ? (p->warning ? "ok (warning)" : "ok") : "error";
-        printf("%-16s %-9s %-9s %-5s %s\n", name, kind, version, abi, status);
+        printf("%-24s %-9s %-9s %-5s %s\n", name, kind, version, abi, status);
     }
 }
 

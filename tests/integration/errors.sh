@@ -28,12 +28,12 @@ fails "missing config file" "tarsd: $TMP/none.json: cannot open: No such file or
 
 fails "unknown agent in train" "tarsd: unknown agent 'nosuch' (available: random)" \
 	$T --agent nosuch --env cartpole --steps 10
-fails "unknown env in train" "tarsd: unknown env 'nosuch' (available: cartpole)" \
+fails "unknown env in train" "tarsd: unknown env 'nosuch' (available: acrobot, cartpole, mountaincar-continuous, mountaincar, pendulum)" \
 	$T --agent random --env nosuch --steps 10
 fails "plugin of the wrong kind" "tarsd: 'cartpole' is a plugin of kind 'env', not 'agent'" \
 	$T --agent cartpole --env cartpole --steps 10
 printf '{"listen": "127.0.0.1:0", "state_dir": "s",\n "agents": [{"id": "a", "agent": "random", "env": "pong"}]}\n' >"$TMP/badenv.json"
-fails "unknown plugin in a config" "tarsd: $TMP/badenv.json:2:51: unknown env 'pong' (available: cartpole)" \
+fails "unknown plugin in a config" "tarsd: $TMP/badenv.json:2:51: unknown env 'pong' (available: acrobot, cartpole, mountaincar-continuous, mountaincar, pendulum)" \
 	"$TARSD" serve --config "$TMP/badenv.json"
 
 fails "--set unknown parameter" \

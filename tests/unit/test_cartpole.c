@@ -183,7 +183,7 @@ plugin(void)
     /* A wrong action is refused with a reason. */
     b.act[2] = 2;
     ok(step(&e, &b) < 0, "action 2 refused");
-    like(tars__ctx_error(e.ctx), "action 2 of env 2 is not 0 or 1", "the reason names the env");
+    like(tars__ctx_error(e.ctx), "action 2 of env 2 is not in [0, 1]", "the reason names the env");
     close_env(&e);
 
     /* Truncation: balanced episodes end at exactly 500 steps. */
