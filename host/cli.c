@@ -116,8 +116,8 @@ cli_parse(int argc, char **argv, struct opts *o, char *err, size_t errlen)
 {
     memset(o, 0, sizeof *o);
     o->cmd = "serve";
-    o->n_envs = 8;
-    o->steps = 100000;
+    o->n_envs = 0; /* the preset's, else 8 */
+    o->steps = 0;  /* --steps, else the agent's total_steps with a preset, else 100000 */
     o->eval_episodes = 20;
     int train_flag = 0;
     int first = 1;
@@ -196,6 +196,8 @@ cli_parse(int argc, char **argv, struct opts *o, char *err, size_t errlen)
         case O_STEPS:
             if (parse_count("--steps", a, 1e15, &o->steps, err, errlen))
                 return -1;
+            if (o->steps == 0)
+                return fail(err, errlen, "--steps must be at least 1");
             break;
         case O_SEED:
             if (parse_count("--seed", a, 9007199254740991.0, &o->seed, err, errlen))

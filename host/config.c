@@ -45,7 +45,7 @@ static const struct sch_field agent_schema[] = {
      .type = SCH_INT,
      .min = 1,
      .max = 65536,
-     .help = "Environment copies stepped together (default 8)."},
+     .help = "Environment copies stepped together (default: the preset's, else 8)."},
     {.key = "seed",
      .type = SCH_INT,
      .min = 0,
@@ -178,7 +178,7 @@ load_agents(struct config *c, struct diag *d)
         a->agent = sch_str(o, "agent", "");
         a->env = sch_str(o, "env", "");
         a->preset = sch_str(o, "preset", NULL);
-        a->n_envs = (uint32_t)sch_int(o, "n_envs", 8);
+        a->n_envs = (uint32_t)sch_int(o, "n_envs", 0); /* 0: the preset's, or 8 */
         a->seed = (uint64_t)sch_int(o, "seed", 0);
         a->params = json_object_get(o, "params");
         a->env_params = json_object_get(o, "env_params");

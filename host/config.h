@@ -16,7 +16,7 @@ struct agent_conf {
     const char *agent;
     const char *env;
     const char *preset; /* NULL when absent */
-    uint32_t n_envs;
+    uint32_t n_envs;    /* 0 when not given */
     uint64_t seed;
     json_t *params;     /* NULL when absent */
     json_t *env_params; /* NULL when absent */

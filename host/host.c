@@ -104,7 +104,8 @@ resolve_entry(struct host *h, const struct agent_conf *a, struct run_spec *s, st
     int errors = 0;
     memset(s, 0, sizeof *s);
     s->id = a->id;
-    s->n_envs = a->n_envs;
+    /* An explicit n_envs wins over the preset's, which wins over the default of 8. */
+    uint32_t preset_envs = 8;
     s->seed = a->seed;
     if (registry_lookup(&h->reg, a->agent, TARS_KIND_AGENT, &s->agent, err, sizeof err)) {
         at = jptr_key(a->ptr, "agent");
@@ -119,21 +120,22 @@ resolve_entry(struct host *h, const struct agent_conf *a, struct run_spec *s, st
         errors++;
     }
     if (s->agent) {
-        if (plugin_params(s->agent, a->preset, &s->agent_params, err, sizeof err)) {
+        if (plugin_params(s->agent, a->preset, &s->agent_params, &preset_envs, err, sizeof err)) {
             at = jptr_key(a->ptr, "preset");
             jdoc_error(doc, d, at ? at : a->ptr, 0, "%s", err);
             free(at);
             errors++;
         } else if (a->params) {
             at = jptr_key(a->ptr, "params");
-            errors += pjson_apply(s->agent_params, a->params, 0, doc, at ? at : a->ptr, d);
+            errors += pjson_apply(s->agent_params, a->params, PJ_PARAMS, doc, at ? at : a->ptr, d);
             free(at);
         }
     }
-    if (s->env && plugin_params(s->env, NULL, &s->env_params, err, sizeof err) == 0 &&
+    s->n_envs = a->n_envs ? a->n_envs : preset_envs;
+    if (s->env && plugin_params(s->env, NULL, &s->env_params, NULL, err, sizeof err) == 0 &&
         a->env_params) {
         at = jptr_key(a->ptr, "env_params");
-        errors += pjson_apply(s->env_params, a->env_params, 0, doc, at ? at : a->ptr, d);
+        errors += pjson_apply(s->env_params, a->env_params, PJ_PARAMS, doc, at ? at : a->ptr, d);
         free(at);
     }
     return errors;

@@ -30,6 +30,14 @@ struct host {
     int stopping;
 };
 
+/*
+ * Re-executes the program with OPENBLAS_CORETYPE naming the best kernels this CPU runs when
+ * OpenBLAS fell back to generic ones (and the user set none). Call first thing in main.
+ */
+void blas_tune(char **argv);
+/* The OpenBLAS core in use, e.g. "SkylakeX". */
+const char *blas_core(void);
+
 /* Refuses (-1 and one sentence) a libtars-sdk of another release than the one built against. */
 int host_check_sdk(char *err, size_t errlen);
 

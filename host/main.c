@@ -10,6 +10,7 @@ main(int argc, char **argv)
 {
     struct opts o;
     char err[512];
+    blas_tune(argv);
     if (host_check_sdk(err, sizeof err)) {
         fprintf(stderr, "tarsd: %s\n", err);
         return 1;
@@ -23,8 +24,8 @@ main(int argc, char **argv)
     if (o.help) {
         cli_usage(stdout);
     } else if (o.version) {
-        printf("tarsd %s (plugin ABI %d.%d)\n", TARS_VERSION_STRING, TARS_ABI_MAJOR,
-               TARS_ABI_MINOR);
+        printf("tarsd %s (plugin ABI %d.%d, OpenBLAS core %s)\n", TARS_VERSION_STRING,
+               TARS_ABI_MAJOR, TARS_ABI_MINOR, blas_core());
     } else if (strcmp(o.cmd, "check") == 0) {
         rc = cmd_check(&o);
     } else if (strcmp(o.cmd, "train") == 0) {

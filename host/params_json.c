@@ -38,8 +38,8 @@ pjson_set(tars_params *p, const char *name, json_t *v, char *err, size_t errlen)
 }
 
 int
-pjson_apply(tars_params *p, json_t *obj, int presets, const struct jdoc *doc, const char *ptr,
-            struct diag *d)
+pjson_apply(tars_params *p, json_t *obj, enum pjson_scope scope, const struct jdoc *doc,
+            const char *ptr, struct diag *d)
 {
     int errors = 0;
     const char *key;
@@ -48,11 +48,20 @@ pjson_apply(tars_params *p, json_t *obj, int presets, const struct jdoc *doc, co
     {
         char err[512];
         char *at = jptr_key(ptr, key);
-        if (presets && json_is_object(v)) {
+        if (scope == PJ_DEFAULTS && json_is_object(v)) {
             tars_params *scratch;
             if (tars_params_clone(p, &scratch) == 0) {
-                errors += pjson_apply(scratch, v, 0, doc, at ? at : ptr, d);
+                errors += pjson_apply(scratch, v, PJ_PRESET, doc, at ? at : ptr, d);
                 tars_params_free(scratch);
+            }
+        } else if (scope == PJ_PRESET && strcmp(key, PJ_N_ENVS) == 0) {
+            if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 65536) {
+                snprintf(err, sizeof err, "a preset's n_envs must be an integer in [1, 65536]");
+                if (doc)
+                    jdoc_error(doc, d, at ? at : ptr, 0, "%s", err);
+                else
+                    diag_add(d, "%s", err);
+                errors++;
             }
         } else if (pjson_set(p, key, v, err, sizeof err) != 0) {
             if (doc)

@@ -17,13 +17,21 @@
 int pjson_set(tars_params *p, const char *name, json_t *v, char *err, size_t errlen);
 
 /*
- * Applies every member of obj. With presets set, a member whose value is an object is a named
- * preset: it is validated (on a scratch copy) but not applied. Errors go to d at the
- * position of each member (doc may be NULL for in-memory objects). Returns the error count;
- * on errors p may hold the members that were valid.
+ * What an object of parameter values is: plain values (config params, API requests), a
+ * manifest's defaults (whose object members are named presets), or one preset (which may
+ * also name the host setting PJ_N_ENVS).
  */
-int pjson_apply(tars_params *p, json_t *obj, int presets, const struct jdoc *doc, const char *ptr,
-                struct diag *d);
+enum pjson_scope { PJ_PARAMS, PJ_DEFAULTS, PJ_PRESET };
+#define PJ_N_ENVS "n_envs"
+
+/*
+ * Applies every member of obj. In PJ_DEFAULTS, a member whose value is an object is a named
+ * preset: it is validated (on a scratch copy) but not applied. PJ_N_ENVS in a preset is
+ * validated and skipped. Errors go to d at the position of each member (doc may be NULL for
+ * in-memory objects). Returns the error count; on errors p may hold the valid members.
+ */
+int pjson_apply(tars_params *p, json_t *obj, enum pjson_scope scope, const struct jdoc *doc,
+                const char *ptr, struct diag *d);
 
 /* The schema as JSON (for the API and `tarsctl plugin check --json`). */
 json_t *pjson_schema(const tars_param_def *defs, uint32_t n);

@@ -109,7 +109,7 @@ cross_check(struct plugin *p, struct diag *d)
         if (tars_params_new(info->params, info->n_params, &scratch))
             return refuse(p, d, "", 0, "out of memory");
         size_t before = d->n;
-        int errors = pjson_apply(scratch, p->m.defaults, 1, &p->m.doc, "/defaults", d);
+        int errors = pjson_apply(scratch, p->m.defaults, PJ_DEFAULTS, &p->m.doc, "/defaults", d);
         tars_params_free(scratch);
         if (errors) {
             free(p->error);
@@ -341,8 +341,8 @@ registry_names(const struct registry *r, uint32_t kind, char *buf, size_t len)
 }
 
 int
-plugin_params(const struct plugin *p, const char *preset, tars_params **out, char *err,
-              size_t errlen)
+plugin_params(const struct plugin *p, const char *preset, tars_params **out, uint32_t *n_envs,
+              char *err, size_t errlen)
 {
     const tars_plugin_info *info = p->info;
     struct diag d = {0};
@@ -354,7 +354,7 @@ plugin_params(const struct plugin *p, const char *preset, tars_params **out, cha
     }
     json_t *defaults = p->m.defaults;
     /* The manifest's defaults were validated at load, so only a missing preset can fail. */
-    pjson_apply(params, defaults, 1, NULL, "", &d);
+    pjson_apply(params, defaults, PJ_DEFAULTS, NULL, "", &d);
     if (preset) {
         json_t *set = json_object_get(defaults, preset);
         if (!json_is_object(set)) {
@@ -373,7 +373,9 @@ plugin_params(const struct plugin *p, const char *preset, tars_params **out, cha
             diag_free(&d);
             return -1;
         }
-        pjson_apply(params, set, 0, NULL, "", &d);
+        pjson_apply(params, set, PJ_PRESET, NULL, "", &d);
+        if (n_envs && json_is_integer(json_object_get(set, PJ_N_ENVS)))
+            *n_envs = (uint32_t)json_integer_value(json_object_get(set, PJ_N_ENVS));
     }
     diag_free(&d);
     *out = params;

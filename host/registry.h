@@ -57,10 +57,11 @@ void registry_names(const struct registry *r, uint32_t kind, char *buf, size_t l
 
 /*
  * A snapshot of p's parameters: schema defaults, then the manifest's defaults, then the named
- * preset (NULL for none). Fails with one sentence in err for an unknown preset.
+ * preset (NULL for none). When the preset names n_envs and n_envs is non-NULL, it is stored
+ * there (otherwise left alone). Fails with one sentence in err for an unknown preset.
  */
-int plugin_params(const struct plugin *p, const char *preset, tars_params **out, char *err,
-                  size_t errlen);
+int plugin_params(const struct plugin *p, const char *preset, tars_params **out, uint32_t *n_envs,
+                  char *err, size_t errlen);
 
 /*
  * Finds a loaded plugin of a kind for a user-given name. Fails with one sentence in err:

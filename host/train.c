@@ -243,12 +243,39 @@ train_loop(const struct opts *o, struct run *r, struct train_result *res)
     return 0;
 }
 
+/*
+ * The run's length and width: --steps and --n-envs when given; otherwise, with a preset, its
+ * n_envs and the agent's total_steps (the budget the preset names); otherwise 100000 and 8.
+ * An agent with schedules (total_steps) has them span exactly the steps this run takes.
+ */
+static int
+plan(struct opts *t, struct run_spec *s, uint32_t preset_envs, char *err, size_t errlen)
+{
+    int total = tars_params_index(s->agent_params, "total_steps");
+    int total_set = 0;
+    for (size_t i = 0; i < t->sets.n; i++)
+        total_set |= strncmp(t->sets.v[i], "total_steps=", 12) == 0;
+    if (!t->n_envs)
+        t->n_envs = preset_envs;
+    if (!t->steps)
+        t->steps = total >= 0 && t->preset
+                       ? (uint64_t)tars_param_int(s->agent_params, (uint32_t)total)
+                       : 100000;
+    else if (total >= 0 && !total_set &&
+             tars_params_set(s->agent_params, (uint32_t)total, (double)t->steps, err, errlen))
+        return -1;
+    s->n_envs = t->n_envs;
+    return 0;
+}
+
 int
-cmd_train(const struct opts *o)
+cmd_train(const struct opts *given)
 {
     struct host *h = calloc(1, sizeof *h);
     struct diag d = {0};
-    struct run_spec s = {.id = "train", .n_envs = o->n_envs, .seed = o->seed};
+    struct opts plan_opts = *given, *o = &plan_opts; /* with steps and n_envs resolved */
+    uint32_t preset_envs = 8;
+    struct run_spec s = {.id = "train", .seed = o->seed};
     struct run *r = NULL;
     struct train_result res = {
         .eval_mean = NAN, .eval_std = NAN, .evals = json_array(), .last_eval_steps = UINT64_MAX};
@@ -264,9 +291,9 @@ cmd_train(const struct opts *o)
     }
     if (registry_lookup(&h->reg, o->agent, TARS_KIND_AGENT, &s.agent, err, sizeof err) ||
         registry_lookup(&h->reg, o->env, TARS_KIND_ENV, &s.env, err, sizeof err) ||
-        plugin_params(s.agent, o->preset, &s.agent_params, err, sizeof err) ||
-        plugin_params(s.env, NULL, &s.env_params, err, sizeof err) ||
-        apply_sets(o, &s, err, sizeof err)) {
+        plugin_params(s.agent, o->preset, &s.agent_params, &preset_envs, err, sizeof err) ||
+        plugin_params(s.env, NULL, &s.env_params, NULL, err, sizeof err) ||
+        apply_sets(o, &s, err, sizeof err) || plan(o, &s, preset_envs, err, sizeof err)) {
         fprintf(stderr, "tarsd: %s\n", err);
         tars_params_free(s.agent_params);
         tars_params_free(s.env_params);

@@ -165,15 +165,17 @@ loads(void)
     free(e);
     struct plugin *pl = registry_get(&r, "testagent", TARS_KIND_AGENT);
     tars_params *params;
-    ok(pl && plugin_params(pl, NULL, &params, err, sizeof err) == 0, "parameters without preset");
+    ok(pl && plugin_params(pl, NULL, &params, NULL, err, sizeof err) == 0,
+       "parameters without preset");
     is_int(tars_param_int(params, 1), 32, "manifest default applied");
     is_near(tars_param_float(params, 0), 0.001, 0, "schema default kept");
     tars_params_free(params);
-    ok(plugin_params(pl, "fast", &params, err, sizeof err) == 0, "parameters with the preset");
+    ok(plugin_params(pl, "fast", &params, NULL, err, sizeof err) == 0,
+       "parameters with the preset");
     is_near(tars_param_float(params, 0), 0.01, 0, "preset applied on top");
     is_str(tars_param_enum_name(params, 3), "slow", "preset enum applied");
     tars_params_free(params);
-    ok(plugin_params(pl, "slow", &params, err, sizeof err) != 0, "unknown preset refused");
+    ok(plugin_params(pl, "slow", &params, NULL, err, sizeof err) != 0, "unknown preset refused");
     like(err, "unknown preset 'slow' for agent 'testagent' (presets: fast)", "lists the presets");
 
     struct plugin *found;

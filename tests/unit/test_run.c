@@ -18,8 +18,8 @@ make_run(const char *id, uint32_t n_envs, uint64_t seed)
     char err[512];
     s.agent = registry_get(&reg, "random", TARS_KIND_AGENT);
     s.env = registry_get(&reg, "cartpole", TARS_KIND_ENV);
-    plugin_params(s.agent, NULL, &s.agent_params, err, sizeof err);
-    plugin_params(s.env, NULL, &s.env_params, err, sizeof err);
+    plugin_params(s.agent, NULL, &s.agent_params, NULL, err, sizeof err);
+    plugin_params(s.env, NULL, &s.env_params, NULL, err, sizeof err);
     struct run *r = NULL;
     if (run_create(&s, &r, err, sizeof err))
         diag("%s", err);
