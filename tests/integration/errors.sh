@@ -26,7 +26,7 @@ fails "config unknown key" "$TMP/unknown.json:2:3: unknown key 'colour'" \
 fails "missing config file" "tarsd: $TMP/none.json: cannot open: No such file or directory" \
 	"$TARSD" serve --config "$TMP/none.json"
 
-fails "unknown agent in train" "tarsd: unknown agent 'nosuch' (available: random)" \
+fails "unknown agent in train" "tarsd: unknown agent 'nosuch' (available: a2c, ddpg, dqn, ppo, random)" \
 	$T --agent nosuch --env cartpole --steps 10
 fails "unknown env in train" "tarsd: unknown env 'nosuch' (available: acrobot, cartpole, mountaincar-continuous, mountaincar, pendulum)" \
 	$T --agent random --env nosuch --steps 10
