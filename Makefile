@@ -7,7 +7,7 @@ CMAKE      ?= cmake
 PROVE      ?= prove
 
 # Tests that prove runs: C unit tests (built), shell integration tests, lint.
-TESTS = $(BUILD)/tests/unit/test_* tests/integration/*.sh tests/lint/*.sh
+TESTS = $(BUILD)/tests/unit/test_* tests/integration/*.sh tests/learning/*.sh tests/lint/*.sh
 
 .PHONY: all deps build check check-asan check-tsan demo bench install clean format
 

@@ -80,6 +80,16 @@ void run_destroy(struct run *r);
 int run_save_agent(struct run *r, void **data, size_t *len, char *err, size_t errlen);
 
 /*
+ * The whole run at a step boundary (malloc'd blob): counters, the observations to act on,
+ * episode accumulators and the rolling window, the agent's state and the env's (when the env
+ * can save). Loading it into a run of the same plugins and n_envs continues exactly where
+ * the saved one stood. Owner thread only. On failure err says why; a run whose load failed
+ * must be destroyed.
+ */
+int run_save(struct run *r, void **data, size_t *len, char *err, size_t errlen);
+int run_load(struct run *r, const void *data, size_t len, char *err, size_t errlen);
+
+/*
  * Deterministic evaluation: `episodes` episodes on the run's evaluation env (seeded apart
  * from training), acting with explore = 0. Writes mean and standard deviation of returns.
  */

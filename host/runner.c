@@ -3,7 +3,11 @@
 #include <string.h>
 #include <time.h>
 #include "log.h"
+#include "host.h"
 #include "runner.h"
+
+/* How long a run steps before the thread turns to its next run. */
+#define RUNNER_SLICE_S 0.002
 
 struct runner {
     pthread_t thread;
@@ -29,8 +33,15 @@ runner_main(void *arg)
             if (atomic_load_explicit(&r->state, memory_order_relaxed) != RUN_RUNNING)
                 continue;
             active++;
-            if (run_step(r) != 0)
-                hlog(LOG_ERROR, r->id, "stopped: %s", r->error);
+            /* Each run steps for a time slice rather than once, so that a cheap agent sharing
+             * a thread with an expensive one still gets its share of the CPU. */
+            double until = host_now() + RUNNER_SLICE_S;
+            do {
+                if (run_step(r) != 0) {
+                    hlog(LOG_ERROR, r->id, "stopped: %s", r->error);
+                    break;
+                }
+            } while (host_now() < until && !atomic_load_explicit(&pool->stop, memory_order_relaxed));
         }
         if (!active) {
             /* Nothing left to step: wait for the stop request without spinning. */

@@ -93,3 +93,27 @@ wait_exit() {
 }
 
 api() { curl -s --max-time 5 "http://127.0.0.1:$PORT$1"; }
+
+# learns AGENT ENV SEED EVAL_EVERY TARGET BUDGET: trains with the env's preset until the
+# deterministic evaluation over 20 episodes reaches TARGET; checks it did within BUDGET steps.
+learns() {
+	"$TARSD" train --manifests "$SRC/manifests" --plugins "$PLUGINS" --agent "$1" --env "$2" \
+		--preset "$2" --seed "$3" --eval-every "$4" --eval-episodes 20 --target "$5" --json \
+		>"$TMP/learn.json" 2>"$TMP/learn.err"
+	ok $? "$1 on $2 (seed $3) trains"
+	[ -s "$TMP/learn.err" ] && diag "$(cat "$TMP/learn.err")"
+	_evals=$(perl -MJSON::PP -e 'print join(" ", map { "$_->{steps}:" . sprintf("%.1f", $_->{mean}) } @{decode_json(<STDIN>)->{evals}})' <"$TMP/learn.json")
+	diag "evaluations (steps:mean): $_evals"
+	check "$1 reaches a mean return of $5 over 20 deterministic episodes" \
+		test "$(json reached_target <"$TMP/learn.json")" = true
+	_at=$(json steps_to_target <"$TMP/learn.json")
+	check "  within the zoo budget of $6 steps (at $_at)" test "${_at:-0}" != null -a "${_at:-0}" -le "$6"
+}
+
+# Learning tests train for a while: skipped on sanitizer builds, where they would take hours.
+skip_if_sanitized() {
+	if [ -n "${TARS_SANITIZED:-}" ]; then
+		echo "1..0 # SKIP learning tests do not run on sanitizer builds"
+		exit 0
+	fi
+}

@@ -75,7 +75,7 @@ static int
 a2c_train(tars_agent *a, const tars_params *p)
 {
     uint32_t m = tars_rollout_steps(a->roll) * a->n_envs;
-    if (onp_reserve(a, m))
+    if (onp_reserve(a, m, 0))
         return TARS_ENOMEM;
     double lr =
         tars_param_float(p, P_LR) * (tars_param_enum(p, P_LR_SCHEDULE) ? onp_progress(a, p) : 1);

@@ -132,12 +132,17 @@ onp_destroy(tars_agent *a)
 }
 
 int
-onp_reserve(tars_agent *a, uint32_t n)
+onp_reserve(tars_agent *a, uint32_t n, uint32_t rows)
 {
+    if (rows > a->perm_cap) {
+        free(a->perm);
+        a->perm = malloc((size_t)rows * sizeof(uint32_t));
+        a->perm_cap = a->perm ? rows : 0;
+        if (!a->perm)
+            return TARS_ENOMEM;
+    }
     if (n <= a->mb_cap)
         return 0;
-    free(a->perm);
-    a->perm = malloc((size_t)n * sizeof(uint32_t));
     struct {
         float **p;
         size_t width;
@@ -147,7 +152,7 @@ onp_reserve(tars_agent *a, uint32_t n)
                   {&a->mb_logp, 1},         {&a->mb_ent, 1},
                   {&a->mb_val, 1},          {&a->g_logp, 1},
                   {&a->g_ent, 1},           {&a->g_val, 1}};
-    int ok = a->perm != NULL;
+    int ok = 1;
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++) {
         free(*arrays[i].p);
         *arrays[i].p = malloc((size_t)n * arrays[i].width * sizeof(float));

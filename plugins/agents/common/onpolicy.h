@@ -55,7 +55,7 @@ struct tars_agent {
     uint8_t *done;
     uint32_t eval_cap;
     /* minibatch scratch, sized by the algorithm (onp_reserve) */
-    uint32_t mb_cap;
+    uint32_t mb_cap, perm_cap;
     uint32_t *perm;
     float *mb_obs, *mb_act, *mb_oldlp, *mb_oldv, *mb_adv, *mb_ret, *mb_logp, *mb_ent, *mb_val,
         *g_logp, *g_ent, *g_val;
@@ -71,8 +71,8 @@ int onp_observe(tars_agent *a, const tars_params *params, const tars_batch *b,
 int onp_save(const tars_agent *a, tars_blob_writer *w);
 int onp_load(tars_agent *a, tars_blob_reader *r);
 
-/* Minibatch scratch for n rows. */
-int onp_reserve(tars_agent *a, uint32_t n);
+/* Minibatch scratch for n rows, and a permutation of `rows` rollout rows. */
+int onp_reserve(tars_agent *a, uint32_t n, uint32_t rows);
 /* The fraction of training left, 1 -> 0 over total_steps (linear schedules multiply by it). */
 double onp_progress(const tars_agent *a, const tars_params *p);
 /* Normalises advantages in place to zero mean, unit (unbiased) std, as SB3 does. */

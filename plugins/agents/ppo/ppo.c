@@ -155,7 +155,7 @@ ppo_train(tars_agent *a, const tars_params *p)
     uint32_t batch = (uint32_t)tars_param_int(p, P_BATCH_SIZE);
     if (batch > rows)
         batch = rows;
-    if (onp_reserve(a, batch))
+    if (onp_reserve(a, batch, rows))
         return TARS_ENOMEM;
     double progress = onp_progress(a, p);
     double lr = tars_param_float(p, P_LR) * (tars_param_enum(p, P_LR_SCHEDULE) ? progress : 1);
