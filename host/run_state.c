@@ -131,8 +131,9 @@ load_plugin(struct run *run, const struct plugin *p, tars_ctx *ctx,
         const char *pe = tars__ctx_error(ctx);
         snprintf(err, errlen, "%s '%s' load failed: %s", tars_kind_name(p->info->kind),
                  p->info->name,
-                 *pe ? pe : *tars_blob_reader_error(r) ? tars_blob_reader_error(r)
-                                                       : tars_strerror(rc));
+                 *pe                          ? pe
+                 : *tars_blob_reader_error(r) ? tars_blob_reader_error(r)
+                                              : tars_strerror(rc));
     }
     tars_blob_reader_free(r);
     return rc;
@@ -164,8 +165,8 @@ run_load(struct run *r, const void *data, size_t len, char *err, size_t errlen)
     if (!rc)
         rc = tars_blob_get_u32(rd, &ow);
     if (!rc && (n != b->n || ow != b->obs_width)) {
-        snprintf(err, errlen, "run state has %u envs of %u observations, this run %u of %u", n,
-                 ow, b->n, b->obs_width);
+        snprintf(err, errlen, "run state has %u envs of %u observations, this run %u of %u", n, ow,
+                 b->n, b->obs_width);
         tars_blob_reader_free(rd);
         return TARS_EINVAL;
     }

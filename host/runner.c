@@ -41,7 +41,8 @@ runner_main(void *arg)
                     hlog(LOG_ERROR, r->id, "stopped: %s", r->error);
                     break;
                 }
-            } while (host_now() < until && !atomic_load_explicit(&pool->stop, memory_order_relaxed));
+            } while (host_now() < until &&
+                     !atomic_load_explicit(&pool->stop, memory_order_relaxed));
         }
         if (!active) {
             /* Nothing left to step: wait for the stop request without spinning. */

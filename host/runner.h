@@ -1,7 +1,7 @@
 /*
  * runner — the pool of threads that step agents. Run i belongs to thread i mod n; each thread
- * steps its runs in turn, each for a 2 ms slice (at least one vectorised step), until stopped. A run whose step fails is
- * marked failed (with its reason) and skipped; the others go on.
+ * steps its runs in turn, each for a 2 ms slice (at least one vectorised step), until stopped. A
+ * run whose step fails is marked failed (with its reason) and skipped; the others go on.
  *
  * Threads: runner_pool_start/stop are called by the control thread. The runs array is fixed
  * while the pool runs; runs' shared fields are atomics (see run.h).

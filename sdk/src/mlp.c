@@ -27,6 +27,7 @@ struct tars_mlp {
     uint32_t max_width;
     uint32_t cap;   /* batch the workspace holds */
     uint32_t batch; /* batch of the last forward; 0 before any */
+    uint64_t flops; /* of the matrix products so far */
     float *acts[TARS_MLP_MAX_LAYERS + 1];
     float *delta[2];
 };
@@ -166,6 +167,12 @@ tars_mlp_layer(tars_mlp *m, uint32_t i, float **w, float **b, uint32_t *in, uint
 }
 
 uint64_t
+tars_mlp_flops(const tars_mlp *m)
+{
+    return m->flops;
+}
+
+uint64_t
 tars_mlp_macs(const tars_mlp *m)
 {
     uint64_t macs = 0;
@@ -300,6 +307,7 @@ tars_mlp_forward(tars_mlp *m, const float *x, uint32_t batch)
             memcpy(y + (size_t)r * out, b, out * sizeof(float));
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)batch, (int)out, (int)in, 1.0f,
                     m->acts[i], (int)in, w, (int)in, 1.0f, y, (int)out);
+        m->flops += 2ull * batch * in * out;
         activate(i + 1 == m->n_layers ? m->output : m->hidden, y, (size_t)batch * out);
     }
     return m->acts[m->n_layers];
@@ -320,6 +328,7 @@ tars_mlp_backward(tars_mlp *m, const float *dy, float *dx)
         float *gw = m->grads + m->w_off[i], *gb = m->grads + m->b_off[i];
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in, (int)batch, 1.0f, d,
                     (int)out, m->acts[i], (int)in, 1.0f, gw, (int)in);
+        m->flops += 2ull * batch * in * out;
         for (uint32_t r = 0; r < batch; r++) {
             const float *row = d + (size_t)r * out;
             for (uint32_t k = 0; k < out; k++)
@@ -330,6 +339,7 @@ tars_mlp_backward(tars_mlp *m, const float *dy, float *dx)
         float *target = i == 0 ? dx : prev;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)batch, (int)in, (int)out, 1.0f,
                     d, (int)out, m->params + m->w_off[i], (int)in, 0.0f, target, (int)in);
+        m->flops += 2ull * batch * in * out;
         float *t = d;
         d = prev;
         prev = t;

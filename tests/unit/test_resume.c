@@ -43,7 +43,8 @@ make_run(const struct setup *s, uint64_t seed)
     struct run_spec spec = {.id = s->agent, .n_envs = s->n_envs, .seed = seed};
     spec.agent = registry_get(&reg, s->agent, TARS_KIND_AGENT);
     spec.env = registry_get(&reg, s->env, TARS_KIND_ENV);
-    if (!spec.agent || !spec.env || plugin_params(spec.agent, NULL, &spec.agent_params, NULL, err, sizeof err) ||
+    if (!spec.agent || !spec.env ||
+        plugin_params(spec.agent, NULL, &spec.agent_params, NULL, err, sizeof err) ||
         plugin_params(spec.env, NULL, &spec.env_params, NULL, err, sizeof err))
         return NULL;
     char *list = strdup(s->overrides), *save = NULL;
@@ -106,8 +107,7 @@ check(const struct setup *s)
     ok(sa && sb && la == lb && memcmp(sa, sb, la) == 0,
        "%s: the resumed agent equals the uninterrupted one, bit for bit", s->agent);
     ok(sa && sc && la == lc && memcmp(sa, sc, la) == 0, "%s: same seed, same run", s->agent);
-    ok(atomic_load(&a->episodes) == atomic_load(&b->episodes) &&
-           a->window_n == b->window_n &&
+    ok(atomic_load(&a->episodes) == atomic_load(&b->episodes) && a->window_n == b->window_n &&
            memcmp(a->window, b->window, sizeof a->window) == 0,
        "%s: and the same episodes", s->agent);
     void *sd = NULL;

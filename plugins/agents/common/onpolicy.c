@@ -306,12 +306,16 @@ onp_observe(tars_agent *a, const tars_params *p, const tars_batch *b, tars_scala
         size_t rows = (size_t)a->n_envs * tars_rollout_steps(a->roll);
         a->stats.explained_variance =
             explained_variance(tars_rollout_value(a->roll), tars_rollout_ret(a->roll), rows);
+        tars_mlp *nets[] = {a->pol.pi, a->pol.vf};
+        meter_start(&a->meter, nets, 2);
         rc = a->algo->train(a, p);
+        meter_stop(&a->meter, nets, 2);
         tars_rollout_clear(a->roll);
         if (rc)
             return rc;
     }
     report(a, scalars);
+    meter_report(&a->meter, scalars);
     return 0;
 }
 

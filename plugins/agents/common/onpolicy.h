@@ -13,6 +13,7 @@
 
 #include <tars/tars.h>
 #include "actor_critic.h"
+#include "meter.h"
 #include "norm.h"
 
 /* Indices of the shared parameters in an algorithm's schema. */
@@ -48,6 +49,7 @@ struct tars_agent {
     tars_rng rng;
     uint64_t timesteps;
     struct onp_stats stats;
+    struct meter meter;
     /* What the last training act saw and chose, for the observe that follows. */
     float *obs_n, *act, *value, *logp;
     /* scratch */

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "meter.h"
 #include "norm.h"
 #include "offpolicy.h"
 
@@ -76,6 +77,7 @@ struct tars_agent {
     struct agent_norm norm;
     tars_rng rng;
     struct offp_clock clock;
+    struct meter meter;
     float *ou;          /* [n_envs][act_dim] Ornstein-Uhlenbeck state */
     float *obs_n, *act; /* the last training act: normalised obs, scaled action */
     float *next_n;
@@ -341,11 +343,17 @@ ddpg_observe(tars_agent *a, const tars_params *p, const tars_batch *b, tars_scal
     uint32_t batch = (uint32_t)tars_param_int(p, P_BATCH_SIZE);
     if (due && reserve(a, batch))
         return TARS_ENOMEM;
+    tars_mlp *nets[] = {a->actor, a->critic, a->actor_t, a->critic_t};
+    if (due)
+        meter_start(&a->meter, nets, 4);
     for (uint64_t k = 0; k < due; k++) {
         int rc = train_step(a, p, batch);
         if (rc)
             return rc;
     }
+    if (due)
+        meter_stop(&a->meter, nets, 4);
+    meter_report(&a->meter, s);
     tars_scalar(s, "learning_rate", tars_param_float(p, P_LR));
     tars_scalar(s, "noise_sigma",
                 tars_param_enum(p, P_NOISE) ? tars_param_float(p, P_NOISE_SIGMA) : 0);

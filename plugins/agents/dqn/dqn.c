@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "meter.h"
 #include "norm.h"
 #include "offpolicy.h"
 
@@ -80,6 +81,7 @@ struct tars_agent {
     struct agent_norm norm;
     tars_rng rng;
     struct offp_clock clock;
+    struct meter meter;
     double epsilon, loss, q_mean, grad_norm;
     /* the last training act */
     float *obs_n, *act;
@@ -292,11 +294,17 @@ dqn_observe(tars_agent *a, const tars_params *p, const tars_batch *b, tars_scala
     uint32_t batch = (uint32_t)tars_param_int(p, P_BATCH_SIZE);
     if (due && reserve(a, batch))
         return TARS_ENOMEM;
+    tars_mlp *nets[] = {a->q, a->target};
+    if (due)
+        meter_start(&a->meter, nets, 2);
     for (uint64_t k = 0; k < due; k++) {
         int rc = train_step(a, p, batch);
         if (rc)
             return rc;
     }
+    if (due)
+        meter_stop(&a->meter, nets, 2);
+    meter_report(&a->meter, s);
     tars_scalar(s, "epsilon", a->epsilon);
     tars_scalar(s, "learning_rate", tars_param_float(p, P_LR));
     tars_scalar(s, "n_updates", (double)a->clock.n_updates);

@@ -58,6 +58,8 @@ TARS_EXPORT int tars_mlp_layer(tars_mlp *m, uint32_t i, float **w, float **b, ui
 TARS_EXPORT uint32_t tars_mlp_n_layers(const tars_mlp *m);
 /* Multiply-adds of one forward pass per sample (for FLOP accounting: 2x for FLOPs). */
 TARS_EXPORT uint64_t tars_mlp_macs(const tars_mlp *m);
+/* Floating-point operations of this network's matrix products so far (forward and backward). */
+TARS_EXPORT uint64_t tars_mlp_flops(const tars_mlp *m);
 
 /* PyTorch's nn.Linear default: W and b uniform in +-1/sqrt(in). */
 TARS_EXPORT void tars_mlp_init_default(tars_mlp *m, tars_rng *rng);
