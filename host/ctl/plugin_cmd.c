@@ -45,32 +45,67 @@ cmd_manifest(const char *file, const char *out, struct lib *lib)
     return rc ? 1 : 0;
 }
 
+static void param_texts(const tars_param_def *d, const char *sep, char *def, size_t dlen,
+                        char *range, size_t rlen);
+
 static void
 print_param(const tars_param_def *d)
 {
-    char range[64] = "";
-    char def[64];
-    if (d->type == TARS_PARAM_ENUM) {
-        for (uint32_t k = 0; d->choices[k]; k++)
-            tars__join(range, sizeof range, "|", d->choices[k]);
-        snprintf(def, sizeof def, "%s", d->choices[(uint32_t)d->def]);
-    } else if (d->type == TARS_PARAM_BOOL) {
-        snprintf(range, sizeof range, "true|false");
-        snprintf(def, sizeof def, "%s", d->def != 0 ? "true" : "false");
-    } else {
-        snprintf(range, sizeof range, "[%g, %g]", d->min, d->max);
-        snprintf(def, sizeof def, "%g", d->def);
-    }
+    char range[96], def[64];
+    param_texts(d, "|", def, sizeof def, range, sizeof range);
     static const char *const types[] = {"?", "float", "int", "bool", "enum"};
     printf("  %-20s %-5s %-10s %-22s %s%s %s\n", d->name, types[d->type <= 4 ? d->type : 0], def,
            range, d->flags & TARS_PARAM_HOT ? "HOT " : "", d->flags & TARS_PARAM_LOG ? "LOG" : "",
            d->help);
 }
 
+/* One cell of a parameter's default or range, as text. */
+static void
+param_texts(const tars_param_def *d, const char *sep, char *def, size_t dlen, char *range,
+            size_t rlen)
+{
+    range[0] = '\0';
+    if (d->type == TARS_PARAM_ENUM) {
+        for (uint32_t k = 0; d->choices[k]; k++)
+            tars__join(range, rlen, sep, d->choices[k]);
+        snprintf(def, dlen, "%s", d->choices[(uint32_t)d->def]);
+    } else if (d->type == TARS_PARAM_BOOL) {
+        snprintf(range, rlen, "true%sfalse", sep);
+        snprintf(def, dlen, "%s", d->def != 0 ? "true" : "false");
+    } else if (d->type == TARS_PARAM_INT) {
+        snprintf(range, rlen, "[%.0f, %.0f]", d->min, d->max);
+        snprintf(def, dlen, "%.0f", d->def);
+    } else {
+        snprintf(range, rlen, "[%g, %g]", d->min, d->max);
+        snprintf(def, dlen, "%g", d->def);
+    }
+}
+
+/* The parameter table in Markdown, as docs/algorithms.md embeds it. */
+static void
+print_markdown(const tars_plugin_info *info)
+{
+    static const char *const types[] = {"?", "float", "int", "bool", "enum"};
+    printf("| parameter | type | default | range | hot | meaning |\n");
+    printf("|---|---|---|---|---|---|\n");
+    for (uint32_t i = 0; i < info->n_params; i++) {
+        const tars_param_def *d = &info->params[i];
+        char def[64], range[96];
+        param_texts(d, ", ", def, sizeof def, range, sizeof range);
+        printf("| `%s` | %s%s | %s | %s | %s | %s |\n", d->name, types[d->type <= 4 ? d->type : 0],
+               d->flags & TARS_PARAM_LOG ? " (log)" : "", def, range,
+               d->flags & TARS_PARAM_HOT ? "yes" : "", d->help);
+    }
+}
+
 static int
-cmd_check(const struct lib *lib, int as_json)
+cmd_check(const struct lib *lib, int as_json, int markdown)
 {
     const tars_plugin_info *info = lib->info;
+    if (markdown) {
+        print_markdown(info);
+        return 0;
+    }
     if (as_json) {
         char abi[16];
         snprintf(abi, sizeof abi, "%u.%u", info->abi_major, info->abi_minor);
@@ -100,16 +135,18 @@ plugin_cmd(int argc, char **argv)
 {
     if (argc < 2 || (strcmp(argv[0], "manifest") != 0 && strcmp(argv[0], "check") != 0)) {
         fprintf(stderr, "usage: tarsctl plugin manifest FILE.so [-o OUT]\n"
-                        "       tarsctl plugin check FILE.so [--json]\n");
+                        "       tarsctl plugin check FILE.so [--json | --markdown]\n");
         return 2;
     }
     const char *sub = argv[0], *file = argv[1], *out = NULL;
-    int as_json = 0;
+    int as_json = 0, markdown = 0;
     for (int i = 2; i < argc; i++) {
         if (strcmp(sub, "manifest") == 0 && (strcmp(argv[i], "-o") == 0) && i + 1 < argc) {
             out = argv[++i];
         } else if (strcmp(sub, "check") == 0 && strcmp(argv[i], "--json") == 0) {
             as_json = 1;
+        } else if (strcmp(sub, "check") == 0 && strcmp(argv[i], "--markdown") == 0) {
+            markdown = 1;
         } else {
             fprintf(stderr, "tarsctl: unexpected argument '%s' for 'plugin %s'\n", argv[i], sub);
             return 2;
@@ -123,8 +160,8 @@ plugin_cmd(int argc, char **argv)
         fprintf(stderr, "tarsctl: %s: %s\n", file, err);
         rc = 1;
     } else {
-        rc =
-            strcmp(sub, "manifest") == 0 ? cmd_manifest(file, out, &lib) : cmd_check(&lib, as_json);
+        rc = strcmp(sub, "manifest") == 0 ? cmd_manifest(file, out, &lib)
+                                          : cmd_check(&lib, as_json, markdown);
         loader_close(&lib);
     }
     loader_fini(&loader);

@@ -1,7 +1,7 @@
 /*
  * tarsctl — tars from a shell. Offline commands (no daemon needed):
  *   tarsctl plugin manifest FILE.so [-o OUT]   write a correct manifest for a built plugin
- *   tarsctl plugin check FILE.so [--json]      ABI and parameter-schema checks
+ *   tarsctl plugin check FILE.so [--json | --markdown]   ABI and parameter-schema checks
  * The API commands (agents, params, proposals, tokens, backup) arrive with the API.
  */
 #include <stdio.h>
@@ -15,7 +15,7 @@ static void
 usage(FILE *f)
 {
     fprintf(f, "usage: tarsctl plugin manifest FILE.so [-o OUT]\n"
-               "       tarsctl plugin check FILE.so [--json]\n"
+               "       tarsctl plugin check FILE.so [--json | --markdown]\n"
                "       tarsctl --version | --help\n");
 }
 

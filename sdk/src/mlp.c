@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include "clones.h"
 #include "tars/error.h"
 #include "tars/nn.h"
 
@@ -263,7 +264,7 @@ tanh_one(float x)
     return copysignf(y, x);
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) static void
+TARS_VECTOR_CLONES static void
 tanh_inplace(float *x, size_t n)
 {
     for (size_t i = 0; i < n; i++)

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "clones.h"
 #include "tars/error.h"
 #include "tars/nn.h"
 
@@ -65,9 +66,7 @@ tars_optim_free(tars_optim *o)
  * The update loops, cloned for AVX-512 and AVX2 (picked at load time): the divisions and
  * square roots dominate, and the baseline SSE build does four at a time.
  */
-#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-
-VECTOR_CLONES static void
+TARS_VECTOR_CLONES static void
 adam_loop(float *p, const float *g, float *m, float *v, size_t n, float b1, float b2, float step,
           float rbc2, float eps)
 {
@@ -83,7 +82,7 @@ adam_loop(float *p, const float *g, float *m, float *v, size_t n, float b1, floa
     }
 }
 
-VECTOR_CLONES static void
+TARS_VECTOR_CLONES static void
 rmsprop_loop(float *p, const float *g, float *v, size_t n, float a, float rate, float eps)
 {
     for (size_t i = 0; i < n; i++) {
