@@ -271,18 +271,24 @@ tanh_inplace(float *x, size_t n)
         x[i] = tanh_one(x[i]);
 }
 
+TARS_VECTOR_CLONES static void
+relu_inplace(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = x[i] > 0 ? x[i] : 0;
+}
+
 static void
 activate(tars_activation a, float *x, size_t n)
 {
     if (a == TARS_ACT_TANH)
         tanh_inplace(x, n);
     else if (a == TARS_ACT_RELU)
-        for (size_t i = 0; i < n; i++)
-            x[i] = x[i] > 0 ? x[i] : 0;
+        relu_inplace(x, n);
 }
 
 /* d *= act'(y), with y the activation's output. */
-static void
+TARS_VECTOR_CLONES static void
 activate_backward(tars_activation a, const float *y, float *d, size_t n)
 {
     if (a == TARS_ACT_TANH)
@@ -291,6 +297,17 @@ activate_backward(tars_activation a, const float *y, float *d, size_t n)
     else if (a == TARS_ACT_RELU)
         for (size_t i = 0; i < n; i++)
             d[i] = y[i] > 0 ? d[i] : 0;
+}
+
+/* gb[k] += sum over rows of d[r][k] */
+TARS_VECTOR_CLONES static void
+column_sums(const float *d, uint32_t rows, uint32_t cols, float *gb)
+{
+    for (uint32_t r = 0; r < rows; r++) {
+        const float *row = d + (size_t)r * cols;
+        for (uint32_t k = 0; k < cols; k++)
+            gb[k] += row[k];
+    }
 }
 
 const float *
@@ -314,11 +331,11 @@ tars_mlp_forward(tars_mlp *m, const float *x, uint32_t batch)
     return m->acts[m->n_layers];
 }
 
-int
-tars_mlp_backward(tars_mlp *m, const float *dy, float *dx)
+static int
+backward(tars_mlp *m, const float *dy, float *dx, int param_grads)
 {
     uint32_t batch = m->batch;
-    if (!batch)
+    if (!batch || (!param_grads && !dx))
         return TARS_EINVAL;
     float *d = m->delta[0], *prev = m->delta[1];
     memcpy(d, dy, (size_t)batch * m->sizes[m->n_layers] * sizeof(float));
@@ -326,14 +343,12 @@ tars_mlp_backward(tars_mlp *m, const float *dy, float *dx)
         uint32_t in = m->sizes[i], out = m->sizes[i + 1];
         activate_backward(i + 1 == m->n_layers ? m->output : m->hidden, m->acts[i + 1], d,
                           (size_t)batch * out);
-        float *gw = m->grads + m->w_off[i], *gb = m->grads + m->b_off[i];
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in, (int)batch, 1.0f, d,
-                    (int)out, m->acts[i], (int)in, 1.0f, gw, (int)in);
-        m->flops += 2ull * batch * in * out;
-        for (uint32_t r = 0; r < batch; r++) {
-            const float *row = d + (size_t)r * out;
-            for (uint32_t k = 0; k < out; k++)
-                gb[k] += row[k];
+        if (param_grads) {
+            float *gw = m->grads + m->w_off[i], *gb = m->grads + m->b_off[i];
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in, (int)batch,
+                        1.0f, d, (int)out, m->acts[i], (int)in, 1.0f, gw, (int)in);
+            m->flops += 2ull * batch * in * out;
+            column_sums(d, batch, out, gb);
         }
         if (i == 0 && !dx)
             break;
@@ -346,6 +361,18 @@ tars_mlp_backward(tars_mlp *m, const float *dy, float *dx)
         prev = t;
     }
     return 0;
+}
+
+int
+tars_mlp_backward(tars_mlp *m, const float *dy, float *dx)
+{
+    return backward(m, dy, dx, 1);
+}
+
+int
+tars_mlp_backward_input(tars_mlp *m, const float *dy, float *dx)
+{
+    return backward(m, dy, dx, 0);
 }
 
 void

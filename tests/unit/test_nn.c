@@ -72,6 +72,13 @@ check_mlp(tars_activation hidden, tars_activation output, const char *what)
     }
     ok(worst < 2e-2, "%s: input gradients match finite differences (worst %.2g)", what, worst);
 
+    /* Input gradients alone match, and leave the parameter gradients as they were. */
+    float dx2[4 * 3];
+    float g0 = g[0];
+    mlp_loss(m, x, batch, c);
+    ok(tars_mlp_backward_input(m, c, dx2) == 0 && memcmp(dx, dx2, sizeof dx) == 0 && g[0] == g0,
+       "%s: backward_input gives the same dx without touching the gradients", what);
+
     /* Gradients accumulate until zeroed. */
     mlp_loss(m, x, batch, c);
     tars_mlp_backward(m, c, NULL);

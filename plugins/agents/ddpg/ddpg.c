@@ -303,8 +303,7 @@ train_step(tars_agent *a, const tars_params *p, uint32_t B)
     }
     a->actor_loss = -sum / B;
     a->q_mean = sum / B;
-    tars_mlp_zero_grad(a->critic);
-    rc = tars_mlp_backward(a->critic, a->g_q, a->d_sa);
+    rc = tars_mlp_backward_input(a->critic, a->g_q, a->d_sa);
     if (rc)
         return rc;
     for (uint32_t i = 0; i < B; i++)

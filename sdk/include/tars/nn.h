@@ -82,6 +82,12 @@ TARS_EXPORT const float *tars_mlp_forward(tars_mlp *m, const float *x, uint32_t 
  * dL/dx[batch][inputs]. Returns 0, or TARS_EINVAL without a preceding forward.
  */
 TARS_EXPORT int tars_mlp_backward(tars_mlp *m, const float *dy, float *dx);
+/*
+ * Only dL/dx of the most recent forward, leaving the gradient vector alone (about a third
+ * cheaper): for gradients that flow through a network into another, as DDPG's actor update
+ * does through the critic.
+ */
+TARS_EXPORT int tars_mlp_backward_input(tars_mlp *m, const float *dy, float *dx);
 TARS_EXPORT void tars_mlp_zero_grad(tars_mlp *m);
 
 /* Versioned save/load of the parameters (shape checked on load). */
