@@ -38,7 +38,8 @@ main(int argc, char **argv)
         {256, 300, 400},                  /* DDPG batch, 400-300 */
         {256, 400, 300}, {512, 512, 512}, /* a large square, for the peak */
     };
-    printf("== cblas_sgemm, one thread, OpenBLAS core %s (median of 5)\n", blas_core());
+    /* Best of 7: on a shared machine the noise only ever lowers a rate. */
+    printf("== cblas_sgemm, one thread, OpenBLAS core %s (best of 7)\n", blas_core());
     printf("%6s %6s %6s %12s\n", "batch", "out", "in", "GFLOP/s");
     double peak = 0;
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
@@ -50,18 +51,18 @@ main(int argc, char **argv)
         for (int i = 0; i < n * k; i++)
             b[i] = (float)(i % 5) * 0.1f;
         long iters = 400000000L / (2L * m * n * k) + 10;
-        double rates[5];
-        for (int r = 0; r < 5; r++) {
+        double rates[7];
+        for (int r = 0; r < 7; r++) {
             double t0 = now();
             for (long i = 0; i < iters; i++)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, a, k, b, k,
                             0.0f, c, n);
             rates[r] = 2.0 * m * n * k * iters / (now() - t0) * 1e-9;
         }
-        qsort(rates, 5, sizeof rates[0], cmp);
-        printf("%6d %6d %6d %12.1f   sgemm %dx%dx%d\n", m, n, k, rates[2], m, n, k);
-        if (rates[2] > peak)
-            peak = rates[2];
+        qsort(rates, 7, sizeof rates[0], cmp);
+        printf("%6d %6d %6d %12.1f   sgemm %dx%dx%d\n", m, n, k, rates[6], m, n, k);
+        if (rates[6] > peak)
+            peak = rates[6];
         free(a);
         free(b);
         free(c);

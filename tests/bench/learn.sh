@@ -12,8 +12,9 @@ trap 'rm -rf "$OUT"' EXIT
 echo "== learning (median over $SEEDS seeds; the roofline is cblas_sgemm at each agent's main shape)"
 
 # agent env eval_every target | SB3 steps/s (low high) | SB3 steps to threshold | SB3 seconds
-# (low high) | sgemm shape of its update (batch x out x in)
-while read -r agent env every target sb3lo sb3hi sb3steps sb3tlo sb3thi shape; do
+# (low high) | sgemm shape of its update (batch x out x in) | goals: steps/s ratio to SB3,
+# seconds to the threshold (0: none)
+while read -r agent env every target sb3lo sb3hi sb3steps sb3tlo sb3thi shape goal goal_s; do
 	peak=$(awk -v shape="$shape" '$5 == "sgemm" && $6 == shape { print $4 }' "$OUT/sgemm.txt")
 	case " ${ONLY:-$agent} " in *" $agent "*) ;; *) continue ;; esac
 	for seed in $(seq 0 $((SEEDS - 1))); do
@@ -22,7 +23,7 @@ while read -r agent env every target sb3lo sb3hi sb3steps sb3tlo sb3thi shape; d
 			--eval-episodes 20 --target "$target" --json >"$OUT/$agent-$seed.json" 2>/dev/null
 	done
 	perl -MJSON::PP -e '
-		my ($agent, $env, $target, $peak, $lo, $hi, $sb3steps, $tlo, $thi, @files) = @ARGV;
+		my ($agent, $env, $target, $peak, $lo, $hi, $sb3steps, $tlo, $thi, $goal, $goal_s, @files) = @ARGV;
 		sub median { my @v = sort { $a <=> $b } @_; return @v ? $v[$#v / 2] : "nan" }
 		my (@sps, @steps, @secs, @gfs, @share, @us_upd, @us_rest, $ok);
 		for my $f (@files) {
@@ -42,10 +43,15 @@ while read -r agent env every target sb3lo sb3hi sb3steps sb3tlo sb3thi shape; d
 			median(@steps), $sb3steps, median(@secs), $tlo, $thi, (($tlo + $thi) / 2) / (median(@secs) || 1);
 		printf "      update path %5.1f GFLOP/s = %3.0f%% of sgemm at its shape (%.1f) | per env step: update %.1f us (%.0f%% of training), act+env+host %.1f us\n",
 			median(@gfs), 100 * median(@gfs) / $peak, $peak, median(@us_upd), 100 * median(@share), median(@us_rest);
-	' "$agent" "$env" "$target" "$peak" "$sb3lo" "$sb3hi" "$sb3steps" "$sb3tlo" "$sb3thi" "$OUT/$agent"-*.json
+		my $ratio = median(@sps) / $sb3, $roof = 100 * median(@gfs) / $peak;
+		my @goals = (sprintf("%s steps/s >= %gx SB3 (%.1fx)", $ratio >= $goal ? "met" : "MISSED", $goal, $ratio),
+		             sprintf("%s update path >= 50%% of the roofline (%.0f%%)", $roof >= 50 ? "met" : "MISSED", $roof));
+		push @goals, sprintf("%s solves in < %g s (%.2f s)", median(@secs) < $goal_s ? "met" : "MISSED", $goal_s, median(@secs)) if $goal_s > 0;
+		print "      goals: ", join("; ", @goals), "\n";
+	' "$agent" "$env" "$target" "$peak" "$sb3lo" "$sb3hi" "$sb3steps" "$sb3tlo" "$sb3thi" "$goal" "$goal_s" "$OUT/$agent"-*.json
 done <<'TABLE'
-ppo cartpole 5000 475 3800 4640 20000 5.6 6.5 256x64x64
-a2c cartpole 5000 475 8450 9340 20000 3.3 3.6 40x64x64
-dqn cartpole 5000 475 1150 1210 40000 35 42 64x256x256
-ddpg pendulum 2000 -200 141 160 13000 29 57 256x300x400
+ppo cartpole 5000 475 3800 4640 20000 5.6 6.5 256x64x64 8 1
+a2c cartpole 5000 475 8450 9340 20000 3.3 3.6 40x64x64 50 1
+dqn cartpole 5000 475 1150 1210 40000 35 42 64x256x256 3 0
+ddpg pendulum 2000 -200 141 160 13000 29 57 256x300x400 1.5 0
 TABLE
