@@ -8,6 +8,7 @@
 #define TARS_PLUGINS_OFFPOLICY_H
 
 #include <tars/tars.h>
+#include "norm.h"
 
 struct offp_clock {
     uint64_t timesteps;   /* env transitions seen */
@@ -77,5 +78,27 @@ offp_load(struct offp_clock *c, tars_blob_reader *r)
         *c = t;
     return rc;
 }
+
+/*
+ * Everything an off-policy agent keeps, in the order it is saved: the clock, the RNG, the
+ * networks (online and target), their optimisers, the replay buffer, the normalisation.
+ */
+struct offp_parts {
+    struct offp_clock *clock;
+    tars_rng *rng;
+    tars_mlp *const *nets;
+    int n_nets;
+    tars_optim *const *optims;
+    int n_optims;
+    tars_replay *replay;
+    struct agent_norm *norm;
+};
+
+int offp_save_parts(const struct offp_parts *p, tars_blob_writer *w);
+/*
+ * Loads what offp_save_parts wrote. The clock and RNG change only when everything loaded;
+ * on failure the reason goes to ctx (tars_fail) and the agent must be discarded.
+ */
+int offp_load_parts(const struct offp_parts *p, tars_ctx *ctx, tars_blob_reader *r);
 
 #endif

@@ -365,27 +365,25 @@ ddpg_observe(tars_agent *a, const tars_params *p, const tars_batch *b, tars_scal
     return 0;
 }
 
+/* Saved after the OU noise: clock, RNG, the four networks, both Adams, replay, normalisation. */
+#define DDPG_PARTS(a)                                                                      \
+    (struct offp_parts)                                                                    \
+    {                                                                                      \
+        .clock = &(a)->clock, .rng = &(a)->rng,                                            \
+        .nets = (tars_mlp *const[]){(a)->actor, (a)->critic, (a)->actor_t, (a)->critic_t}, \
+        .n_nets = 4, .optims = (tars_optim *const[]){(a)->opt_actor, (a)->opt_critic},     \
+        .n_optims = 2, .replay = (a)->replay, .norm = &(a)->norm                           \
+    }
+
 static int
 ddpg_save(const tars_agent *a, tars_blob_writer *w)
 {
-    tars_mlp *nets[] = {a->actor, a->critic, a->actor_t, a->critic_t};
+    tars_agent *m = (tars_agent *)a; /* the parts are only read */
     int rc = tars_blob_set_version(w, STATE_VERSION);
     if (!rc)
-        rc = offp_save(&a->clock, w);
-    if (!rc)
-        rc = tars_blob_put_rng(w, &a->rng);
-    if (!rc)
         rc = tars_blob_put_f32s(w, a->ou, (size_t)a->n_envs * a->act_dim);
-    for (int i = 0; !rc && i < 4; i++)
-        rc = tars_mlp_save(nets[i], w);
     if (!rc)
-        rc = tars_optim_save(a->opt_actor, w);
-    if (!rc)
-        rc = tars_optim_save(a->opt_critic, w);
-    if (!rc)
-        rc = tars_replay_save(a->replay, w);
-    if (!rc)
-        rc = agent_norm_save(&a->norm, w);
+        rc = offp_save_parts(&DDPG_PARTS(m), w);
     return rc;
 }
 
@@ -395,31 +393,10 @@ ddpg_load(tars_agent *a, tars_blob_reader *r)
     if (tars_blob_version(r) != STATE_VERSION)
         return tars_fail(a->ctx, TARS_EVERSION, "state version %u, this build reads %u",
                          tars_blob_version(r), STATE_VERSION);
-    tars_mlp *nets[] = {a->actor, a->critic, a->actor_t, a->critic_t};
-    struct offp_clock clock;
-    tars_rng rng;
-    int rc = offp_load(&clock, r);
+    int rc = tars_blob_get_f32s(r, a->ou, (size_t)a->n_envs * a->act_dim);
     if (!rc)
-        rc = tars_blob_get_rng(r, &rng);
-    if (!rc)
-        rc = tars_blob_get_f32s(r, a->ou, (size_t)a->n_envs * a->act_dim);
-    for (int i = 0; !rc && i < 4; i++)
-        rc = tars_mlp_load(nets[i], r);
-    if (!rc)
-        rc = tars_optim_load(a->opt_actor, r);
-    if (!rc)
-        rc = tars_optim_load(a->opt_critic, r);
-    if (!rc)
-        rc = tars_replay_load(a->replay, r);
-    if (!rc)
-        rc = agent_norm_load(&a->norm, r);
-    if (rc)
-        return tars_fail(a->ctx, rc, "cannot load the state: %s",
-                         *tars_blob_reader_error(r) ? tars_blob_reader_error(r)
-                                                    : "its shape differs from this agent's");
-    a->clock = clock;
-    a->rng = rng;
-    return 0;
+        rc = offp_load_parts(&DDPG_PARTS(a), a->ctx, r);
+    return rc;
 }
 
 static const tars_agent_ops ddpg_ops = {

@@ -316,26 +316,24 @@ dqn_observe(tars_agent *a, const tars_params *p, const tars_batch *b, tars_scala
     return 0;
 }
 
+/* Saved after the epsilon: the clock, RNG, both networks, Adam, replay, normalisation. */
+#define DQN_PARTS(a)                                                                              \
+    (struct offp_parts)                                                                           \
+    {                                                                                             \
+        .clock = &(a)->clock, .rng = &(a)->rng, .nets = (tars_mlp *const[]){(a)->q, (a)->target}, \
+        .n_nets = 2, .optims = (tars_optim *const[]){(a)->opt}, .n_optims = 1,                    \
+        .replay = (a)->replay, .norm = &(a)->norm                                                 \
+    }
+
 static int
 dqn_save(const tars_agent *a, tars_blob_writer *w)
 {
+    tars_agent *m = (tars_agent *)a; /* the parts are only read */
     int rc = tars_blob_set_version(w, STATE_VERSION);
-    if (!rc)
-        rc = offp_save(&a->clock, w);
     if (!rc)
         rc = tars_blob_put_f64(w, a->epsilon);
     if (!rc)
-        rc = tars_blob_put_rng(w, &a->rng);
-    if (!rc)
-        rc = tars_mlp_save(a->q, w);
-    if (!rc)
-        rc = tars_mlp_save(a->target, w);
-    if (!rc)
-        rc = tars_optim_save(a->opt, w);
-    if (!rc)
-        rc = tars_replay_save(a->replay, w);
-    if (!rc)
-        rc = agent_norm_save(&a->norm, w);
+        rc = offp_save_parts(&DQN_PARTS(m), w);
     return rc;
 }
 
@@ -345,32 +343,13 @@ dqn_load(tars_agent *a, tars_blob_reader *r)
     if (tars_blob_version(r) != STATE_VERSION)
         return tars_fail(a->ctx, TARS_EVERSION, "state version %u, this build reads %u",
                          tars_blob_version(r), STATE_VERSION);
-    struct offp_clock clock;
     double eps;
-    tars_rng rng;
-    int rc = offp_load(&clock, r);
+    int rc = tars_blob_get_f64(r, &eps);
     if (!rc)
-        rc = tars_blob_get_f64(r, &eps);
+        rc = offp_load_parts(&DQN_PARTS(a), a->ctx, r);
     if (!rc)
-        rc = tars_blob_get_rng(r, &rng);
-    if (!rc)
-        rc = tars_mlp_load(a->q, r);
-    if (!rc)
-        rc = tars_mlp_load(a->target, r);
-    if (!rc)
-        rc = tars_optim_load(a->opt, r);
-    if (!rc)
-        rc = tars_replay_load(a->replay, r);
-    if (!rc)
-        rc = agent_norm_load(&a->norm, r);
-    if (rc)
-        return tars_fail(a->ctx, rc, "cannot load the state: %s",
-                         *tars_blob_reader_error(r) ? tars_blob_reader_error(r)
-                                                    : "its shape differs from this agent's");
-    a->clock = clock;
-    a->epsilon = eps;
-    a->rng = rng;
-    return 0;
+        a->epsilon = eps;
+    return rc;
 }
 
 static const tars_agent_ops dqn_ops = {
