@@ -1,0 +1,276 @@
+#include <string.h>
+#include "records.h"
+
+#define CHECKPOINT_MAGIC "TCKP"
+
+/* Little-endian field writers for the fixed-size records. */
+static void
+put64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t
+get64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static void
+putf64(unsigned char *p, double d)
+{
+    uint64_t v;
+    memcpy(&v, &d, 8);
+    put64(p, v);
+}
+
+static double
+getf64(const unsigned char *p)
+{
+    uint64_t v = get64(p);
+    double d;
+    memcpy(&d, &v, 8);
+    return d;
+}
+
+/* episode: u64 episode | u64 step | f64 return | u32 length | u32 0 | f64 wall time */
+void
+episode_encode(const struct episode_rec *e, unsigned char out[EPISODE_REC_SIZE])
+{
+    memset(out, 0, EPISODE_REC_SIZE);
+    put64(out, e->episode);
+    put64(out + 8, e->step);
+    putf64(out + 16, e->ret);
+    put64(out + 24, e->length);
+    putf64(out + 32, e->wall_time);
+}
+
+int
+episode_decode(const void *data, size_t len, struct episode_rec *e)
+{
+    const unsigned char *p = data;
+    if (len != EPISODE_REC_SIZE)
+        return MDB_CORRUPTED;
+    e->episode = get64(p);
+    e->step = get64(p + 8);
+    e->ret = getf64(p + 16);
+    e->length = (uint32_t)get64(p + 24);
+    e->wall_time = getf64(p + 32);
+    return 0;
+}
+
+static int
+put_at(MDB_txn *txn, MDB_dbi dbi, const char *agent, uint64_t n, const void *data, size_t len)
+{
+    char key[128];
+    MDB_val k = {store_agent_key(key, sizeof key, agent, n), key}, v = {len, (void *)data};
+    return k.mv_size ? mdb_put(txn, dbi, &k, &v, 0) : MDB_BAD_VALSIZE;
+}
+
+static int
+del_at(MDB_txn *txn, MDB_dbi dbi, const char *agent, uint64_t n)
+{
+    char key[128];
+    MDB_val k = {store_agent_key(key, sizeof key, agent, n), key};
+    int rc = mdb_del(txn, dbi, &k, NULL);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int
+rec_put_episode(struct store *s, MDB_txn *txn, const char *agent, const struct episode_rec *e,
+                uint64_t keep)
+{
+    unsigned char v[EPISODE_REC_SIZE];
+    episode_encode(e, v);
+    MDB_dbi dbi = store_dbi(s, DB_EPISODES);
+    int rc = put_at(txn, dbi, agent, e->episode, v, sizeof v);
+    if (!rc && keep && e->episode > keep)
+        rc = del_at(txn, dbi, agent, e->episode - keep);
+    return rc;
+}
+
+int
+rec_put_scalars(struct store *s, MDB_txn *txn, const char *agent, uint64_t seq, const char *json,
+                size_t len, uint64_t keep)
+{
+    MDB_dbi dbi = store_dbi(s, DB_SCALARS);
+    int rc = put_at(txn, dbi, agent, seq, json, len);
+    if (!rc && keep && seq > keep)
+        rc = del_at(txn, dbi, agent, seq - keep);
+    return rc;
+}
+
+int
+rec_put_json(struct store *s, MDB_txn *txn, enum store_db db, const char *key, const char *json,
+             size_t len)
+{
+    MDB_val k = {strlen(key), (void *)key}, v = {len, (void *)json};
+    return mdb_put(txn, store_dbi(s, db), &k, &v, 0);
+}
+
+/* Positions c on the agent's first record numbered >= n; MDB_NOTFOUND when none. */
+static int
+seek(MDB_cursor *c, const char *agent, uint64_t n, MDB_val *k, MDB_val *v)
+{
+    char key[128];
+    k->mv_size = store_agent_key(key, sizeof key, agent, n);
+    k->mv_data = key;
+    int rc = mdb_cursor_get(c, k, v, MDB_SET_RANGE);
+    if (!rc && store_agent_key_n(k, agent) == UINT64_MAX)
+        rc = MDB_NOTFOUND;
+    return rc;
+}
+
+/* Positions c on the agent's last record; MDB_NOTFOUND when it has none. */
+static int
+seek_last(MDB_cursor *c, const char *agent, MDB_val *k, MDB_val *v)
+{
+    char key[128];
+    k->mv_size = store_agent_key(key, sizeof key, agent, UINT64_MAX);
+    k->mv_data = key;
+    int rc = mdb_cursor_get(c, k, v, MDB_SET_RANGE);
+    if (rc == MDB_NOTFOUND) /* nothing at or after: the last record of all may be ours */
+        rc = mdb_cursor_get(c, k, v, MDB_LAST);
+    else if (!rc && store_agent_key_n(k, agent) != UINT64_MAX)
+        return 0; /* a record numbered UINT64_MAX */
+    else if (!rc)
+        rc = mdb_cursor_get(c, k, v, MDB_PREV); /* we stopped on the next agent's first */
+    if (!rc && store_agent_key_n(k, agent) == UINT64_MAX)
+        rc = MDB_NOTFOUND;
+    return rc;
+}
+
+int
+rec_delete_after(struct store *s, MDB_txn *txn, enum store_db db, const char *agent,
+                 uint64_t after)
+{
+    MDB_cursor *c;
+    MDB_val k, v;
+    int rc = mdb_cursor_open(txn, store_dbi(s, db), &c);
+    if (rc)
+        return rc;
+    if (after == UINT64_MAX) {
+        mdb_cursor_close(c);
+        return 0;
+    }
+    for (rc = seek(c, agent, after + 1, &k, &v); !rc; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (store_agent_key_n(&k, agent) == UINT64_MAX)
+            break;
+        rc = mdb_cursor_del(c, 0);
+        if (rc)
+            break;
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int
+rec_put_checkpoint(struct store *s, MDB_txn *txn, const char *agent,
+                   const struct checkpoint_hdr *h, const void *blob, size_t len, unsigned keep)
+{
+    MDB_dbi dbi = store_dbi(s, DB_CHECKPOINTS);
+    char key[128];
+    MDB_val k = {store_agent_key(key, sizeof key, agent, h->step), key};
+    MDB_val v = {CHECKPOINT_HDR_SIZE + len, NULL};
+    if (!k.mv_size)
+        return MDB_BAD_VALSIZE;
+    /* MDB_RESERVE: the blob is copied once, straight into the map. */
+    int rc = mdb_put(txn, dbi, &k, &v, MDB_RESERVE);
+    if (rc)
+        return rc;
+    unsigned char *p = v.mv_data;
+    memcpy(p, CHECKPOINT_MAGIC, 4);
+    memset(p + 4, 0, 4);
+    put64(p + 8, h->step);
+    put64(p + 16, h->episodes);
+    putf64(p + 24, h->wall_time);
+    memcpy(p + CHECKPOINT_HDR_SIZE, blob, len);
+    /* Keep the newest `keep`: walk back from this one and delete the rest. */
+    MDB_cursor *c;
+    rc = mdb_cursor_open(txn, dbi, &c);
+    if (rc)
+        return rc;
+    unsigned seen = 0;
+    MDB_val ck = k, cv;
+    rc = mdb_cursor_get(c, &ck, &cv, MDB_SET_KEY);
+    while (!rc) {
+        if (store_agent_key_n(&ck, agent) == UINT64_MAX)
+            break;
+        if (++seen > keep) {
+            rc = mdb_cursor_del(c, 0);
+            if (rc)
+                break;
+        }
+        rc = mdb_cursor_get(c, &ck, &cv, MDB_PREV);
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int
+rec_last_checkpoint(struct store *s, MDB_txn *txn, const char *agent, struct checkpoint_hdr *h,
+                    const void **blob, size_t *len)
+{
+    MDB_cursor *c;
+    MDB_val k, v;
+    int rc = mdb_cursor_open(txn, store_dbi(s, DB_CHECKPOINTS), &c);
+    if (rc)
+        return rc;
+    rc = seek_last(c, agent, &k, &v);
+    if (!rc && (v.mv_size < CHECKPOINT_HDR_SIZE || memcmp(v.mv_data, CHECKPOINT_MAGIC, 4) != 0))
+        rc = MDB_CORRUPTED;
+    if (!rc) {
+        const unsigned char *p = v.mv_data;
+        h->step = get64(p + 8);
+        h->episodes = get64(p + 16);
+        h->wall_time = getf64(p + 24);
+        *blob = p + CHECKPOINT_HDR_SIZE;
+        *len = v.mv_size - CHECKPOINT_HDR_SIZE;
+    }
+    mdb_cursor_close(c);
+    return rc;
+}
+
+int
+rec_last_n(struct store *s, MDB_txn *txn, enum store_db db, const char *agent, uint64_t *last,
+           uint64_t *count)
+{
+    MDB_cursor *c;
+    MDB_val k, v;
+    *last = 0;
+    *count = 0;
+    int rc = mdb_cursor_open(txn, store_dbi(s, db), &c);
+    if (rc)
+        return rc;
+    uint64_t first = UINT64_MAX;
+    if (seek(c, agent, 0, &k, &v) == 0)
+        first = store_agent_key_n(&k, agent);
+    if (first != UINT64_MAX && seek_last(c, agent, &k, &v) == 0) {
+        *last = store_agent_key_n(&k, agent);
+        *count = *last - first + 1; /* numbers are contiguous in the databases that use this */
+    }
+    mdb_cursor_close(c);
+    return 0;
+}
+
+int
+rec_each(struct store *s, MDB_txn *txn, enum store_db db, const char *agent, uint64_t from,
+         uint64_t to, int (*fn)(uint64_t n, const MDB_val *v, void *arg), void *arg)
+{
+    MDB_cursor *c;
+    MDB_val k, v;
+    int rc = mdb_cursor_open(txn, store_dbi(s, db), &c);
+    if (rc)
+        return rc;
+    for (rc = seek(c, agent, from, &k, &v); !rc; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        uint64_t n = store_agent_key_n(&k, agent);
+        if (n == UINT64_MAX || n > to || fn(n, &v, arg))
+            break;
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}

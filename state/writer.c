@@ -1,0 +1,379 @@
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "writer.h"
+
+enum item_kind { I_EPISODES, I_CHECKPOINT, I_SCALARS, I_JSON, I_TRUNCATE };
+
+struct item {
+    struct item *next;
+    enum item_kind kind;
+    char agent[72]; /* agent id, or the JSON record's key */
+    enum store_db db;
+    struct checkpoint_hdr hdr;
+    uint64_t seq, seq2;
+    void *data;
+    size_t len;
+    size_t n; /* episode records in data */
+    atomic_int *in_flight;
+};
+
+struct writer {
+    struct store *store;
+    struct writer_limits lim;
+    void (*on_error)(const char *msg, void *arg);
+    void *on_error_arg;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;  /* the writer: work or a flush request */
+    pthread_cond_t done;  /* flushers: a batch committed */
+    struct item *head, *tail;
+    uint64_t queued_episodes;
+    uint64_t enqueued; /* items ever queued */
+    uint64_t committed; /* items ever handled (committed or failed) */
+    int flush_wanted;
+    int stopping;
+    int last_rc;
+    char last_err[512];
+    struct writer_stats stats;
+};
+
+static double
+now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void
+item_free(struct item *it)
+{
+    free(it->data);
+    free(it);
+}
+
+static int
+push(struct writer *w, struct item *it)
+{
+    pthread_mutex_lock(&w->lock);
+    if (w->stopping) {
+        pthread_mutex_unlock(&w->lock);
+        item_free(it);
+        return -1;
+    }
+    if (it->kind == I_EPISODES) {
+        if (w->lim.max_backlog && w->queued_episodes + it->n > w->lim.max_backlog) {
+            w->stats.dropped += it->n;
+            pthread_mutex_unlock(&w->lock);
+            item_free(it);
+            return -1;
+        }
+        w->queued_episodes += it->n;
+    }
+    if (w->tail)
+        w->tail->next = it;
+    else
+        w->head = it;
+    w->tail = it;
+    w->enqueued++;
+    pthread_mutex_unlock(&w->lock);
+    return 0;
+}
+
+static struct item *
+new_item(enum item_kind kind, const char *agent)
+{
+    struct item *it = calloc(1, sizeof *it);
+    if (it) {
+        it->kind = kind;
+        snprintf(it->agent, sizeof it->agent, "%s", agent);
+    }
+    return it;
+}
+
+int
+writer_episodes(struct writer *w, const char *agent, const struct episode_rec *e, size_t n)
+{
+    struct item *it = new_item(I_EPISODES, agent);
+    if (!it || !(it->data = malloc(n * sizeof *e))) {
+        free(it);
+        return -1;
+    }
+    memcpy(it->data, e, n * sizeof *e);
+    it->n = n;
+    return push(w, it);
+}
+
+int
+writer_checkpoint(struct writer *w, const char *agent, const struct checkpoint_hdr *h, void *blob,
+                  size_t len, atomic_int *in_flight)
+{
+    struct item *it = new_item(I_CHECKPOINT, agent);
+    if (!it) {
+        free(blob);
+        if (in_flight)
+            atomic_store(in_flight, 0);
+        return -1;
+    }
+    it->hdr = *h;
+    it->data = blob;
+    it->len = len;
+    it->in_flight = in_flight;
+    return push(w, it);
+}
+
+static int
+copy_item(enum item_kind kind, const char *key, const void *data, size_t len, struct item **out)
+{
+    struct item *it = new_item(kind, key);
+    if (!it || (len && !(it->data = malloc(len)))) {
+        free(it);
+        return -1;
+    }
+    if (len)
+        memcpy(it->data, data, len);
+    it->len = len;
+    *out = it;
+    return 0;
+}
+
+int
+writer_scalars(struct writer *w, const char *agent, uint64_t seq, const char *json, size_t len)
+{
+    struct item *it;
+    if (copy_item(I_SCALARS, agent, json, len, &it))
+        return -1;
+    it->seq = seq;
+    return push(w, it);
+}
+
+int
+writer_json(struct writer *w, enum store_db db, const char *key, const char *json, size_t len)
+{
+    struct item *it;
+    if (copy_item(I_JSON, key, json, len, &it))
+        return -1;
+    it->db = db;
+    return push(w, it);
+}
+
+int
+writer_truncate(struct writer *w, const char *agent, uint64_t episodes, uint64_t scalars)
+{
+    struct item *it = new_item(I_TRUNCATE, agent);
+    if (!it)
+        return -1;
+    it->seq = episodes;
+    it->seq2 = scalars;
+    return push(w, it);
+}
+
+struct batch {
+    struct writer *w;
+    struct item *items;
+};
+
+/* One transaction for the whole batch; repeatable, as store_write may run it again. */
+static int
+apply(MDB_txn *txn, void *arg)
+{
+    struct batch *b = arg;
+    struct writer *w = b->w;
+    struct store *s = w->store;
+    int rc = 0;
+    for (struct item *it = b->items; it && !rc; it = it->next) {
+        switch (it->kind) {
+        case I_EPISODES: {
+            const struct episode_rec *e = it->data;
+            for (size_t i = 0; i < it->n && !rc; i++)
+                rc = rec_put_episode(s, txn, it->agent, &e[i], w->lim.episodes_kept);
+            break;
+        }
+        case I_CHECKPOINT:
+            rc = rec_put_checkpoint(s, txn, it->agent, &it->hdr, it->data, it->len,
+                                    w->lim.checkpoints_kept);
+            break;
+        case I_SCALARS:
+            rc = rec_put_scalars(s, txn, it->agent, it->seq, it->data, it->len, w->lim.scalars_kept);
+            break;
+        case I_JSON:
+            rc = rec_put_json(s, txn, it->db, it->agent, it->data, it->len);
+            break;
+        case I_TRUNCATE:
+            rc = rec_delete_after(s, txn, DB_EPISODES, it->agent, it->seq);
+            if (!rc)
+                rc = rec_delete_after(s, txn, DB_SCALARS, it->agent, it->seq2);
+            break;
+        }
+    }
+    return rc;
+}
+
+static void
+commit_batch(struct writer *w, struct item *items, size_t n_items)
+{
+    struct batch b = {w, items};
+    char err[512] = "";
+    double t0 = now();
+    int rc = store_write(w->store, apply, &b, err, sizeof err);
+    double dt = now() - t0;
+    uint64_t episodes = 0, checkpoints = 0;
+    for (struct item *it = items; it; it = it->next) {
+        episodes += it->kind == I_EPISODES ? it->n : 0;
+        checkpoints += it->kind == I_CHECKPOINT;
+    }
+    pthread_mutex_lock(&w->lock);
+    w->queued_episodes -= episodes;
+    w->committed += n_items;
+    w->stats.commit_seconds += dt;
+    if (rc) {
+        w->stats.failures++;
+        w->last_rc = rc;
+        snprintf(w->last_err, sizeof w->last_err, "%s", err);
+    } else {
+        w->stats.commits++;
+        w->stats.episodes += episodes;
+        w->stats.checkpoints += checkpoints;
+    }
+    pthread_cond_broadcast(&w->done);
+    pthread_mutex_unlock(&w->lock);
+    if (rc && w->on_error)
+        w->on_error(err, w->on_error_arg);
+    for (struct item *it = items, *next; it; it = next) {
+        next = it->next;
+        if (it->in_flight)
+            atomic_store(it->in_flight, 0);
+        item_free(it);
+    }
+}
+
+/* Absolute CLOCK_MONOTONIC time `seconds` from now, for the condition variable. */
+static struct timespec
+deadline(double seconds)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    double t = (double)ts.tv_sec + ts.tv_nsec * 1e-9 + seconds;
+    ts.tv_sec = (time_t)t;
+    ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
+    return ts;
+}
+
+/*
+ * Commits what accumulated at most every WRITER_PERIOD_MS, so that many small records make
+ * few transactions; a flush or stop request commits at once.
+ */
+static void *
+writer_main(void *arg)
+{
+    struct writer *w = arg;
+    double next_commit = 0;
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        while (!w->stopping && !w->flush_wanted && (!w->head || now() < next_commit)) {
+            struct timespec until =
+                deadline(w->head ? next_commit - now() : WRITER_PERIOD_MS / 1000.0);
+            pthread_cond_timedwait(&w->wake, &w->lock, &until);
+        }
+        struct item *items = w->head;
+        size_t n = 0;
+        for (struct item *it = items; it; it = it->next)
+            n++;
+        w->head = w->tail = NULL;
+        w->flush_wanted = 0;
+        pthread_mutex_unlock(&w->lock);
+        if (items) {
+            commit_batch(w, items, n);
+        } else {
+            pthread_mutex_lock(&w->lock);
+            pthread_cond_broadcast(&w->done); /* a flush with nothing queued */
+            pthread_mutex_unlock(&w->lock);
+        }
+        next_commit = now() + WRITER_PERIOD_MS / 1000.0;
+        pthread_mutex_lock(&w->lock);
+        if (w->stopping && !w->head)
+            break;
+    }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+int
+writer_start(struct writer **out, struct store *s, const struct writer_limits *lim,
+             void (*on_error)(const char *msg, void *arg), void *arg)
+{
+    struct writer *w = calloc(1, sizeof *w);
+    *out = NULL;
+    if (!w)
+        return ENOMEM;
+    w->store = s;
+    w->lim = *lim;
+    w->on_error = on_error;
+    w->on_error_arg = arg;
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->wake, &attr);
+    pthread_condattr_destroy(&attr);
+    pthread_cond_init(&w->done, NULL);
+    int rc = pthread_create(&w->thread, NULL, writer_main, w);
+    if (rc) {
+        pthread_mutex_destroy(&w->lock);
+        pthread_cond_destroy(&w->wake);
+        pthread_cond_destroy(&w->done);
+        free(w);
+        return rc;
+    }
+    *out = w;
+    return 0;
+}
+
+int
+writer_flush(struct writer *w, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&w->lock);
+    uint64_t target = w->enqueued;
+    int failures = (int)w->stats.failures;
+    w->flush_wanted = 1;
+    pthread_cond_signal(&w->wake);
+    while (w->committed < target)
+        pthread_cond_wait(&w->done, &w->lock);
+    int rc = (int)w->stats.failures != failures ? w->last_rc : 0;
+    if (rc && err)
+        snprintf(err, errlen, "%s", w->last_err);
+    pthread_mutex_unlock(&w->lock);
+    return rc;
+}
+
+void
+writer_stop(struct writer *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->lock);
+    w->stopping = 1;
+    pthread_cond_signal(&w->wake);
+    pthread_mutex_unlock(&w->lock);
+    pthread_join(w->thread, NULL);
+    for (struct item *it = w->head, *next; it; it = next) {
+        next = it->next;
+        item_free(it);
+    }
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->wake);
+    pthread_cond_destroy(&w->done);
+    free(w);
+}
+
+void
+writer_stats(struct writer *w, struct writer_stats *out)
+{
+    pthread_mutex_lock(&w->lock);
+    *out = w->stats;
+    pthread_mutex_unlock(&w->lock);
+}

@@ -1,0 +1,313 @@
+/*
+ * The LMDB state store (state/): creation and reopening, records and their retention, the
+ * batching writer, map growth, and every refusal — foreign, corrupt, newer, missing — with
+ * nothing written to a store it refuses.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "records.h"
+#include "store.h"
+#include "tap.h"
+#include "writer.h"
+
+static char tmp[] = "/tmp/tars-test-store-XXXXXX";
+
+static char *
+path(const char *name)
+{
+    static char buf[4][512];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", tmp, name);
+    return buf[k];
+}
+
+static char *
+slurp(const char *file, size_t *len)
+{
+    FILE *f = fopen(file, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    *len = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc(*len + 1);
+    if (fread(b, 1, *len, f) != *len)
+        *len = 0;
+    fclose(f);
+    return b;
+}
+
+static int
+same_file(const char *file, const char *before, size_t len)
+{
+    size_t now_len;
+    char *now = slurp(file, &now_len);
+    int same = now && now_len == len && memcmp(now, before, len) == 0;
+    free(now);
+    return same;
+}
+
+struct count {
+    uint64_t n, first, last;
+};
+
+static int
+counter(uint64_t n, const MDB_val *v, void *arg)
+{
+    (void)v;
+    struct count *c = arg;
+    if (!c->n)
+        c->first = n;
+    c->last = n;
+    c->n++;
+    return 0;
+}
+
+static void
+basics(void)
+{
+    struct store *s;
+    char err[512];
+    mkdir(path("a"), 0700);
+    ok(store_open(&s, path("a"), 0, 0, err, sizeof err) == 0, "a new store is created");
+    struct writer *w;
+    struct writer_limits lim = {.checkpoints_kept = 2, .episodes_kept = 50, .scalars_kept = 5};
+    ok(writer_start(&w, s, &lim, NULL, NULL) == 0, "the writer starts");
+    struct episode_rec e[80];
+    for (int i = 0; i < 80; i++)
+        e[i] = (struct episode_rec){.episode = (uint64_t)i + 1, .step = 10u * (i + 1),
+                                    .ret = i * 0.5, .length = 10, .wall_time = 1e9 + i};
+    writer_episodes(w, "alpha", e, 40);
+    writer_episodes(w, "alpha", e + 40, 40);
+    writer_episodes(w, "beta", e, 3);
+    for (uint64_t step = 100; step <= 400; step += 100) {
+        struct checkpoint_hdr h = {.step = step, .episodes = step / 10, .wall_time = 5};
+        char *blob = malloc(1000);
+        memset(blob, (int)(step / 100), 1000);
+        writer_checkpoint(w, "alpha", &h, blob, 1000, NULL);
+    }
+    for (uint64_t q = 1; q <= 8; q++) {
+        char json[64];
+        int n = snprintf(json, sizeof json, "{\"loss\": %llu}", (unsigned long long)q);
+        writer_scalars(w, "alpha", q, json, (size_t)n);
+    }
+    writer_json(w, DB_AGENTS, "alpha", "{\"id\":\"alpha\"}", 14);
+    ok(writer_flush(w, err, sizeof err) == 0, "flush commits everything queued");
+    struct writer_stats st;
+    writer_stats(w, &st);
+    ok(st.episodes == 83 && st.checkpoints == 4 && st.commits >= 1,
+       "the batches committed 83 episodes and 4 checkpoints in %llu commits",
+       (unsigned long long)st.commits);
+
+    MDB_txn *txn;
+    ok(store_read_begin(s, &txn) == 0, "read transaction");
+    struct count c = {0};
+    rec_each(s, txn, DB_EPISODES, "alpha", 0, UINT64_MAX, counter, &c);
+    ok(c.n == 50 && c.first == 31 && c.last == 80, "episodes kept: the last 50 (%llu..%llu)",
+       (unsigned long long)c.first, (unsigned long long)c.last);
+    uint64_t last, count;
+    rec_last_n(s, txn, DB_EPISODES, "beta", &last, &count);
+    ok(last == 3 && count == 3, "another agent's episodes apart");
+    struct checkpoint_hdr h;
+    const void *blob;
+    size_t len;
+    ok(rec_last_checkpoint(s, txn, "alpha", &h, &blob, &len) == 0 && h.step == 400 &&
+           len == 1000 && ((const char *)blob)[0] == 4,
+       "the last checkpoint is the newest");
+    struct count cc = {0};
+    rec_each(s, txn, DB_CHECKPOINTS, "alpha", 0, UINT64_MAX, counter, &cc);
+    ok(cc.n == 2 && cc.first == 300, "checkpoints kept: the newest 2");
+    ok(rec_last_checkpoint(s, txn, "beta", &h, &blob, &len) == MDB_NOTFOUND,
+       "an agent without checkpoints has none");
+    struct count sc = {0};
+    rec_each(s, txn, DB_SCALARS, "alpha", 0, UINT64_MAX, counter, &sc);
+    ok(sc.n == 5 && sc.first == 4, "scalars kept: the last 5");
+    store_read_end(s, txn);
+
+    writer_truncate(w, "alpha", 60, 6);
+    writer_flush(w, err, sizeof err);
+    store_read_begin(s, &txn);
+    rec_last_n(s, txn, DB_EPISODES, "alpha", &last, &count);
+    ok(last == 60, "truncate drops the episodes after a checkpoint's count");
+    rec_last_n(s, txn, DB_SCALARS, "alpha", &last, &count);
+    ok(last == 6, "and the scalars after its sequence");
+    store_read_end(s, txn);
+    writer_stop(w);
+    store_close(s);
+
+    ok(store_open(&s, path("a"), STORE_RDONLY, 0, err, sizeof err) == 0,
+       "the store reopens read-only");
+    store_read_begin(s, &txn);
+    MDB_val k = {5, "alpha"}, v;
+    ok(mdb_get(txn, store_dbi(s, DB_AGENTS), &k, &v) == 0 && v.mv_size == 14,
+       "with its records");
+    store_read_end(s, txn);
+    ok(store_backup(s, path("copy"), err, sizeof err) == 0, "a compacted backup");
+    ok(store_backup(s, path("copy"), err, sizeof err) != 0, "a backup never overwrites a store");
+    like(err, "already holds a state store", "and says so");
+    store_close(s);
+    ok(store_open(&s, path("copy"), STORE_RDONLY, 0, err, sizeof err) == 0, "the backup opens");
+    store_read_begin(s, &txn);
+    ok(rec_last_checkpoint(s, txn, "alpha", &h, &blob, &len) == 0 && h.step == 400,
+       "and holds the same checkpoints");
+    store_read_end(s, txn);
+    store_close(s);
+}
+
+static int
+big_checkpoint(MDB_txn *txn, void *arg)
+{
+    struct store *s = arg;
+    static char blob[1 << 20];
+    struct checkpoint_hdr h = {.step = 1};
+    return rec_put_checkpoint(s, txn, "big", &h, blob, sizeof blob, 3);
+}
+
+static void
+growth(void)
+{
+    struct store *s;
+    char err[512];
+    mkdir(path("small"), 0700);
+    ok(store_open(&s, path("small"), 0, 64 << 10, err, sizeof err) == 0, "a store with a 64 KiB map");
+    size_t before = store_map_size(s);
+    ok(store_write(s, big_checkpoint, s, err, sizeof err) == 0,
+       "a 1 MiB checkpoint still commits (%s)", err);
+    ok(store_map_size(s) > before && store_map_size(s) >= (1 << 20), "because the map grew to %zu KiB",
+       store_map_size(s) >> 10);
+    store_close(s);
+}
+
+static void
+refusals(void)
+{
+    struct store *s;
+    char err[512];
+
+    ok(store_open(&s, path("missing"), 0, 0, err, sizeof err) != 0, "a missing dir is refused");
+    like(err, "missing: No such file or directory", "naming the dir and the cause");
+
+    mkdir(path("empty"), 0700);
+    ok(store_open(&s, path("empty"), STORE_RDONLY, 0, err, sizeof err) != 0,
+       "read-only on an empty dir finds nothing");
+    like(err, "holds no tars state store", "and says so");
+
+    /* A foreign LMDB environment: someone else's data. */
+    mkdir(path("foreign"), 0700);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    mdb_env_create(&env);
+    mdb_env_set_maxdbs(env, 4);
+    mdb_env_open(env, path("foreign"), 0, 0600);
+    mdb_txn_begin(env, NULL, 0, &txn);
+    mdb_dbi_open(txn, "inventory", MDB_CREATE, &dbi);
+    MDB_val k = {5, "apple"}, v = {2, "42"};
+    mdb_put(txn, dbi, &k, &v, 0);
+    mdb_txn_commit(txn);
+    mdb_env_close(env);
+    size_t len;
+    char *before = slurp(path("foreign/data.mdb"), &len);
+    ok(store_open(&s, path("foreign"), 0, 0, err, sizeof err) != 0, "a foreign LMDB store is refused");
+    like(err, "foreign/data.mdb is an LMDB store, but not a tars one", "as not ours");
+    ok(same_file(path("foreign/data.mdb"), before, len), "and left exactly as it was");
+    free(before);
+
+    /* A corrupt file. */
+    mkdir(path("corrupt"), 0700);
+    FILE *f = fopen(path("corrupt/data.mdb"), "wb");
+    for (int i = 0; i < 5000; i++)
+        fputs("garbage ", f);
+    fclose(f);
+    before = slurp(path("corrupt/data.mdb"), &len);
+    ok(store_open(&s, path("corrupt"), 0, 0, err, sizeof err) != 0, "a corrupt data.mdb is refused");
+    like(err, "not an LMDB file, or its header is corrupt", "with the cause");
+    ok(same_file(path("corrupt/data.mdb"), before, len), "and not overwritten");
+    free(before);
+
+    /* A newer schema. */
+    mkdir(path("newer"), 0700);
+    store_open(&s, path("newer"), 0, 0, err, sizeof err);
+    store_close(s);
+    mdb_env_create(&env);
+    mdb_env_set_maxdbs(env, 16);
+    mdb_env_open(env, path("newer"), 0, 0600);
+    mdb_txn_begin(env, NULL, 0, &txn);
+    mdb_dbi_open(txn, "tars-meta", 0, &dbi);
+    uint32_t v99 = 99;
+    MDB_val sk = {14, "schema_version"}, sv = {4, &v99};
+    mdb_put(txn, dbi, &sk, &sv, 0);
+    mdb_txn_commit(txn);
+    mdb_env_close(env);
+    ok(store_open(&s, path("newer"), 0, 0, err, sizeof err) != 0, "a newer schema is refused");
+    like(err, "has schema 99, newer than this tars reads (1); upgrade tars", "and says which");
+}
+
+static void
+stale_reader(void)
+{
+    struct store *s;
+    char err[512];
+    mkdir(path("stale"), 0700);
+    store_open(&s, path("stale"), 0, 0, err, sizeof err);
+    store_close(s);
+    /* A process keeps the store open, so that LMDB does not simply reset its lock file when
+     * the next one opens it (what happens when every user has gone). */
+    int hold[2], ready[2];
+    if (pipe(hold) != 0 || pipe(ready) != 0)
+        return;
+    pid_t holder = fork();
+    if (holder == 0) {
+        char c = 1;
+        close(hold[1]);
+        close(ready[0]);
+        if (store_open(&s, path("stale"), STORE_RDONLY, 0, err, sizeof err) == 0 &&
+            write(ready[1], &c, 1) == 1)
+            while (read(hold[0], &c, 1) > 0)
+                ;
+        _exit(0);
+    }
+    close(hold[0]);
+    close(ready[1]);
+    char c;
+    ok(read(ready[0], &c, 1) == 1, "another process holds the store open");
+    close(ready[0]);
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* A reader that dies holding its transaction, as under kill -9. */
+        MDB_txn *txn;
+        if (store_open(&s, path("stale"), STORE_RDONLY, 0, err, sizeof err) == 0 &&
+            store_read_begin(s, &txn) == 0)
+            raise(SIGKILL);
+        _exit(1);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    ok(WIFSIGNALED(status), "a reader was killed mid-transaction");
+    ok(store_open(&s, path("stale"), 0, 0, err, sizeof err) == 0, "the store opens after it");
+    ok(store_stale_readers(s) == 1, "and its stale reader slot was cleared (%d)",
+       store_stale_readers(s));
+    store_close(s);
+    close(hold[1]);
+    waitpid(holder, &status, 0);
+}
+
+int
+main(void)
+{
+    ok(mkdtemp(tmp) != NULL, "temp dir");
+    basics();
+    growth();
+    refusals();
+    stale_reader();
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
+    ok(system(cmd) == 0, "cleanup");
+    return done_testing();
+}
