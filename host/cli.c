@@ -28,6 +28,7 @@ enum {
     O_TARGET,
     O_SAVE,
     O_JSON,
+    O_HISTORY,
 };
 
 static const struct option long_opts[] = {
@@ -51,6 +52,7 @@ static const struct option long_opts[] = {
     {"target", required_argument, NULL, O_TARGET},
     {"save", required_argument, NULL, O_SAVE},
     {"json", no_argument, NULL, O_JSON},
+    {"history", required_argument, NULL, O_HISTORY},
     {NULL, 0, NULL, 0},
 };
 
@@ -109,7 +111,7 @@ parse_count(const char *flag, const char *text, double max, uint64_t *out, char 
     return 0;
 }
 
-static const char *const commands[] = {"serve", "check", "train", NULL};
+static const char *const commands[] = {"serve", "check", "train", "inspect", NULL};
 
 int
 cli_parse(int argc, char **argv, struct opts *o, char *err, size_t errlen)
@@ -126,8 +128,8 @@ cli_parse(int argc, char **argv, struct opts *o, char *err, size_t errlen)
         for (int i = 0; commands[i]; i++)
             known |= strcmp(argv[1], commands[i]) == 0;
         if (!known)
-            return fail(err, errlen, "unknown command '%s' (expected serve, check or train)",
-                        argv[1]);
+            return fail(err, errlen,
+                        "unknown command '%s' (expected serve, check, train or inspect)", argv[1]);
         o->cmd = argv[1];
         first = 2;
     }
@@ -186,6 +188,9 @@ cli_parse(int argc, char **argv, struct opts *o, char *err, size_t errlen)
         case O_JSON:
             o->json = 1;
             break;
+        case O_HISTORY:
+            o->history = a;
+            break;
         case O_N_ENVS:
             if (parse_count("--n-envs", a, 65536, &v, err, errlen))
                 return -1;
@@ -236,12 +241,18 @@ cli_parse(int argc, char **argv, struct opts *o, char *err, size_t errlen)
         return fail(err, errlen, "unexpected argument '%s' (see tarsd --help)", argv[optind]);
     if (o->help || o->version)
         return 0;
-    if (train_flag && strcmp(o->cmd, "train") != 0) {
+    /* --json serves train and inspect; --history inspect; the rest of the tail train. */
+    int inspect = strcmp(o->cmd, "inspect") == 0;
+    if (train_flag && !(strcmp(o->cmd, "train") == 0 && train_flag != O_HISTORY) &&
+        !(inspect && (train_flag == O_JSON || train_flag == O_HISTORY))) {
         const char *name = NULL;
         for (const struct option *lo = long_opts; lo->name; lo++)
             if (lo->val == train_flag)
                 name = lo->name;
-        return fail(err, errlen, "--%s is only for 'tarsd train'", name);
+        return fail(err, errlen, "--%s is only for 'tarsd %s'", name,
+                    train_flag == O_HISTORY ? "inspect"
+                    : train_flag == O_JSON  ? "train' and 'tarsd inspect"
+                                            : "train");
     }
     if (strcmp(o->cmd, "train") == 0) {
         if (!o->agent || !o->env)

@@ -7,7 +7,7 @@
 #include "config.h"
 
 struct opts {
-    const char *cmd; /* "serve", "check" or "train" */
+    const char *cmd; /* "serve", "check", "train" or "inspect" */
     const char *config;
     const char *listen;
     const char *state;
@@ -30,6 +30,8 @@ struct opts {
     double target;
     int has_target;
     int json;
+    /* inspect */
+    const char *history;
 };
 
 /* Parses argv. On a bad command line returns -1 with one sentence in err. */

@@ -38,6 +38,14 @@ struct config {
     int require_pins;
     uint32_t runners;
     uint32_t http_threads;
+    /* persistence */
+    double checkpoint_every_s;       /* 0: only on demand and at shutdown */
+    uint64_t checkpoint_every_steps; /* 0: by time only */
+    uint32_t checkpoints_kept;
+    uint64_t history_kept; /* episodes per agent, 0: all */
+    uint64_t scalars_kept; /* scalars records per agent, 0: all */
+    double scalars_every_s;
+    uint64_t state_map_mb;
     struct agent_conf *agents;
     size_t n_agents;
 };

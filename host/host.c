@@ -49,9 +49,10 @@ replace_str(char **dst, const char *src)
 }
 
 int
-host_setup(struct host *h, const struct opts *o, int plugins_fatal, struct diag *d)
+host_configure(struct host *h, const struct opts *o, struct diag *d)
 {
     memset(h, 0, sizeof *h);
+    h->lock_fd = -1;
     h->started = host_now();
     if (config_load(&h->cfg, o->config, d))
         return -1;
@@ -65,6 +66,15 @@ host_setup(struct host *h, const struct opts *o, int plugins_fatal, struct diag 
     }
     log_setup(c->log_format, c->log_level);
     tars__set_log_sink(log_plugin_line);
+    return 0;
+}
+
+int
+host_setup(struct host *h, const struct opts *o, int plugins_fatal, struct diag *d)
+{
+    if (host_configure(h, o, d))
+        return -1;
+    struct config *c = &h->cfg;
     if (registry_init(&h->reg, &c->manifest_dirs, &c->plugin_dirs, c->require_pins)) {
         diag_add(d, "out of memory");
         return -1;
@@ -94,9 +104,8 @@ host_teardown(struct host *h)
     memset(h, 0, sizeof *h);
 }
 
-/* The agent and env plugins and the two parameter snapshots of one config entry. */
-static int
-resolve_entry(struct host *h, const struct agent_conf *a, struct run_spec *s, struct diag *d)
+int
+host_resolve_agent(struct host *h, const struct agent_conf *a, struct run_spec *s, struct diag *d)
 {
     const struct jdoc *doc = &h->cfg.doc;
     char err[768];
@@ -155,7 +164,7 @@ host_config_runs(struct host *h, int create, struct diag *d)
     for (size_t i = 0; i < h->cfg.n_agents; i++) {
         const struct agent_conf *a = &h->cfg.agents[i];
         struct run_spec s;
-        int e = resolve_entry(h, a, &s, d);
+        int e = host_resolve_agent(h, a, &s, d);
         errors += e;
         if (e || !create) {
             tars_params_free(s.agent_params);

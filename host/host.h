@@ -13,9 +13,18 @@
 #include "run.h"
 #include "runner.h"
 
+struct store;
+struct writer;
+
 struct host {
     struct config cfg;
     struct registry reg;
+    struct store *store;   /* serve only: the state dir's LMDB store */
+    struct writer *writer; /* its one write path */
+    int lock_fd;           /* the state dir's lock, -1 when not held */
+    int trained;           /* the runners ran: the runs hold state worth a final checkpoint */
+    uint64_t write_errors; /* failed state writes (written by the writer thread only) */
+    double write_error_logged;
     struct run **runs;
     size_t n_runs;
     struct runner_pool pool;
@@ -23,7 +32,7 @@ struct host {
     double started; /* monotonic seconds at start */
     /* Control loop (serve). */
     uv_loop_t loop;
-    uv_signal_t sigint, sigterm, sighup;
+    uv_signal_t sigint, sigterm, sighup, sigusr1;
     uv_timer_t tick;
     uint64_t *tick_steps; /* steps per run at the previous tick */
     double tick_time;
@@ -51,10 +60,19 @@ double host_now(void);
  * refusals are logged as warnings.
  */
 int host_setup(struct host *h, const struct opts *o, int plugins_fatal, struct diag *d);
+/* The first half of host_setup: config, flags, default dirs and logging; no plugins. */
+int host_configure(struct host *h, const struct opts *o, struct diag *d);
 void host_teardown(struct host *h);
 
 /* Fills the manifest, plugin and state dirs the config left empty (source tree or install). */
 int paths_defaults(struct config *c);
+
+/*
+ * The plugins and parameter snapshots of one config entry (errors at their position in the
+ * config go to d; returns their number). On error the snapshots in s may be NULL.
+ */
+int host_resolve_agent(struct host *h, const struct agent_conf *a, struct run_spec *s,
+                       struct diag *d);
 
 /*
  * Builds a run for each agent of the config. Unknown plugins, presets and bad parameter
@@ -66,5 +84,6 @@ int host_config_runs(struct host *h, int create, struct diag *d);
 int cmd_serve(const struct opts *o);
 int cmd_check(const struct opts *o);
 int cmd_train(const struct opts *o);
+int cmd_inspect(const struct opts *o);
 
 #endif

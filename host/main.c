@@ -30,6 +30,8 @@ main(int argc, char **argv)
         rc = cmd_check(&o);
     } else if (strcmp(o.cmd, "train") == 0) {
         rc = cmd_train(&o);
+    } else if (strcmp(o.cmd, "inspect") == 0) {
+        rc = cmd_inspect(&o);
     } else {
         rc = cmd_serve(&o);
     }

@@ -139,6 +139,7 @@ run_destroy(struct run *r)
     tars_params_free(r->env_params);
     vecbuf_free(&r->buf);
     free(r->next_obs);
+    free(r->history);
     free(r->id);
     free(r);
 }

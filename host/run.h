@@ -10,6 +10,7 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include "records.h"
 #include "registry.h"
 #include "vecbuf.h"
 #include "tars/plugin.h"
@@ -60,10 +61,19 @@ struct run {
     tars_env *eval_env;
     tars_ctx *eval_ctx;
     uint32_t eval_n; /* copies in eval_env */
+    /* Persistence (host/persist.c), owned by the runner stepping the run. */
+    struct episode_rec *history; /* finished episodes not yet handed to the writer */
+    uint32_t history_n, history_cap;
+    uint64_t scalar_seq; /* scalars records written */
+    double scalar_time;  /* when the last one was */
     /* Shared. */
-    _Atomic uint64_t steps;     /* env transitions: n_envs per vectorised step */
-    _Atomic uint64_t episodes;  /* finished episodes */
-    _Atomic double mean_return; /* rolling mean of the last RUN_RETURN_WINDOW (NaN: none yet) */
+    atomic_int checkpoint_request;   /* set by the control loop, taken by the runner */
+    atomic_int checkpoint_in_flight; /* queued and not yet committed */
+    _Atomic uint64_t checkpoint_step;
+    _Atomic double checkpoint_time; /* Unix time of the last committed-or-queued one */
+    _Atomic uint64_t steps;         /* env transitions: n_envs per vectorised step */
+    _Atomic uint64_t episodes;      /* finished episodes */
+    _Atomic double mean_return;     /* rolling mean of the last RUN_RETURN_WINDOW (NaN: none yet) */
     _Atomic double last_return;
     _Atomic double sps; /* written by the control loop */
     _Atomic int state;  /* enum run_state */

@@ -43,6 +43,8 @@ runner_main(void *arg)
                 }
             } while (host_now() < until &&
                      !atomic_load_explicit(&pool->stop, memory_order_relaxed));
+            if (pool->after_slice)
+                pool->after_slice(r, pool->after_slice_arg);
         }
         if (!active) {
             /* Nothing left to step: wait for the stop request without spinning. */
@@ -58,9 +60,12 @@ runner_main(void *arg)
 }
 
 int
-runner_pool_start(struct runner_pool *p, uint32_t n_threads, struct run **runs, size_t n_runs)
+runner_pool_start(struct runner_pool *p, uint32_t n_threads, struct run **runs, size_t n_runs,
+                  void (*after_slice)(struct run *r, void *arg), void *arg)
 {
     memset(p, 0, sizeof *p);
+    p->after_slice = after_slice;
+    p->after_slice_arg = arg;
     atomic_init(&p->stop, 0);
     uint32_t n = n_threads;
     if (n > n_runs)

@@ -19,10 +19,17 @@ struct runner_pool {
     struct runner *threads;
     uint32_t n;
     atomic_int stop;
+    /* Called on the runner thread after each run's slice (NULL: nothing), e.g. to persist. */
+    void (*after_slice)(struct run *r, void *arg);
+    void *after_slice_arg;
 };
 
-/* Starts min(n_threads, n_runs) threads (at least one). Returns 0 or a negative errno. */
-int runner_pool_start(struct runner_pool *p, uint32_t n_threads, struct run **runs, size_t n_runs);
+/*
+ * Starts min(n_threads, n_runs) threads (at least one); after_slice may be NULL. Returns 0
+ * or a negative errno.
+ */
+int runner_pool_start(struct runner_pool *p, uint32_t n_threads, struct run **runs, size_t n_runs,
+                      void (*after_slice)(struct run *r, void *arg), void *arg);
 /* Asks every thread to stop after its current step and joins them. Idempotent. */
 void runner_pool_stop(struct runner_pool *p);
 

@@ -1,7 +1,9 @@
 /*
  * tarsd serve: the daemon. The control thread runs a libuv loop (signals, the once-a-second
- * tick that computes steps/s and redraws progress); runner threads step the agents; CivetWeb's
- * workers serve the API. SIGINT/SIGTERM stop everything cleanly; SIGHUP rescans manifests.
+ * tick that computes steps/s, schedules checkpoints and redraws progress); runner threads step
+ * the agents; CivetWeb's workers serve the API; the state writer commits to LMDB.
+ * SIGINT/SIGTERM checkpoint everything and stop; SIGHUP rescans manifests; SIGUSR1
+ * checkpoints every agent now.
  */
 #include <errno.h>
 #include <signal.h>
@@ -11,6 +13,7 @@
 #include <sys/stat.h>
 #include "host.h"
 #include "log.h"
+#include "persist.h"
 #include "progress.h"
 
 #define TICK_MS     1000
@@ -37,6 +40,7 @@ on_tick(uv_timer_t *t)
 {
     struct host *h = t->data;
     update_rates(h);
+    persist_tick(h);
     if (log_is_tty() && h->n_runs) {
         char block[8192];
         progress_runs(block, sizeof block, h->runs, h->n_runs);
@@ -58,6 +62,11 @@ static void
 on_signal(uv_signal_t *s, int signum)
 {
     struct host *h = s->data;
+    if (signum == SIGUSR1) {
+        hlog(LOG_INFO, "tarsd", "SIGUSR1: checkpointing every agent");
+        persist_request_all(h);
+        return;
+    }
     if (signum == SIGHUP) {
         struct diag d = {0};
         size_t before = registry_loaded(&h->reg);
@@ -123,9 +132,9 @@ start_loop(struct host *h)
 {
     if (uv_loop_init(&h->loop))
         return -1;
-    uv_signal_t *sigs[] = {&h->sigint, &h->sigterm, &h->sighup};
-    int nums[] = {SIGINT, SIGTERM, SIGHUP};
-    for (int i = 0; i < 3; i++) {
+    uv_signal_t *sigs[] = {&h->sigint, &h->sigterm, &h->sighup, &h->sigusr1};
+    int nums[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1};
+    for (int i = 0; i < 4; i++) {
         uv_signal_init(&h->loop, sigs[i]);
         sigs[i]->data = h;
         uv_signal_start(sigs[i], on_signal, nums[i]);
@@ -163,12 +172,16 @@ cmd_serve(const struct opts *o)
         fprintf(stderr, "tarsd: out of memory\n");
         return 1;
     }
-    if (host_setup(h, o, 0, &d) || host_config_runs(h, 1, &d)) {
+    if (host_setup(h, o, 0, &d)) {
         diag_print(&d, stderr, "tarsd: ");
         goto out;
     }
-    if (make_state_dir(h->cfg.state_dir, err, sizeof err)) {
+    if (make_state_dir(h->cfg.state_dir, err, sizeof err) || persist_open(h, err, sizeof err)) {
         fprintf(stderr, "tarsd: %s\n", err);
+        goto out;
+    }
+    if (persist_restore(h, &d)) {
+        diag_print(&d, stderr, "tarsd: ");
         goto out;
     }
     h->tick_steps = calloc(h->n_runs ? h->n_runs : 1, sizeof *h->tick_steps);
@@ -189,13 +202,15 @@ cmd_serve(const struct opts *o)
              r->env_plugin->info->name, r->n_envs, (unsigned long long)r->seed);
     }
     h->tick_time = host_now();
-    int prc = runner_pool_start(&h->pool, h->cfg.runners, h->runs, h->n_runs);
+    int prc =
+        runner_pool_start(&h->pool, h->cfg.runners, h->runs, h->n_runs, persist_after_slice, h);
     if (prc) {
         fprintf(stderr, "tarsd: cannot start runner threads: %s\n", strerror(-prc));
         http_stop(&h->http);
         close_loop(h);
         goto out;
     }
+    h->trained = 1;
     uv_run(&h->loop, UV_RUN_DEFAULT);
     runner_pool_stop(&h->pool);
     http_stop(&h->http);
@@ -207,10 +222,12 @@ cmd_serve(const struct opts *o)
              (unsigned long long)atomic_load(&r->steps),
              (unsigned long long)atomic_load(&r->episodes));
     }
-    hlog(LOG_INFO, "tarsd", "stopped cleanly");
-    rc = 0;
+    rc = persist_close(h) ? 1 : 0;
+    hlog(rc ? LOG_ERROR : LOG_INFO, "tarsd",
+         rc ? "stopped, but the state was not all saved" : "stopped cleanly");
 out:
     diag_free(&d);
+    persist_close(h);
     host_teardown(h);
     free(h);
     return rc;

@@ -145,8 +145,7 @@ seek_last(MDB_cursor *c, const char *agent, MDB_val *k, MDB_val *v)
 }
 
 int
-rec_delete_after(struct store *s, MDB_txn *txn, enum store_db db, const char *agent,
-                 uint64_t after)
+rec_delete_after(struct store *s, MDB_txn *txn, enum store_db db, const char *agent, uint64_t after)
 {
     MDB_cursor *c;
     MDB_val k, v;
@@ -169,8 +168,8 @@ rec_delete_after(struct store *s, MDB_txn *txn, enum store_db db, const char *ag
 }
 
 int
-rec_put_checkpoint(struct store *s, MDB_txn *txn, const char *agent,
-                   const struct checkpoint_hdr *h, const void *blob, size_t len, unsigned keep)
+rec_put_checkpoint(struct store *s, MDB_txn *txn, const char *agent, const struct checkpoint_hdr *h,
+                   const void *blob, size_t len, unsigned keep)
 {
     MDB_dbi dbi = store_dbi(s, DB_CHECKPOINTS);
     char key[128];
@@ -188,6 +187,7 @@ rec_put_checkpoint(struct store *s, MDB_txn *txn, const char *agent,
     put64(p + 8, h->step);
     put64(p + 16, h->episodes);
     putf64(p + 24, h->wall_time);
+    put64(p + 32, h->scalar_seq);
     memcpy(p + CHECKPOINT_HDR_SIZE, blob, len);
     /* Keep the newest `keep`: walk back from this one and delete the rest. */
     MDB_cursor *c;
@@ -228,6 +228,7 @@ rec_last_checkpoint(struct store *s, MDB_txn *txn, const char *agent, struct che
         h->step = get64(p + 8);
         h->episodes = get64(p + 16);
         h->wall_time = getf64(p + 24);
+        h->scalar_seq = get64(p + 32);
         *blob = p + CHECKPOINT_HDR_SIZE;
         *len = v.mv_size - CHECKPOINT_HDR_SIZE;
     }

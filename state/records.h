@@ -13,10 +13,10 @@
 /* One finished episode (episode numbers start at 1 and are contiguous per agent). */
 struct episode_rec {
     uint64_t episode;
-    uint64_t step;     /* env steps of the agent when the episode ended */
-    double ret;        /* return, summed over agents */
-    uint32_t length;   /* steps in the episode */
-    double wall_time;  /* Unix time in seconds */
+    uint64_t step;    /* env steps of the agent when the episode ended */
+    double ret;       /* return, summed over agents */
+    uint32_t length;  /* steps in the episode */
+    double wall_time; /* Unix time in seconds */
 };
 
 #define EPISODE_REC_SIZE 40
@@ -26,9 +26,10 @@ struct checkpoint_hdr {
     uint64_t step;
     uint64_t episodes;
     double wall_time;
+    uint64_t scalar_seq; /* the last scalars record written before it */
 };
 
-#define CHECKPOINT_HDR_SIZE 32
+#define CHECKPOINT_HDR_SIZE 40
 
 void episode_encode(const struct episode_rec *e, unsigned char out[EPISODE_REC_SIZE]);
 int episode_decode(const void *data, size_t len, struct episode_rec *e);

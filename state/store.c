@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 #include "store.h"
@@ -121,8 +122,8 @@ migrate(struct store *s, MDB_txn *txn, uint32_t from, char *err, size_t errlen)
             if (migrations[i].from == v && migrations[i].run)
                 m = &migrations[i];
         if (!m)
-            return fail(err, errlen, EINVAL, "state store %s has schema %u, which this tars cannot migrate",
-                        s->dir, v);
+            return fail(err, errlen, EINVAL,
+                        "state store %s has schema %u, which this tars cannot migrate", s->dir, v);
         int rc = m->run(s, txn);
         if (rc)
             return fail(err, errlen, rc, "migrating %s from schema %u: %s", s->dir, v,
@@ -324,6 +325,19 @@ grow(struct store *s, char *err, size_t errlen)
     return 0;
 }
 
+/*
+ * LMDB turns a short write into EIO; when the file system has no room left, that is what
+ * the user needs to hear.
+ */
+static const char *
+write_error(const struct store *s, int rc)
+{
+    struct statvfs fs;
+    if (rc == EIO && statvfs(s->dir, &fs) == 0 && (uint64_t)fs.f_bavail * fs.f_frsize < (1u << 20))
+        return "No space left on device";
+    return store_strerror(rc);
+}
+
 int
 store_write(struct store *s, int (*fn)(MDB_txn *txn, void *arg), void *arg, char *err,
             size_t errlen)
@@ -350,7 +364,7 @@ store_write(struct store *s, int (*fn)(MDB_txn *txn, void *arg), void *arg, char
         }
         if (rc != MDB_MAP_FULL)
             return fail(err, errlen, rc, "cannot write the state store in %s: %s", s->dir,
-                        store_strerror(rc));
+                        write_error(s, rc));
         rc = grow(s, err, errlen);
         if (rc)
             return rc;

@@ -28,11 +28,11 @@ struct writer {
     void *on_error_arg;
     pthread_t thread;
     pthread_mutex_t lock;
-    pthread_cond_t wake;  /* the writer: work or a flush request */
-    pthread_cond_t done;  /* flushers: a batch committed */
+    pthread_cond_t wake; /* the writer: work or a flush request */
+    pthread_cond_t done; /* flushers: a batch committed */
     struct item *head, *tail;
     uint64_t queued_episodes;
-    uint64_t enqueued; /* items ever queued */
+    uint64_t enqueued;  /* items ever queued */
     uint64_t committed; /* items ever handled (committed or failed) */
     int flush_wanted;
     int stopping;
@@ -198,7 +198,8 @@ apply(MDB_txn *txn, void *arg)
                                     w->lim.checkpoints_kept);
             break;
         case I_SCALARS:
-            rc = rec_put_scalars(s, txn, it->agent, it->seq, it->data, it->len, w->lim.scalars_kept);
+            rc =
+                rec_put_scalars(s, txn, it->agent, it->seq, it->data, it->len, w->lim.scalars_kept);
             break;
         case I_JSON:
             rc = rec_put_json(s, txn, it->db, it->agent, it->data, it->len);

@@ -28,10 +28,10 @@ struct writer_limits {
 
 struct writer_stats {
     uint64_t commits;
-    uint64_t episodes;    /* committed */
-    uint64_t checkpoints; /* committed */
-    uint64_t dropped;     /* episode records dropped because the writer fell behind */
-    uint64_t failures;    /* batches that could not be committed */
+    uint64_t episodes;     /* committed */
+    uint64_t checkpoints;  /* committed */
+    uint64_t dropped;      /* episode records dropped because the writer fell behind */
+    uint64_t failures;     /* batches that could not be committed */
     double commit_seconds; /* total time in store_write */
 };
 

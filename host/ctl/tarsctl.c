@@ -2,11 +2,13 @@
  * tarsctl — tars from a shell. Offline commands (no daemon needed):
  *   tarsctl plugin manifest FILE.so [-o OUT]   write a correct manifest for a built plugin
  *   tarsctl plugin check FILE.so [--json | --markdown]   ABI and parameter-schema checks
- * The API commands (agents, params, proposals, tokens, backup) arrive with the API.
+ *   tarsctl backup --state DIR --to DEST        a hot, compacted copy of a state store
+ * The API commands (agents, params, proposals, tokens) arrive with the API.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "backup_cmd.h"
 #include "host.h"
 #include "plugin_cmd.h"
 #include "tars/version.h"
@@ -16,6 +18,7 @@ usage(FILE *f)
 {
     fprintf(f, "usage: tarsctl plugin manifest FILE.so [-o OUT]\n"
                "       tarsctl plugin check FILE.so [--json | --markdown]\n"
+               "       tarsctl backup --state DIR --to DEST\n"
                "       tarsctl --version | --help\n");
 }
 
@@ -38,6 +41,8 @@ main(int argc, char **argv)
     }
     if (strcmp(argv[1], "plugin") == 0)
         return plugin_cmd(argc - 2, argv + 2);
+    if (strcmp(argv[1], "backup") == 0)
+        return backup_cmd(argc - 2, argv + 2);
     fprintf(stderr, "tarsctl: unknown command '%s' (see tarsctl --help)\n", argv[1]);
     return 2;
 }

@@ -76,7 +76,7 @@ mkdir "$TMP/fifo" && mkfifo "$TMP/fifo/x.json"
 fails "a FIFO among the manifests is refused, not read" "$TMP/fifo/x.json: not a regular file" \
 	"$TARSD" check --manifests "$TMP/fifo" --plugins "$PLUGINS"
 
-fails "unknown command" "tarsd: unknown command 'trian' (expected serve, check or train)" \
+fails "unknown command" "tarsd: unknown command 'trian' (expected serve, check, train or inspect)" \
 	"$TARSD" trian
 fails "unknown option" "tarsd: unknown option '--colour' (see tarsd --help)" "$TARSD" serve --colour
 fails "train option on serve" "tarsd: --steps is only for 'tarsd train'" "$TARSD" serve --steps 5

@@ -81,8 +81,11 @@ basics(void)
     ok(writer_start(&w, s, &lim, NULL, NULL) == 0, "the writer starts");
     struct episode_rec e[80];
     for (int i = 0; i < 80; i++)
-        e[i] = (struct episode_rec){.episode = (uint64_t)i + 1, .step = 10u * (i + 1),
-                                    .ret = i * 0.5, .length = 10, .wall_time = 1e9 + i};
+        e[i] = (struct episode_rec){.episode = (uint64_t)i + 1,
+                                    .step = 10u * (i + 1),
+                                    .ret = i * 0.5,
+                                    .length = 10,
+                                    .wall_time = 1e9 + i};
     writer_episodes(w, "alpha", e, 40);
     writer_episodes(w, "alpha", e + 40, 40);
     writer_episodes(w, "beta", e, 3);
@@ -117,8 +120,8 @@ basics(void)
     struct checkpoint_hdr h;
     const void *blob;
     size_t len;
-    ok(rec_last_checkpoint(s, txn, "alpha", &h, &blob, &len) == 0 && h.step == 400 &&
-           len == 1000 && ((const char *)blob)[0] == 4,
+    ok(rec_last_checkpoint(s, txn, "alpha", &h, &blob, &len) == 0 && h.step == 400 && len == 1000 &&
+           ((const char *)blob)[0] == 4,
        "the last checkpoint is the newest");
     struct count cc = {0};
     rec_each(s, txn, DB_CHECKPOINTS, "alpha", 0, UINT64_MAX, counter, &cc);
@@ -145,8 +148,7 @@ basics(void)
        "the store reopens read-only");
     store_read_begin(s, &txn);
     MDB_val k = {5, "alpha"}, v;
-    ok(mdb_get(txn, store_dbi(s, DB_AGENTS), &k, &v) == 0 && v.mv_size == 14,
-       "with its records");
+    ok(mdb_get(txn, store_dbi(s, DB_AGENTS), &k, &v) == 0 && v.mv_size == 14, "with its records");
     store_read_end(s, txn);
     ok(store_backup(s, path("copy"), err, sizeof err) == 0, "a compacted backup");
     ok(store_backup(s, path("copy"), err, sizeof err) != 0, "a backup never overwrites a store");
@@ -175,12 +177,13 @@ growth(void)
     struct store *s;
     char err[512];
     mkdir(path("small"), 0700);
-    ok(store_open(&s, path("small"), 0, 64 << 10, err, sizeof err) == 0, "a store with a 64 KiB map");
+    ok(store_open(&s, path("small"), 0, 64 << 10, err, sizeof err) == 0,
+       "a store with a 64 KiB map");
     size_t before = store_map_size(s);
     ok(store_write(s, big_checkpoint, s, err, sizeof err) == 0,
        "a 1 MiB checkpoint still commits (%s)", err);
-    ok(store_map_size(s) > before && store_map_size(s) >= (1 << 20), "because the map grew to %zu KiB",
-       store_map_size(s) >> 10);
+    ok(store_map_size(s) > before && store_map_size(s) >= (1 << 20),
+       "because the map grew to %zu KiB", store_map_size(s) >> 10);
     store_close(s);
 }
 
@@ -214,7 +217,8 @@ refusals(void)
     mdb_env_close(env);
     size_t len;
     char *before = slurp(path("foreign/data.mdb"), &len);
-    ok(store_open(&s, path("foreign"), 0, 0, err, sizeof err) != 0, "a foreign LMDB store is refused");
+    ok(store_open(&s, path("foreign"), 0, 0, err, sizeof err) != 0,
+       "a foreign LMDB store is refused");
     like(err, "foreign/data.mdb is an LMDB store, but not a tars one", "as not ours");
     ok(same_file(path("foreign/data.mdb"), before, len), "and left exactly as it was");
     free(before);
@@ -226,7 +230,8 @@ refusals(void)
         fputs("garbage ", f);
     fclose(f);
     before = slurp(path("corrupt/data.mdb"), &len);
-    ok(store_open(&s, path("corrupt"), 0, 0, err, sizeof err) != 0, "a corrupt data.mdb is refused");
+    ok(store_open(&s, path("corrupt"), 0, 0, err, sizeof err) != 0,
+       "a corrupt data.mdb is refused");
     like(err, "not an LMDB file, or its header is corrupt", "with the cause");
     ok(same_file(path("corrupt/data.mdb"), before, len), "and not overwritten");
     free(before);

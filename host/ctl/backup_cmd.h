@@ -1,0 +1,8 @@
+/* tarsctl backup: a hot, compacted copy of a state store. */
+#ifndef TARS_CTL_BACKUP_CMD_H
+#define TARS_CTL_BACKUP_CMD_H
+
+/* argv holds the arguments after "backup". Returns the exit code. */
+int backup_cmd(int argc, char **argv);
+
+#endif

@@ -1,0 +1,441 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+#include "host.h"
+#include "log.h"
+#include "params_json.h"
+#include "persist.h"
+#include "records.h"
+#include "store.h"
+#include "writer.h"
+
+/* Episodes a run buffers between two of its slices before it starts dropping them. */
+#define HISTORY_BUFFER_MAX (1u << 16)
+
+static double
+unix_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* "state dir X is in use by another tarsd (pid N)" unless we get the lock. */
+static int
+lock_dir(struct host *h, char *err, size_t errlen)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tarsd.lock", h->cfg.state_dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        char pid[32] = "";
+        ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        snprintf(err, errlen, "state dir %s is in use by another tarsd%s%s%s", h->cfg.state_dir,
+                 *pid ? " (pid " : "", pid, *pid ? ")" : "");
+        close(fd);
+        return -1;
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+        hlog(LOG_WARN, "state", "cannot write the pid into %s", path);
+    h->lock_fd = fd;
+    return 0;
+}
+
+/* A failing store fails every batch: say it at once, then at most every 10 s. */
+static void
+on_write_error(const char *msg, void *arg)
+{
+    struct host *h = arg;
+    double now = host_now();
+    h->write_errors++;
+    if (h->write_errors > 1 && now - h->write_error_logged < 10)
+        return;
+    if (h->write_errors > 1)
+        hlog(LOG_ERROR, "state", "%s (%llu failed writes so far)", msg,
+             (unsigned long long)h->write_errors);
+    else
+        hlog(LOG_ERROR, "state", "%s", msg);
+    h->write_error_logged = now;
+}
+
+int
+persist_open(struct host *h, char *err, size_t errlen)
+{
+    if (lock_dir(h, err, errlen))
+        return -1;
+    int rc =
+        store_open(&h->store, h->cfg.state_dir, 0, (size_t)h->cfg.state_map_mb << 20, err, errlen);
+    if (rc)
+        return -1;
+    if (store_stale_readers(h->store))
+        hlog(LOG_INFO, "state", "cleared %d stale reader slots in %s",
+             store_stale_readers(h->store), h->cfg.state_dir);
+    struct writer_limits lim = {
+        .checkpoints_kept = h->cfg.checkpoints_kept,
+        .episodes_kept = h->cfg.history_kept,
+        .scalars_kept = h->cfg.scalars_kept,
+        .max_backlog = 4u << 20,
+    };
+    rc = writer_start(&h->writer, h->store, &lim, on_write_error, h);
+    if (rc) {
+        snprintf(err, errlen, "cannot start the state writer: %s", strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+/* The JSON record of an agent: what it takes to build it again. */
+static char *
+agent_record(const struct run_spec *s, const char *preset, const char *origin)
+{
+    json_t *o = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:s?, s:o, s:o, s:s, s:f}", "id", s->id, "agent",
+        s->agent->info->name, "agent_version", s->agent->info->version, "env", s->env->info->name,
+        "env_version", s->env->info->version, "n_envs", (int)s->n_envs, "seed", (json_int_t)s->seed,
+        "preset", preset, "params", pjson_values(s->agent_params), "env_params",
+        pjson_values(s->env_params), "origin", origin, "created", unix_now());
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    return text;
+}
+
+/* The plugins and parameters of a stored record. */
+static int
+spec_from_record(struct host *h, json_t *rec, struct run_spec *s, struct diag *d)
+{
+    char err[768];
+    const char *id = json_string_value(json_object_get(rec, "id"));
+    const char *agent = json_string_value(json_object_get(rec, "agent"));
+    const char *env = json_string_value(json_object_get(rec, "env"));
+    memset(s, 0, sizeof *s);
+    if (!id || !agent || !env) {
+        diag_add(d, "state dir %s: an agent record lacks its id, agent or env", h->cfg.state_dir);
+        return 1;
+    }
+    s->id = id;
+    s->n_envs = (uint32_t)json_integer_value(json_object_get(rec, "n_envs"));
+    s->seed = (uint64_t)json_integer_value(json_object_get(rec, "seed"));
+    if (!s->n_envs)
+        s->n_envs = 8;
+    if (registry_lookup(&h->reg, agent, TARS_KIND_AGENT, &s->agent, err, sizeof err) ||
+        registry_lookup(&h->reg, env, TARS_KIND_ENV, &s->env, err, sizeof err) ||
+        plugin_params(s->agent, NULL, &s->agent_params, NULL, err, sizeof err) ||
+        plugin_params(s->env, NULL, &s->env_params, NULL, err, sizeof err)) {
+        diag_add(d, "agent '%s' (in the state dir): %s", id, err);
+        return 1;
+    }
+    /* The record holds every value the agent ran with, so plugin defaults may change freely. */
+    struct diag pd = {0};
+    int errors =
+        pjson_apply(s->agent_params, json_object_get(rec, "params"), PJ_PARAMS, NULL, "", &pd) +
+        pjson_apply(s->env_params, json_object_get(rec, "env_params"), PJ_PARAMS, NULL, "", &pd);
+    for (size_t i = 0; i < pd.n; i++)
+        diag_add(d, "agent '%s' (in the state dir): %s", id, pd.lines[i]);
+    diag_free(&pd);
+    return errors;
+}
+
+static json_t *
+stored_agents(struct host *h)
+{
+    json_t *all = json_object();
+    MDB_txn *txn;
+    MDB_cursor *c;
+    MDB_val k, v;
+    if (!all || store_read_begin(h->store, &txn))
+        return all;
+    if (mdb_cursor_open(txn, store_dbi(h->store, DB_AGENTS), &c) == 0) {
+        for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); !rc;
+             rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+            json_t *rec = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+            char key[128];
+            snprintf(key, sizeof key, "%.*s", (int)k.mv_size, (const char *)k.mv_data);
+            if (rec)
+                json_object_set_new(all, key, rec);
+            else
+                hlog(LOG_WARN, "state", "the record of agent '%s' is not JSON; skipped", key);
+        }
+        mdb_cursor_close(c);
+    }
+    store_read_end(h->store, txn);
+    return all;
+}
+
+/* Loads the agent's last checkpoint into r, if it has one, and trims what came after it. */
+static int
+resume(struct host *h, struct run *r, struct diag *d)
+{
+    MDB_txn *txn;
+    struct checkpoint_hdr hdr;
+    const void *blob;
+    size_t len;
+    char err[768];
+    int rc = store_read_begin(h->store, &txn);
+    if (rc) {
+        diag_add(d, "agent '%s': cannot read the state store: %s", r->id, store_strerror(rc));
+        return 1;
+    }
+    rc = rec_last_checkpoint(h->store, txn, r->id, &hdr, &blob, &len);
+    if (rc == 0)
+        rc = run_load(r, blob, len, err, sizeof err) ? -1 : 0;
+    store_read_end(h->store, txn);
+    if (rc == MDB_NOTFOUND) {
+        atomic_store(&r->checkpoint_time, unix_now());
+        /* No checkpoint: whatever history an earlier, crashed start left is not ours. */
+        writer_truncate(h->writer, r->id, 0, 0);
+        return 0;
+    }
+    if (rc) {
+        diag_add(d, "agent '%s': cannot resume from its checkpoint at step %llu: %s", r->id,
+                 (unsigned long long)hdr.step, rc == -1 ? err : store_strerror(rc));
+        return 1;
+    }
+    /* Episodes and scalars recorded after the checkpoint belong to a future that was lost. */
+    writer_truncate(h->writer, r->id, hdr.episodes, hdr.scalar_seq);
+    r->scalar_seq = hdr.scalar_seq;
+    atomic_store(&r->checkpoint_step, hdr.step);
+    atomic_store(&r->checkpoint_time, hdr.wall_time);
+    hlog(LOG_INFO, r->id, "resumed at step %llu, episode %llu, from the checkpoint of %.0f s ago",
+         (unsigned long long)hdr.step, (unsigned long long)hdr.episodes,
+         unix_now() - hdr.wall_time);
+    return 0;
+}
+
+static void on_episode(struct run *r, uint32_t env, double ret, uint32_t len, void *user);
+
+static int
+add_run(struct host *h, struct run_spec *s, struct diag *d)
+{
+    char err[768];
+    struct run *r;
+    if (run_create(s, &r, err, sizeof err)) {
+        diag_add(d, "agent '%s': %s", s->id, err);
+        return 1;
+    }
+    r->on_episode = on_episode;
+    r->on_episode_user = h;
+    h->runs[h->n_runs++] = r;
+    return resume(h, r, d);
+}
+
+int
+persist_restore(struct host *h, struct diag *d)
+{
+    json_t *stored = stored_agents(h);
+    size_t cap = h->cfg.n_agents + json_object_size(stored) + 1;
+    int errors = 0;
+    h->runs = calloc(cap, sizeof *h->runs);
+    if (!h->runs || !stored) {
+        json_decref(stored);
+        diag_add(d, "out of memory");
+        return 1;
+    }
+    /* The config's agents, in its order: stored ones resume, new ones get a record. */
+    for (size_t i = 0; i < h->cfg.n_agents; i++) {
+        const struct agent_conf *a = &h->cfg.agents[i];
+        json_t *rec = json_object_get(stored, a->id);
+        struct run_spec s;
+        int e;
+        if (rec) {
+            const char *was = json_string_value(json_object_get(rec, "agent"));
+            if (was && strcmp(was, a->agent) != 0)
+                hlog(LOG_WARN, a->id,
+                     "the state dir holds this agent as '%s'; it resumes as it was, not as the "
+                     "config's '%s'",
+                     was, a->agent);
+            e = spec_from_record(h, rec, &s, d);
+        } else {
+            e = host_resolve_agent(h, a, &s, d);
+            char *text = e ? NULL : agent_record(&s, a->preset, "config");
+            if (text)
+                writer_json(h->writer, DB_AGENTS, a->id, text, strlen(text));
+            free(text);
+        }
+        if (!e)
+            e = add_run(h, &s, d);
+        else {
+            tars_params_free(s.agent_params);
+            tars_params_free(s.env_params);
+        }
+        errors += e;
+        json_object_del(stored, a->id);
+    }
+    /* Then the agents created at run time (through the API), in id order. */
+    const char *id;
+    json_t *rec;
+    json_object_foreach(stored, id, rec)
+    {
+        struct run_spec s;
+        int e = spec_from_record(h, rec, &s, d);
+        if (!e)
+            e = add_run(h, &s, d);
+        else {
+            tars_params_free(s.agent_params);
+            tars_params_free(s.env_params);
+        }
+        errors += e;
+    }
+    json_decref(stored);
+    return errors;
+}
+
+static void
+on_episode(struct run *r, uint32_t env, double ret, uint32_t len, void *user)
+{
+    (void)env, (void)user;
+    if (r->history_n == r->history_cap) {
+        uint32_t cap = r->history_cap ? r->history_cap * 2 : 256;
+        struct episode_rec *v =
+            cap <= HISTORY_BUFFER_MAX ? realloc(r->history, cap * sizeof *v) : NULL;
+        if (!v)
+            return; /* the writer's backlog is what bounds history; this never fills in practice */
+        r->history = v;
+        r->history_cap = cap;
+    }
+    r->history[r->history_n++] = (struct episode_rec){
+        .episode = atomic_load_explicit(&r->episodes, memory_order_relaxed),
+        .step = atomic_load_explicit(&r->steps, memory_order_relaxed) + r->n_envs,
+        .ret = ret,
+        .length = len,
+        .wall_time = unix_now(),
+    };
+}
+
+static void
+flush_history(struct host *h, struct run *r)
+{
+    if (r->history_n)
+        writer_episodes(h->writer, r->id, r->history, r->history_n);
+    r->history_n = 0;
+}
+
+static void
+record_scalars(struct host *h, struct run *r)
+{
+    if (!r->scalars.n)
+        return;
+    json_t *o =
+        json_pack("{s:I, s:f}", "step", (json_int_t)atomic_load(&r->steps), "t", unix_now());
+    for (uint32_t i = 0; o && i < r->scalars.n; i++)
+        if (isfinite(r->scalars.items[i].value))
+            json_object_set_new(o, r->scalars.items[i].name, json_real(r->scalars.items[i].value));
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    if (text && writer_scalars(h->writer, r->id, r->scalar_seq + 1, text, strlen(text)) == 0)
+        r->scalar_seq++;
+    free(text);
+    json_decref(o);
+}
+
+/* Saves the run (on its owner thread, or after the runners stopped) and queues it. */
+static int
+checkpoint(struct host *h, struct run *r)
+{
+    char err[768];
+    void *blob;
+    size_t len;
+    flush_history(h, r); /* the episodes before a checkpoint commit no later than it */
+    if (run_save(r, &blob, &len, err, sizeof err)) {
+        hlog(LOG_ERROR, r->id, "checkpoint failed: %s", err);
+        return -1;
+    }
+    struct checkpoint_hdr hdr = {
+        .step = atomic_load(&r->steps),
+        .episodes = atomic_load(&r->episodes),
+        .wall_time = unix_now(),
+        .scalar_seq = r->scalar_seq,
+    };
+    hlog(LOG_DEBUG, r->id, "checkpoint at step %llu (%zu bytes) queued",
+         (unsigned long long)hdr.step, len);
+    atomic_store(&r->checkpoint_in_flight, 1);
+    atomic_store(&r->checkpoint_step, hdr.step);
+    atomic_store(&r->checkpoint_time, hdr.wall_time);
+    return writer_checkpoint(h->writer, r->id, &hdr, blob, len, &r->checkpoint_in_flight);
+}
+
+void
+persist_after_slice(struct run *r, void *arg)
+{
+    struct host *h = arg;
+    flush_history(h, r);
+    double now = unix_now();
+    if (now - r->scalar_time >= h->cfg.scalars_every_s) {
+        record_scalars(h, r);
+        r->scalar_time = now;
+    }
+    if (atomic_exchange(&r->checkpoint_request, 0))
+        checkpoint(h, r);
+}
+
+void
+persist_tick(struct host *h)
+{
+    double now = unix_now();
+    for (size_t i = 0; i < h->n_runs; i++) {
+        struct run *r = h->runs[i];
+        if (atomic_load(&r->checkpoint_in_flight) || atomic_load(&r->state) != RUN_RUNNING)
+            continue;
+        int by_time = h->cfg.checkpoint_every_s > 0 &&
+                      now - atomic_load(&r->checkpoint_time) >= h->cfg.checkpoint_every_s;
+        int by_steps = h->cfg.checkpoint_every_steps > 0 &&
+                       atomic_load(&r->steps) - atomic_load(&r->checkpoint_step) >=
+                           h->cfg.checkpoint_every_steps;
+        if (by_time || by_steps)
+            atomic_store(&r->checkpoint_request, 1);
+    }
+}
+
+void
+persist_request_all(struct host *h)
+{
+    for (size_t i = 0; i < h->n_runs; i++)
+        atomic_store(&h->runs[i]->checkpoint_request, 1);
+}
+
+int
+persist_close(struct host *h)
+{
+    int rc = 0;
+    char err[512];
+    if (h->writer) {
+        size_t saved = 0;
+        /* Only runs that trained are saved: one whose resume failed must not overwrite the
+         * checkpoint it could not load. */
+        for (size_t i = 0; h->trained && i < h->n_runs; i++) {
+            struct run *r = h->runs[i];
+            if (atomic_load(&r->state) == RUN_FAILED) {
+                flush_history(h, r);
+                continue;
+            }
+            saved += checkpoint(h, r) == 0;
+        }
+        if (writer_flush(h->writer, err, sizeof err)) {
+            hlog(LOG_ERROR, "state", "the last checkpoints were not saved: %s", err);
+            rc = -1;
+        } else if (h->trained && h->n_runs) {
+            hlog(LOG_INFO, "state", "checkpointed %zu agents in %s", saved, h->cfg.state_dir);
+        }
+        writer_stop(h->writer);
+        h->writer = NULL;
+    }
+    store_close(h->store);
+    h->store = NULL;
+    if (h->lock_fd >= 0) {
+        close(h->lock_fd);
+        h->lock_fd = -1;
+    }
+    return rc;
+}

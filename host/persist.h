@@ -1,0 +1,42 @@
+/*
+ * persist — tarsd's use of the state store (SPEC §7): the state dir's lock, agents'
+ * records, resuming every agent from its last checkpoint at start, periodic and on-demand
+ * checkpoints taken by the runners at step boundaries, the episode history and down-sampled
+ * training scalars, and the final checkpoints at a clean stop.
+ *
+ * Threads: persist_open/restore/tick/request_all/close run on the control thread;
+ * persist_after_slice runs on the runner thread that owns the run (the runners' hook), and
+ * only queues to the writer thread, which does the I/O.
+ */
+#ifndef TARS_HOST_PERSIST_H
+#define TARS_HOST_PERSIST_H
+
+#include <stddef.h>
+#include "diag.h"
+
+struct host;
+struct run;
+
+/* Creates the state dir if needed, locks it against a second tarsd, opens the store and
+ * starts its writer. On failure err names the path and the cause. */
+int persist_open(struct host *h, char *err, size_t errlen);
+/*
+ * Builds h->runs: the config's agents and the agents the state dir holds (a stored agent is
+ * resumed from its record and last checkpoint, not re-created from the config). Errors go
+ * to d; returns their number.
+ */
+int persist_restore(struct host *h, struct diag *d);
+/* Asks the runners for the checkpoints that are due (control loop, every tick). */
+void persist_tick(struct host *h);
+/* Asks for a checkpoint of every agent now (on demand). */
+void persist_request_all(struct host *h);
+/* The runners' hook: hands history and scalars to the writer, takes requested checkpoints. */
+void persist_after_slice(struct run *r, void *arg);
+/*
+ * After the runners stopped: a last checkpoint of every agent (when they trained, see
+ * host.trained), everything committed, the store closed and the lock released. Returns 0, or -1
+ * when something could not be saved (logged).
+ */
+int persist_close(struct host *h);
+
+#endif

@@ -1,0 +1,131 @@
+#!/bin/sh
+# The state dir: resume after a stop (config agents and agents no longer in the config),
+# on-demand checkpoints, a second daemon refused, a hot backup that starts and resumes, and
+# every fault: corrupt, foreign, read-only, missing, full, a map that must grow.
+. "$(dirname "$0")/../tap.sh"
+
+cat >"$TMP/two.json" <<JSON
+{"listen": "127.0.0.1:0", "state_dir": "s", "checkpoint_every_s": 0.2,
+ "agents": [{"id": "keeper", "agent": "ppo", "env": "cartpole", "preset": "cartpole", "seed": 1},
+            {"id": "leaver", "agent": "a2c", "env": "cartpole", "preset": "cartpole", "seed": 2}]}
+JSON
+cat >"$TMP/one.json" <<JSON
+{"listen": "127.0.0.1:0", "state_dir": "s", "checkpoint_every_s": 0.2,
+ "agents": [{"id": "keeper", "agent": "ppo", "env": "cartpole", "preset": "cartpole", "seed": 1}]}
+JSON
+
+steps_of() { # steps_of ID: the agent's steps at its last checkpoint
+	"$TARSD" inspect --state "$TMP/s" --json | perl -MJSON::PP -e '
+		for (@{decode_json(<STDIN>)->{agents}}) { print $_->{steps} if $_->{id} eq $ARGV[0] }' "$1"
+}
+
+start_serve --config "$TMP/two.json"
+ok $? "tarsd serves a fresh state dir"
+for i in $(seq 100); do [ "$(api /api/v1/health | json agents.0.steps)" -gt 20000 ] 2>/dev/null && break; sleep 0.1; done
+"$TARSD" serve --config "$TMP/two.json" >"$TMP/out" 2>"$TMP/err"
+check "a second tarsd on the same state dir is refused" test $? -eq 1
+check "  in one line" one_line "$TMP/err"
+check "  naming the dir and the running daemon" contains "$TMP/err" "tarsd: state dir $TMP/s is in use by another tarsd (pid $SERVE_PID)"
+"$TARSD" inspect --state "$TMP/s" >"$TMP/inspect.txt" 2>&1
+ok $? "inspect reads the state dir while the daemon runs"
+check "  and lists both agents" grep -qE "^keeper +ppo +cartpole" "$TMP/inspect.txt"
+
+# A hot backup under load, started elsewhere, resumes.
+"$TARSCTL" backup --state "$TMP/s" --to "$TMP/backup" >"$TMP/out" 2>&1
+ok $? "tarsctl backup copies the store while tarsd trains"
+kill -TERM "$SERVE_PID"
+wait_exit "$SERVE_PID"
+check "tarsd stops cleanly" test "$EXIT_CODE" -eq 0
+check "  checkpointing both agents" contains "$TMP/serve.log" '"msg":"checkpointed 2 agents in'
+k1=$(steps_of keeper)
+check "the checkpoint holds the keeper's steps ($k1)" test "${k1:-0}" -gt 0
+"$TARSD" inspect --state "$TMP/s" --json >"$TMP/i.json"
+check "the history holds every episode, without gaps" perl -MJSON::PP -e '
+	for (@{decode_json(<STDIN>)->{agents}}) {
+		exit 1 unless $_->{history}{missing} == 0 && $_->{history}{recorded} == $_->{episodes}
+			&& $_->{history}{last} == $_->{episodes};
+	}' <"$TMP/i.json"
+
+start_serve --config "$TMP/one.json"
+ok $? "tarsd starts again on the same dir"
+check "  resuming the configured agent where it stopped" contains "$TMP/serve.log" "\"source\":\"keeper\",\"msg\":\"resumed at step $k1,"
+check "  and the agent that left the config" contains "$TMP/serve.log" '"source":"leaver","msg":"resumed at step'
+check "  which keeps training" test "$(api /api/v1/health | json agents.1.id)" = leaver
+s2=$(api /api/v1/health | json agents.0.steps)
+check "  from its checkpoint on ($s2 >= $k1)" test "$s2" -ge "$k1"
+kill -USR1 "$SERVE_PID"
+for i in $(seq 50); do grep -q "SIGUSR1" "$TMP/serve.log" && break; sleep 0.1; done
+check "SIGUSR1 asks for checkpoints on demand" contains "$TMP/serve.log" "SIGUSR1: checkpointing every agent"
+kill -TERM "$SERVE_PID"
+wait_exit "$SERVE_PID"
+
+sed "s#\"state_dir\": \"s\"#\"state_dir\": \"backup\"#" "$TMP/two.json" >"$TMP/backup.json"
+start_serve --config "$TMP/backup.json"
+ok $? "tarsd starts on the backup"
+check "  and resumes from it" contains "$TMP/serve.log" '"source":"keeper","msg":"resumed at step'
+kill -TERM "$SERVE_PID"
+wait_exit "$SERVE_PID"
+
+# Faults: one line, exit 1, and the file as it was.
+mkdir "$TMP/corrupt"
+head -c 65536 /dev/urandom >"$TMP/corrupt/data.mdb"
+sum=$(sha256sum <"$TMP/corrupt/data.mdb")
+"$TARSD" serve --listen 127.0.0.1:0 --state "$TMP/corrupt" >"$TMP/out" 2>"$TMP/err"
+check "a corrupt data.mdb: exit 1" test $? -eq 1
+check "  one line naming the path and the cause" contains "$TMP/err" "tarsd: cannot open the state store in $TMP/corrupt: not an LMDB file, or its header is corrupt"
+check "  the file untouched" test "$(sha256sum <"$TMP/corrupt/data.mdb")" = "$sum"
+
+mkdir "$TMP/foreign"
+printf 'VERSION=3\nformat=print\ntype=btree\nHEADER=END\n apple\n 42\nDATA=END\n' |
+	mdb_load -s inventory "$TMP/foreign"
+sum=$(sha256sum <"$TMP/foreign/data.mdb")
+"$TARSD" serve --listen 127.0.0.1:0 --state "$TMP/foreign" >"$TMP/out" 2>"$TMP/err"
+check "another program's LMDB store: exit 1" test $? -eq 1
+check "  one line saying so" contains "$TMP/err" "tarsd: $TMP/foreign/data.mdb is an LMDB store, but not a tars one; refusing to touch it"
+check "  the file untouched" test "$(sha256sum <"$TMP/foreign/data.mdb")" = "$sum"
+
+"$TARSD" inspect --state "$TMP/nowhere" >"$TMP/out" 2>"$TMP/err"
+check "inspect of a missing dir: exit 1" test $? -eq 1
+check "  naming it" contains "$TMP/err" "tarsd: state dir $TMP/nowhere: No such file or directory"
+"$TARSD" serve --listen 127.0.0.1:0 --state /etc/passwd/state >"$TMP/out" 2>"$TMP/err"
+check "a state dir that cannot be created: exit 1" test $? -eq 1
+check "  naming it and the cause" contains "$TMP/err" "tarsd: cannot create state dir '/etc/passwd/state': Not a directory"
+
+# A map that starts at 1 MiB grows for DDPG's multi-megabyte checkpoints.
+cat >"$TMP/map.json" <<JSON
+{"listen": "127.0.0.1:0", "state_dir": "map", "state_map_mb": 1, "checkpoint_every_s": 0.2,
+ "agents": [{"id": "big", "agent": "ddpg", "env": "pendulum", "preset": "pendulum"}]}
+JSON
+start_serve --config "$TMP/map.json"
+sleep 1
+kill -TERM "$SERVE_PID"
+wait_exit "$SERVE_PID"
+check "a full map grows: the daemon stops cleanly" test "$EXIT_CODE" -eq 0
+check "  with no state error" test -z "$(grep '"level":"error"' "$TMP/serve.log")"
+check "  and the store is larger than the map it began with" test "$(stat -c %s "$TMP/map/data.mdb")" -gt 1048576
+
+# Read-only and full file systems need a private mount namespace (root, or user namespaces).
+if unshare -m true 2>/dev/null; then
+	mkdir "$TMP/ro"
+	unshare -m sh -c "mount --bind -o ro '$TMP/ro' '$TMP/ro' && exec '$TARSD' serve --listen 127.0.0.1:0 --state '$TMP/ro'" >"$TMP/out" 2>"$TMP/err"
+	check "a read-only state dir: exit 1" test $? -eq 1
+	check "  one line naming the path and the cause" contains "$TMP/err" "tarsd: cannot create $TMP/ro/tarsd.lock: Read-only file system"
+	mkdir "$TMP/full"
+	cat >"$TMP/full.json" <<JSON
+{"listen": "127.0.0.1:0", "state_dir": "full", "checkpoint_every_s": 0.1,
+ "agents": [{"id": "fat", "agent": "ddpg", "env": "pendulum", "preset": "pendulum"}]}
+JSON
+	unshare -m sh -c "mount -t tmpfs -o size=256k tmpfs '$TMP/full' && exec '$TARSD' serve --config '$TMP/full.json' --log-format json" >"$TMP/out" 2>"$TMP/full.log" &
+	fpid=$!
+	for i in $(seq 100); do grep -q "No space left" "$TMP/full.log" && break; sleep 0.1; done
+	kill -TERM "$fpid" 2>/dev/null
+	wait_exit "$fpid"
+	check "a full disk: the failed writes are logged with the path and the cause" contains "$TMP/full.log" "cannot write the state store in $TMP/full: No space left on device"
+	check "  and the daemon exits 1" test "$EXIT_CODE" -eq 1
+	check "  saying the state was not all saved" contains "$TMP/full.log" "stopped, but the state was not all saved"
+else
+	echo "ok $((_n + 1)) # SKIP no mount namespace here for the read-only and full-disk cases"
+	_n=$((_n + 1))
+fi
+
+done_testing
