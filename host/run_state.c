@@ -60,7 +60,7 @@ run_save(struct run *r, void **data, size_t *len, char *err, size_t errlen)
 {
     struct vecbuf *b = &r->buf;
     tars_blob_writer *w = NULL, *aw = NULL, *ew = NULL;
-    const void *abytes = NULL, *ebytes = NULL, *bytes;
+    const void *abytes = NULL, *ebytes = NULL;
     size_t alen = 0, elen = 0;
     *data = NULL;
     int rc = plugin_blob(r, r->agent_plugin, r->actx, save_agent, &aw, &abytes, &alen, err, errlen);
@@ -96,12 +96,8 @@ run_save(struct run *r, void **data, size_t *len, char *err, size_t errlen)
     if (!rc)
         rc = tars_blob_put_bytes(w, ebytes, elen);
     if (!rc)
-        rc = tars_blob_writer_finish(w, &bytes, len);
-    if (!rc && !(*data = malloc(*len)))
-        rc = TARS_ENOMEM;
-    if (!rc)
-        memcpy(*data, bytes, *len);
-    else
+        rc = tars__blob_writer_take(w, data, len);
+    if (rc)
         snprintf(err, errlen, "out of memory saving run '%s'", r->id);
 out:
     tars_blob_writer_free(w);

@@ -44,7 +44,11 @@ type_name(int t)
     return t > 0 && t <= F_RNG ? names[t] : "unknown";
 }
 
-static uint32_t crc_table[256];
+/*
+ * CRC-32 (IEEE 802.3) by "slicing by 8": eight tables let the loop consume 8 bytes per step,
+ * several times faster than a byte at a time on the megabytes of an agent's replay buffer.
+ */
+static uint32_t crc_table[8][256];
 static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
 
 static void
@@ -54,8 +58,11 @@ crc_init(void)
         uint32_t c = i;
         for (int k = 0; k < 8; k++)
             c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
-        crc_table[i] = c;
+        crc_table[0][i] = c;
     }
+    for (uint32_t i = 0; i < 256; i++)
+        for (int t = 1; t < 8; t++)
+            crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xff];
 }
 
 static uint32_t
@@ -63,8 +70,20 @@ crc32_ieee(const unsigned char *p, size_t n)
 {
     pthread_once(&crc_once, crc_init);
     uint32_t c = 0xffffffffu;
-    for (size_t i = 0; i < n; i++)
-        c = crc_table[(c ^ p[i]) & 0xff] ^ (c >> 8);
+    while (n >= 8) {
+        uint32_t lo, hi;
+        memcpy(&lo, p, 4);
+        memcpy(&hi, p + 4, 4);
+        lo ^= c;
+        c = crc_table[7][lo & 0xff] ^ crc_table[6][(lo >> 8) & 0xff] ^
+            crc_table[5][(lo >> 16) & 0xff] ^ crc_table[4][lo >> 24] ^ crc_table[3][hi & 0xff] ^
+            crc_table[2][(hi >> 8) & 0xff] ^ crc_table[1][(hi >> 16) & 0xff] ^
+            crc_table[0][hi >> 24];
+        p += 8;
+        n -= 8;
+    }
+    while (n--)
+        c = crc_table[0][(c ^ *p++) & 0xff] ^ (c >> 8);
     return c ^ 0xffffffffu;
 }
 
@@ -217,6 +236,19 @@ tars_blob_writer_finish(tars_blob_writer *w, const void **data, size_t *len)
     }
     *data = w->data;
     *len = w->len;
+    return 0;
+}
+
+int
+tars__blob_writer_take(tars_blob_writer *w, void **data, size_t *len)
+{
+    const void *d;
+    int rc = tars_blob_writer_finish(w, &d, len);
+    if (rc)
+        return rc;
+    *data = w->data;
+    w->data = NULL;
+    w->len = w->cap = 0;
     return 0;
 }
 

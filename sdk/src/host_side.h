@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "tars/blob.h"
 #include "tars/host.h"
 #include "tars/version.h"
 
@@ -73,6 +74,12 @@ TARS_EXPORT void tars__join(char *buf, size_t len, const char *sep, const char *
 /* Formats one sentence into err (if non-NULL) and returns rc: `return tars__errf(...)`. */
 TARS_EXPORT int tars__errf(char *err, size_t errlen, int rc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/*
+ * Finishes a blob and hands its buffer (malloc'd) to the caller, who frees it; the writer is
+ * left empty (free it as usual). Saves copying large states.
+ */
+TARS_EXPORT int tars__blob_writer_take(tars_blob_writer *w, void **data, size_t *len);
 
 /*
  * Copies in to out (size len) as one line of valid UTF-8: newlines and tabs become \n and \t,
