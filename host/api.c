@@ -4,6 +4,7 @@
 #include <string.h>
 #include "host.h"
 #include "http.h"
+#include "rcu.h"
 #include "tars/version.h"
 
 static json_t *
@@ -30,8 +31,11 @@ static int
 health(struct mg_connection *c, struct host *h)
 {
     json_t *agents = json_array();
-    for (size_t i = 0; agents && i < h->n_runs; i++)
-        json_array_append_new(agents, run_json(h->runs[i]));
+    rcu_enter();
+    struct runset *set = runs_current(&h->runs);
+    for (size_t i = 0; agents && i < set->n; i++)
+        json_array_append_new(agents, run_json(set->v[i]));
+    rcu_leave();
     return http_reply_json(c, 200,
                            json_pack("{s:s, s:s, s:f, s:o}", "status", "ok", "version",
                                      TARS_VERSION_STRING, "uptime_s", host_now() - h->started,

@@ -44,7 +44,7 @@ cmd_check(const struct opts *o)
                         h->reg.v[i]->warning);
     }
     if (h->cfg.doc.root && h->reg.manifest_dirs.n)
-        host_config_runs(h, 0, &d);
+        host_check_agents(h, &d);
     diag_print(&d, stderr, NULL);
     rc = d.n ? 1 : 0;
     diag_free(&d);

@@ -32,7 +32,7 @@ nonempty(const char *s)
 static const char *const log_formats[] = {"auto", "text", "json", NULL};
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 
-static const struct sch_field agent_schema[] = {
+const struct sch_field config_agent_schema[] = {
     {.key = "id",
      .type = SCH_STRING,
      .flags = SCH_REQUIRED,
@@ -138,7 +138,7 @@ const struct sch_field config_schema[] = {
     {.key = "agents",
      .type = SCH_ARRAY,
      .elem = SCH_OBJECT,
-     .fields = agent_schema,
+     .fields = config_agent_schema,
      .help = "Agents started at boot (resumed from the state dir when they exist there)."},
     {0},
 };
@@ -196,6 +196,19 @@ load_dirs(struct strv *dst, json_t *arr, const char *file)
     return 0;
 }
 
+void
+config_agent_read(json_t *o, struct agent_conf *a)
+{
+    a->id = sch_str(o, "id", "");
+    a->agent = sch_str(o, "agent", "");
+    a->env = sch_str(o, "env", "");
+    a->preset = sch_str(o, "preset", NULL);
+    a->n_envs = (uint32_t)sch_int(o, "n_envs", 0); /* 0: the preset's, or 8 */
+    a->seed = (uint64_t)sch_int(o, "seed", 0);
+    a->params = json_object_get(o, "params");
+    a->env_params = json_object_get(o, "env_params");
+}
+
 static int
 load_agents(struct config *c, struct diag *d)
 {
@@ -208,15 +221,8 @@ load_agents(struct config *c, struct diag *d)
     for (size_t i = 0; i < n; i++) {
         json_t *o = json_array_get(arr, i);
         struct agent_conf *a = &c->agents[c->n_agents++];
+        config_agent_read(o, a);
         a->ptr = jptr_index("/agents", i);
-        a->id = sch_str(o, "id", "");
-        a->agent = sch_str(o, "agent", "");
-        a->env = sch_str(o, "env", "");
-        a->preset = sch_str(o, "preset", NULL);
-        a->n_envs = (uint32_t)sch_int(o, "n_envs", 0); /* 0: the preset's, or 8 */
-        a->seed = (uint64_t)sch_int(o, "seed", 0);
-        a->params = json_object_get(o, "params");
-        a->env_params = json_object_get(o, "env_params");
         for (size_t j = 0; j < i; j++) {
             if (strcmp(c->agents[j].id, a->id) == 0) {
                 char *p = jptr_key(a->ptr, "id");

@@ -51,11 +51,16 @@ struct config {
 };
 
 extern const struct sch_field config_schema[];
+/* One agent entry (of the config's "agents", or an API request creating an agent). */
+extern const struct sch_field config_agent_schema[];
 extern const char config_default_text[];
 
 /* Loads file, or the embedded default when file is NULL. Errors go to d; returns 0 or -1. */
 int config_load(struct config *c, const char *file, struct diag *d);
 void config_free(struct config *c);
+
+/* Fills a (all but ptr) from an entry validated against config_agent_schema; borrows o. */
+void config_agent_read(json_t *o, struct agent_conf *a);
 
 /* The agent entry with this id, or NULL. */
 const struct agent_conf *config_agent(const struct config *c, const char *id);

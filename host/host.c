@@ -54,9 +54,16 @@ host_configure(struct host *h, const struct opts *o, struct diag *d)
     memset(h, 0, sizeof *h);
     h->lock_fd = -1;
     h->started = host_now();
+    if (pthread_rwlock_init(&h->reg_lock, NULL) == 0)
+        h->reg_lock_ready = 1;
     if (config_load(&h->cfg, o->config, d))
         return -1;
     struct config *c = &h->cfg;
+    if (!h->reg_lock_ready || runs_init(&h->runs, c->runners)) {
+        diag_add(d, "out of memory");
+        return -1;
+    }
+    h->runs_ready = 1;
     if (replace_dirs(&c->manifest_dirs, &o->manifests) ||
         replace_dirs(&c->plugin_dirs, &o->plugins) || replace_str(&c->listen, o->listen) ||
         replace_str(&c->state_dir, o->state) || replace_str(&c->log_format, o->log_format) ||
@@ -95,19 +102,19 @@ host_setup(struct host *h, const struct opts *o, int plugins_fatal, struct diag 
 void
 host_teardown(struct host *h)
 {
-    for (size_t i = 0; i < h->n_runs; i++)
-        run_destroy(h->runs[i]);
-    free(h->runs);
-    free(h->tick_steps);
+    if (h->runs_ready)
+        runs_free(&h->runs);
+    if (h->reg_lock_ready)
+        pthread_rwlock_destroy(&h->reg_lock);
     registry_free(&h->reg);
     config_free(&h->cfg);
     memset(h, 0, sizeof *h);
 }
 
 int
-host_resolve_agent(struct host *h, const struct agent_conf *a, struct run_spec *s, struct diag *d)
+host_resolve_agent(struct host *h, const struct jdoc *doc, const struct agent_conf *a,
+                   struct run_spec *s, struct diag *d)
 {
-    const struct jdoc *doc = &h->cfg.doc;
     char err[768];
     char *at = NULL;
     int errors = 0;
@@ -151,36 +158,14 @@ host_resolve_agent(struct host *h, const struct agent_conf *a, struct run_spec *
 }
 
 int
-host_config_runs(struct host *h, int create, struct diag *d)
+host_check_agents(struct host *h, struct diag *d)
 {
     int errors = 0;
-    if (create) {
-        h->runs = calloc(h->cfg.n_agents ? h->cfg.n_agents : 1, sizeof *h->runs);
-        if (!h->runs) {
-            diag_add(d, "out of memory");
-            return 1;
-        }
-    }
     for (size_t i = 0; i < h->cfg.n_agents; i++) {
-        const struct agent_conf *a = &h->cfg.agents[i];
         struct run_spec s;
-        int e = host_resolve_agent(h, a, &s, d);
-        errors += e;
-        if (e || !create) {
-            tars_params_free(s.agent_params);
-            tars_params_free(s.env_params);
-            continue;
-        }
-        char err[768];
-        struct run *r;
-        if (run_create(&s, &r, err, sizeof err)) {
-            char *at = jptr_key(a->ptr, "id");
-            jdoc_error(&h->cfg.doc, d, at ? at : a->ptr, 0, "agent '%s': %s", a->id, err);
-            free(at);
-            errors++;
-            continue;
-        }
-        h->runs[h->n_runs++] = r;
+        errors += host_resolve_agent(h, &h->cfg.doc, &h->cfg.agents[i], &s, d);
+        tars_params_free(s.agent_params);
+        tars_params_free(s.env_params);
     }
     return errors;
 }

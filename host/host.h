@@ -12,6 +12,7 @@
 #include "registry.h"
 #include "run.h"
 #include "runner.h"
+#include "runset.h"
 
 struct store;
 struct writer;
@@ -25,8 +26,9 @@ struct host {
     int trained;           /* the runners ran: the runs hold state worth a final checkpoint */
     uint64_t write_errors; /* failed state writes (written by the writer thread only) */
     double write_error_logged;
-    struct run **runs;
-    size_t n_runs;
+    struct runs runs;          /* the agents being trained (RCU, see runset.h) */
+    pthread_rwlock_t reg_lock; /* the registry: written by rescans, read by API handlers */
+    int runs_ready, reg_lock_ready;
     struct runner_pool pool;
     struct http http;
     double started; /* monotonic seconds at start */
@@ -34,7 +36,6 @@ struct host {
     uv_loop_t loop;
     uv_signal_t sigint, sigterm, sighup, sigusr1;
     uv_timer_t tick;
-    uint64_t *tick_steps; /* steps per run at the previous tick */
     double tick_time;
     int stopping;
 };
@@ -68,18 +69,18 @@ void host_teardown(struct host *h);
 int paths_defaults(struct config *c);
 
 /*
- * The plugins and parameter snapshots of one config entry (errors at their position in the
- * config go to d; returns their number). On error the snapshots in s may be NULL.
+ * The plugins and parameter snapshots of one agent entry of doc (the config, or an API
+ * request): errors at their position in doc go to d; returns their number. On error the
+ * snapshots in s may be NULL.
  */
-int host_resolve_agent(struct host *h, const struct agent_conf *a, struct run_spec *s,
-                       struct diag *d);
+int host_resolve_agent(struct host *h, const struct jdoc *doc, const struct agent_conf *a,
+                       struct run_spec *s, struct diag *d);
 
 /*
- * Builds a run for each agent of the config. Unknown plugins, presets and bad parameter
- * values are reported at their position in the config; returns the number of errors.
- * With create == 0 only validates.
+ * Validates each agent of the config: unknown plugins, presets and bad parameter values are
+ * reported at their position in the config; returns the number of errors.
  */
-int host_config_runs(struct host *h, int create, struct diag *d);
+int host_check_agents(struct host *h, struct diag *d);
 
 int cmd_serve(const struct opts *o);
 int cmd_check(const struct opts *o);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include "http.h"
 #include "log.h"
+#include "rcu.h"
 
 /*
  * CivetWeb's own messages. Those without a connection come from starting and stopping, where
@@ -24,6 +25,24 @@ on_log(const struct mg_connection *c, const char *msg)
 {
     hlog(c ? LOG_WARN : LOG_DEBUG, "http", "%s", msg);
     return 1;
+}
+
+/* CivetWeb's workers run the API handlers, which read shared state under RCU. */
+static void *
+on_thread_start(const struct mg_context *ctx, int thread_type)
+{
+    (void)ctx;
+    if (thread_type == 1)
+        rcu_thread_online();
+    return NULL;
+}
+
+static void
+on_thread_exit(const struct mg_context *ctx, int thread_type, void *thread_pointer)
+{
+    (void)ctx, (void)thread_pointer;
+    if (thread_type == 1)
+        rcu_thread_offline();
 }
 
 static const char *
@@ -189,6 +208,8 @@ http_start(struct http *s, const char *listen, unsigned n_threads, struct host *
     struct mg_callbacks cb;
     memset(&cb, 0, sizeof cb);
     cb.log_message = on_log;
+    cb.init_thread = on_thread_start;
+    cb.exit_thread = on_thread_exit;
     mg_init_library(0);
     unsigned code = 0;
     struct mg_init_data init = {.callbacks = &cb, .user_data = h, .configuration_options = options};

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "params_json.h"
 #include "persist.h"
+#include "rcu.h"
 #include "records.h"
 #include "store.h"
 #include "writer.h"
@@ -98,9 +99,8 @@ persist_open(struct host *h, char *err, size_t errlen)
     return 0;
 }
 
-/* The JSON record of an agent: what it takes to build it again. */
-static char *
-agent_record(const struct run_spec *s, const char *preset, const char *origin)
+char *
+persist_agent_record(const struct run_spec *s, const char *preset, const char *origin)
 {
     json_t *o = json_pack(
         "{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:s?, s:o, s:o, s:s, s:f}", "id", s->id, "agent",
@@ -113,9 +113,8 @@ agent_record(const struct run_spec *s, const char *preset, const char *origin)
     return text;
 }
 
-/* The plugins and parameters of a stored record. */
-static int
-spec_from_record(struct host *h, json_t *rec, struct run_spec *s, struct diag *d)
+int
+persist_spec(struct host *h, json_t *rec, struct run_spec *s, struct diag *d)
 {
     char err[768];
     const char *id = json_string_value(json_object_get(rec, "id"));
@@ -175,9 +174,8 @@ stored_agents(struct host *h)
     return all;
 }
 
-/* Loads the agent's last checkpoint into r, if it has one, and trims what came after it. */
-static int
-resume(struct host *h, struct run *r, struct diag *d)
+int
+persist_resume(struct host *h, struct run *r, struct diag *d)
 {
     MDB_txn *txn;
     struct checkpoint_hdr hdr;
@@ -217,8 +215,16 @@ resume(struct host *h, struct run *r, struct diag *d)
 
 static void on_episode(struct run *r, uint32_t env, double ret, uint32_t len, void *user);
 
+void
+persist_attach(struct host *h, struct run *r)
+{
+    r->on_episode = on_episode;
+    r->on_episode_user = h;
+}
+
+/* Builds, resumes and publishes the run of a record (consumes s's snapshots). */
 static int
-add_run(struct host *h, struct run_spec *s, struct diag *d)
+add_run(struct host *h, struct run_spec *s, json_t *rec, struct diag *d)
 {
     char err[768];
     struct run *r;
@@ -226,28 +232,37 @@ add_run(struct host *h, struct run_spec *s, struct diag *d)
         diag_add(d, "agent '%s': %s", s->id, err);
         return 1;
     }
-    r->on_episode = on_episode;
-    r->on_episode_user = h;
-    h->runs[h->n_runs++] = r;
-    return resume(h, r, d);
+    persist_attach(h, r);
+    if (persist_resume(h, r, d)) {
+        run_destroy(r);
+        return 1;
+    }
+    pthread_mutex_lock(&h->runs.lock);
+    int rc = runs_add(&h->runs, r);
+    pthread_mutex_unlock(&h->runs.lock);
+    if (rc) {
+        run_destroy(r);
+        diag_add(d, "out of memory");
+        return 1;
+    }
+    int paused = json_is_true(json_object_get(rec, "paused"));
+    atomic_store(&r->state, paused ? RUN_STOPPED : RUN_RUNNING);
+    return 0;
 }
 
 int
 persist_restore(struct host *h, struct diag *d)
 {
     json_t *stored = stored_agents(h);
-    size_t cap = h->cfg.n_agents + json_object_size(stored) + 1;
     int errors = 0;
-    h->runs = calloc(cap, sizeof *h->runs);
-    if (!h->runs || !stored) {
-        json_decref(stored);
+    if (!stored) {
         diag_add(d, "out of memory");
         return 1;
     }
     /* The config's agents, in its order: stored ones resume, new ones get a record. */
     for (size_t i = 0; i < h->cfg.n_agents; i++) {
         const struct agent_conf *a = &h->cfg.agents[i];
-        json_t *rec = json_object_get(stored, a->id);
+        json_t *rec = json_incref(json_object_get(stored, a->id));
         struct run_spec s;
         int e;
         if (rec) {
@@ -257,21 +272,22 @@ persist_restore(struct host *h, struct diag *d)
                      "the state dir holds this agent as '%s'; it resumes as it was, not as the "
                      "config's '%s'",
                      was, a->agent);
-            e = spec_from_record(h, rec, &s, d);
+            e = persist_spec(h, rec, &s, d);
         } else {
-            e = host_resolve_agent(h, a, &s, d);
-            char *text = e ? NULL : agent_record(&s, a->preset, "config");
+            e = host_resolve_agent(h, &h->cfg.doc, a, &s, d);
+            char *text = e ? NULL : persist_agent_record(&s, a->preset, "config");
             if (text)
                 writer_json(h->writer, DB_AGENTS, a->id, text, strlen(text));
             free(text);
         }
         if (!e)
-            e = add_run(h, &s, d);
+            e = add_run(h, &s, rec, d);
         else {
             tars_params_free(s.agent_params);
             tars_params_free(s.env_params);
         }
         errors += e;
+        json_decref(rec);
         json_object_del(stored, a->id);
     }
     /* Then the agents created at run time (through the API), in id order. */
@@ -280,9 +296,9 @@ persist_restore(struct host *h, struct diag *d)
     json_object_foreach(stored, id, rec)
     {
         struct run_spec s;
-        int e = spec_from_record(h, rec, &s, d);
+        int e = persist_spec(h, rec, &s, d);
         if (!e)
-            e = add_run(h, &s, d);
+            e = add_run(h, &s, rec, d);
         else {
             tars_params_free(s.agent_params);
             tars_params_free(s.env_params);
@@ -291,6 +307,33 @@ persist_restore(struct host *h, struct diag *d)
     }
     json_decref(stored);
     return errors;
+}
+
+json_t *
+persist_record(struct host *h, const char *id)
+{
+    MDB_txn *txn;
+    MDB_val k = {strlen(id), (void *)id}, v;
+    json_t *rec = NULL;
+    if (store_read_begin(h->store, &txn))
+        return NULL;
+    if (mdb_get(txn, store_dbi(h->store, DB_AGENTS), &k, &v) == 0)
+        rec = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+    store_read_end(h->store, txn);
+    return rec;
+}
+
+int
+persist_set_paused(struct host *h, const char *id, int paused)
+{
+    json_t *rec = persist_record(h, id);
+    char *text = NULL;
+    if (rec && json_object_set_new(rec, "paused", json_boolean(paused)) == 0)
+        text = json_dumps(rec, JSON_COMPACT);
+    int rc = text ? writer_json(h->writer, DB_AGENTS, id, text, strlen(text)) : -1;
+    free(text);
+    json_decref(rec);
+    return rc;
 }
 
 static void
@@ -384,8 +427,10 @@ void
 persist_tick(struct host *h)
 {
     double now = unix_now();
-    for (size_t i = 0; i < h->n_runs; i++) {
-        struct run *r = h->runs[i];
+    rcu_enter();
+    struct runset *set = runs_current(&h->runs);
+    for (size_t i = 0; i < set->n; i++) {
+        struct run *r = set->v[i];
         if (atomic_load(&r->checkpoint_in_flight) || atomic_load(&r->state) != RUN_RUNNING)
             continue;
         int by_time = h->cfg.checkpoint_every_s > 0 &&
@@ -396,13 +441,17 @@ persist_tick(struct host *h)
         if (by_time || by_steps)
             atomic_store(&r->checkpoint_request, 1);
     }
+    rcu_leave();
 }
 
 void
 persist_request_all(struct host *h)
 {
-    for (size_t i = 0; i < h->n_runs; i++)
-        atomic_store(&h->runs[i]->checkpoint_request, 1);
+    rcu_enter();
+    struct runset *set = runs_current(&h->runs);
+    for (size_t i = 0; i < set->n; i++)
+        atomic_store(&set->v[i]->checkpoint_request, 1);
+    rcu_leave();
 }
 
 int
@@ -412,10 +461,13 @@ persist_close(struct host *h)
     char err[512];
     if (h->writer) {
         size_t saved = 0;
+        /* After the runners stopped, nothing else changes the set: no read-side section. */
+        struct runset *set = h->runs_ready ? runs_current(&h->runs) : NULL;
+        size_t n = set ? set->n : 0;
         /* Only runs that trained are saved: one whose resume failed must not overwrite the
          * checkpoint it could not load. */
-        for (size_t i = 0; h->trained && i < h->n_runs; i++) {
-            struct run *r = h->runs[i];
+        for (size_t i = 0; h->trained && i < n; i++) {
+            struct run *r = set->v[i];
             if (atomic_load(&r->state) == RUN_FAILED) {
                 flush_history(h, r);
                 continue;
@@ -425,7 +477,7 @@ persist_close(struct host *h)
         if (writer_flush(h->writer, err, sizeof err)) {
             hlog(LOG_ERROR, "state", "the last checkpoints were not saved: %s", err);
             rc = -1;
-        } else if (h->trained && h->n_runs) {
+        } else if (h->trained && n) {
             hlog(LOG_INFO, "state", "checkpointed %zu agents in %s", saved, h->cfg.state_dir);
         }
         writer_stop(h->writer);

@@ -11,21 +11,38 @@
 #ifndef TARS_HOST_PERSIST_H
 #define TARS_HOST_PERSIST_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include "diag.h"
 
 struct host;
 struct run;
+struct run_spec;
 
 /* Creates the state dir if needed, locks it against a second tarsd, opens the store and
  * starts its writer. On failure err names the path and the cause. */
 int persist_open(struct host *h, char *err, size_t errlen);
 /*
- * Builds h->runs: the config's agents and the agents the state dir holds (a stored agent is
- * resumed from its record and last checkpoint, not re-created from the config). Errors go
- * to d; returns their number.
+ * Fills h->runs: the config's agents and the agents the state dir holds (a stored agent is
+ * resumed from its record and last checkpoint, not re-created from the config; one stopped
+ * by an operator stays stopped). Errors go to d; returns their number.
  */
 int persist_restore(struct host *h, struct diag *d);
+
+/* Agent records (any thread; writes are queued to the writer, see writer_flush). */
+
+/* The JSON record of an agent (malloc'd text): what it takes to build it again. */
+char *persist_agent_record(const struct run_spec *s, const char *preset, const char *origin);
+/* The stored record of agent id, or NULL when there is none. */
+json_t *persist_record(struct host *h, const char *id);
+/* Rewrites the record with "paused" set (operators' stop/start survive restarts). */
+int persist_set_paused(struct host *h, const char *id, int paused);
+/* The plugins and parameters a record names; errors go to d (returns their number). */
+int persist_spec(struct host *h, json_t *rec, struct run_spec *s, struct diag *d);
+/* Hooks r's finished episodes into the history. */
+void persist_attach(struct host *h, struct run *r);
+/* Loads the agent's last checkpoint into r, if it has one, and trims what came after it. */
+int persist_resume(struct host *h, struct run *r, struct diag *d);
 /* Asks the runners for the checkpoints that are due (control loop, every tick). */
 void persist_tick(struct host *h);
 /* Asks for a checkpoint of every agent now (on demand). */

@@ -18,6 +18,10 @@
 
 #define RUN_RETURN_WINDOW 100
 
+/*
+ * READY: built, not yet stepped (or being reset); RUNNING: stepped by its runner; STOPPED:
+ * paused by an operator (kept across restarts); FAILED: a plugin op failed, see error.
+ */
 enum run_state { RUN_READY = 0, RUN_RUNNING, RUN_STOPPED, RUN_FAILED };
 
 struct run_spec {
@@ -66,7 +70,13 @@ struct run {
     uint32_t history_n, history_cap;
     uint64_t scalar_seq; /* scalars records written */
     double scalar_time;  /* when the last one was */
+    /* Set when the run joins the set of runs (runset.c), then fixed. */
+    uint32_t runner; /* the runner thread that steps it */
+    /* The control loop's. */
+    uint64_t tick_steps; /* steps at the previous steps/s update */
+    int tick_seen;       /* tick_steps is set */
     /* Shared. */
+    atomic_int refs;                 /* runners stepping it outside a read-side section */
     atomic_int checkpoint_request;   /* set by the control loop, taken by the runner */
     atomic_int checkpoint_in_flight; /* queued and not yet committed */
     _Atomic uint64_t checkpoint_step;

@@ -2,76 +2,112 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "log.h"
 #include "host.h"
+#include "log.h"
+#include "rcu.h"
 #include "runner.h"
 
 /* How long a run steps before the thread turns to its next run. */
 #define RUNNER_SLICE_S 0.002
+/* How long a thread with nothing to step sleeps before it looks again. */
+#define RUNNER_IDLE_NS (10 * 1000 * 1000)
 
 struct runner {
     pthread_t thread;
     int started;
+    uint32_t index;
     struct runner_pool *pool;
-    struct run **runs; /* this thread's share */
-    size_t n_runs;
+    struct run **mine; /* this round's runs, each held */
+    size_t cap;
 };
+
+/* Takes a reference to each of this thread's runs in the current set. */
+static size_t
+take_mine(struct runner *self)
+{
+    size_t n = 0;
+    rcu_enter();
+    struct runset *s = runs_current(self->pool->runs);
+    if (s->n > self->cap) {
+        struct run **v = realloc(self->mine, s->n * sizeof *v);
+        if (v) {
+            self->mine = v;
+            self->cap = s->n;
+        }
+    }
+    for (size_t i = 0; i < s->n && n < self->cap; i++) {
+        struct run *r = s->v[i];
+        if (r->runner != self->index)
+            continue;
+        atomic_fetch_add_explicit(&r->refs, 1, memory_order_relaxed);
+        self->mine[n++] = r;
+    }
+    rcu_leave();
+    return n;
+}
+
+static int
+stopping(const struct runner_pool *p)
+{
+    return atomic_load_explicit(&((struct runner_pool *)p)->stop, memory_order_relaxed);
+}
+
+/* Steps r for a slice; returns 1 when it stepped. */
+static int
+slice(struct runner_pool *pool, struct run *r)
+{
+    int state = atomic_load_explicit(&r->state, memory_order_relaxed);
+    if (state == RUN_RUNNING) {
+        /* Each run steps for a time slice rather than once, so that a cheap agent sharing
+         * a thread with an expensive one still gets its share of the CPU. */
+        double until = host_now() + RUNNER_SLICE_S;
+        do {
+            if (run_step(r) != 0) {
+                hlog(LOG_ERROR, r->id, "stopped: %s", r->error);
+                break;
+            }
+        } while (host_now() < until && !stopping(pool) &&
+                 atomic_load_explicit(&r->state, memory_order_relaxed) == RUN_RUNNING);
+    }
+    /* A failed run's state is suspect: it takes no more checkpoints. */
+    int now = atomic_load_explicit(&r->state, memory_order_relaxed);
+    if (pool->after_slice && (now == RUN_RUNNING || now == RUN_STOPPED))
+        pool->after_slice(r, pool->after_slice_arg);
+    return state == RUN_RUNNING;
+}
 
 static void *
 runner_main(void *arg)
 {
     struct runner *self = arg;
     struct runner_pool *pool = self->pool;
-    for (size_t i = 0; i < self->n_runs; i++) {
-        int ready = RUN_READY;
-        atomic_compare_exchange_strong(&self->runs[i]->state, &ready, RUN_RUNNING);
-    }
-    while (!atomic_load_explicit(&pool->stop, memory_order_relaxed)) {
-        size_t active = 0;
-        for (size_t i = 0; i < self->n_runs; i++) {
-            struct run *r = self->runs[i];
-            if (atomic_load_explicit(&r->state, memory_order_relaxed) != RUN_RUNNING)
-                continue;
-            active++;
-            /* Each run steps for a time slice rather than once, so that a cheap agent sharing
-             * a thread with an expensive one still gets its share of the CPU. */
-            double until = host_now() + RUNNER_SLICE_S;
-            do {
-                if (run_step(r) != 0) {
-                    hlog(LOG_ERROR, r->id, "stopped: %s", r->error);
-                    break;
-                }
-            } while (host_now() < until &&
-                     !atomic_load_explicit(&pool->stop, memory_order_relaxed));
-            if (pool->after_slice)
-                pool->after_slice(r, pool->after_slice_arg);
+    rcu_thread_online();
+    while (!stopping(pool)) {
+        size_t n = take_mine(self), active = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (!stopping(pool))
+                active += slice(pool, self->mine[i]);
+            atomic_fetch_sub_explicit(&self->mine[i]->refs, 1, memory_order_release);
         }
         if (!active) {
-            /* Nothing left to step: wait for the stop request without spinning. */
-            struct timespec ts = {0, 20 * 1000 * 1000};
+            struct timespec ts = {0, RUNNER_IDLE_NS};
             nanosleep(&ts, NULL);
         }
     }
-    for (size_t i = 0; i < self->n_runs; i++) {
-        int running = RUN_RUNNING;
-        atomic_compare_exchange_strong(&self->runs[i]->state, &running, RUN_STOPPED);
-    }
+    rcu_thread_offline();
     return NULL;
 }
 
 int
-runner_pool_start(struct runner_pool *p, uint32_t n_threads, struct run **runs, size_t n_runs,
+runner_pool_start(struct runner_pool *p, uint32_t n_threads, struct runs *runs,
                   void (*after_slice)(struct run *r, void *arg), void *arg)
 {
     memset(p, 0, sizeof *p);
+    p->runs = runs;
     p->after_slice = after_slice;
     p->after_slice_arg = arg;
     atomic_init(&p->stop, 0);
-    uint32_t n = n_threads;
-    if (n > n_runs)
-        n = (uint32_t)n_runs;
-    if (n == 0)
-        n = 1;
+    uint32_t n = n_threads ? n_threads : 1;
     p->threads = calloc(n, sizeof *p->threads);
     if (!p->threads)
         return -ENOMEM;
@@ -79,21 +115,13 @@ runner_pool_start(struct runner_pool *p, uint32_t n_threads, struct run **runs, 
     for (uint32_t t = 0; t < n; t++) {
         struct runner *self = &p->threads[t];
         self->pool = p;
-        self->runs = calloc(n_runs / n + 1, sizeof *self->runs);
-        if (!self->runs) {
-            runner_pool_stop(p);
-            return -ENOMEM;
-        }
-        for (size_t i = t; i < n_runs; i += n)
-            self->runs[self->n_runs++] = runs[i];
-    }
-    for (uint32_t t = 0; t < n; t++) {
-        int rc = pthread_create(&p->threads[t].thread, NULL, runner_main, &p->threads[t]);
+        self->index = t;
+        int rc = pthread_create(&self->thread, NULL, runner_main, self);
         if (rc) {
             runner_pool_stop(p);
             return -rc;
         }
-        p->threads[t].started = 1;
+        self->started = 1;
     }
     return 0;
 }
@@ -107,7 +135,7 @@ runner_pool_stop(struct runner_pool *p)
     for (uint32_t t = 0; t < p->n; t++) {
         if (p->threads[t].started)
             pthread_join(p->threads[t].thread, NULL);
-        free(p->threads[t].runs);
+        free(p->threads[t].mine);
     }
     free(p->threads);
     p->threads = NULL;

@@ -15,22 +15,27 @@
 #include "log.h"
 #include "persist.h"
 #include "progress.h"
+#include "rcu.h"
 
 #define TICK_MS     1000
 #define PROGRESS_MS 250
 
 /* steps/s over the last second or more, written for the API and the progress lines. */
 static void
-update_rates(struct host *h)
+update_rates(struct host *h, struct runset *set)
 {
     double now = host_now();
     double dt = now - h->tick_time;
     if (dt < TICK_MS / 1000.0)
         return;
-    for (size_t i = 0; i < h->n_runs; i++) {
-        uint64_t s = atomic_load(&h->runs[i]->steps);
-        atomic_store(&h->runs[i]->sps, (double)(s - h->tick_steps[i]) / dt);
-        h->tick_steps[i] = s;
+    for (size_t i = 0; i < set->n; i++) {
+        struct run *r = set->v[i];
+        uint64_t s = atomic_load(&r->steps);
+        /* A run that joined since the last update has no rate yet. */
+        if (r->tick_seen)
+            atomic_store(&r->sps, (double)(s - r->tick_steps) / dt);
+        r->tick_steps = s;
+        r->tick_seen = 1;
     }
     h->tick_time = now;
 }
@@ -39,13 +44,16 @@ static void
 on_tick(uv_timer_t *t)
 {
     struct host *h = t->data;
-    update_rates(h);
-    persist_tick(h);
-    if (log_is_tty() && h->n_runs) {
+    rcu_enter();
+    struct runset *set = runs_current(&h->runs);
+    update_rates(h, set);
+    if (log_is_tty() && set->n) {
         char block[8192];
-        progress_runs(block, sizeof block, h->runs, h->n_runs);
+        progress_runs(block, sizeof block, set->v, set->n);
         log_status(block);
     }
+    rcu_leave();
+    persist_tick(h);
 }
 
 static void
@@ -172,6 +180,7 @@ cmd_serve(const struct opts *o)
         fprintf(stderr, "tarsd: out of memory\n");
         return 1;
     }
+    rcu_thread_online(); /* the control thread reads the set of runs */
     if (host_setup(h, o, 0, &d)) {
         diag_print(&d, stderr, "tarsd: ");
         goto out;
@@ -184,8 +193,7 @@ cmd_serve(const struct opts *o)
         diag_print(&d, stderr, "tarsd: ");
         goto out;
     }
-    h->tick_steps = calloc(h->n_runs ? h->n_runs : 1, sizeof *h->tick_steps);
-    if (!h->tick_steps || start_loop(h)) {
+    if (start_loop(h)) {
         fprintf(stderr, "tarsd: cannot start the control loop\n");
         goto out;
     }
@@ -194,16 +202,19 @@ cmd_serve(const struct opts *o)
         close_loop(h);
         goto out;
     }
+    /* Until the runners start, the control thread alone changes or reads the set. */
+    struct runset *set = runs_current(&h->runs);
     hlog(LOG_INFO, "tarsd", "tars %s listening on http://%s (port %d), %zu agents, state in %s",
-         TARS_VERSION_STRING, h->cfg.listen, h->http.port, h->n_runs, h->cfg.state_dir);
-    for (size_t i = 0; i < h->n_runs; i++) {
-        struct run *r = h->runs[i];
-        hlog(LOG_INFO, r->id, "training %s on %s (%u envs, seed %llu)", r->agent_plugin->info->name,
-             r->env_plugin->info->name, r->n_envs, (unsigned long long)r->seed);
+         TARS_VERSION_STRING, h->cfg.listen, h->http.port, set->n, h->cfg.state_dir);
+    for (size_t i = 0; i < set->n; i++) {
+        struct run *r = set->v[i];
+        hlog(LOG_INFO, r->id, "%s %s on %s (%u envs, seed %llu)",
+             atomic_load(&r->state) == RUN_STOPPED ? "stopped (start it to train):" : "training",
+             r->agent_plugin->info->name, r->env_plugin->info->name, r->n_envs,
+             (unsigned long long)r->seed);
     }
     h->tick_time = host_now();
-    int prc =
-        runner_pool_start(&h->pool, h->cfg.runners, h->runs, h->n_runs, persist_after_slice, h);
+    int prc = runner_pool_start(&h->pool, h->cfg.runners, &h->runs, persist_after_slice, h);
     if (prc) {
         fprintf(stderr, "tarsd: cannot start runner threads: %s\n", strerror(-prc));
         http_stop(&h->http);
@@ -216,8 +227,9 @@ cmd_serve(const struct opts *o)
     http_stop(&h->http);
     log_status(NULL);
     close_loop(h);
-    for (size_t i = 0; i < h->n_runs; i++) {
-        struct run *r = h->runs[i];
+    set = runs_current(&h->runs); /* the API may have changed it; it is quiet now */
+    for (size_t i = 0; i < set->n; i++) {
+        struct run *r = set->v[i];
         hlog(LOG_INFO, r->id, "stopped after %llu steps, %llu episodes",
              (unsigned long long)atomic_load(&r->steps),
              (unsigned long long)atomic_load(&r->episodes));
@@ -230,5 +242,6 @@ out:
     persist_close(h);
     host_teardown(h);
     free(h);
+    rcu_thread_offline();
     return rc;
 }

@@ -145,18 +145,14 @@ seek_last(MDB_cursor *c, const char *agent, MDB_val *k, MDB_val *v)
 }
 
 int
-rec_delete_after(struct store *s, MDB_txn *txn, enum store_db db, const char *agent, uint64_t after)
+rec_delete_from(struct store *s, MDB_txn *txn, enum store_db db, const char *agent, uint64_t from)
 {
     MDB_cursor *c;
     MDB_val k, v;
     int rc = mdb_cursor_open(txn, store_dbi(s, db), &c);
     if (rc)
         return rc;
-    if (after == UINT64_MAX) {
-        mdb_cursor_close(c);
-        return 0;
-    }
-    for (rc = seek(c, agent, after + 1, &k, &v); !rc; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    for (rc = seek(c, agent, from, &k, &v); !rc; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         if (store_agent_key_n(&k, agent) == UINT64_MAX)
             break;
         rc = mdb_cursor_del(c, 0);

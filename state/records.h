@@ -48,9 +48,9 @@ int rec_put_scalars(struct store *s, MDB_txn *txn, const char *agent, uint64_t s
 /* Puts (or replaces) an agent's or plugin's JSON record. */
 int rec_put_json(struct store *s, MDB_txn *txn, enum store_db db, const char *key, const char *json,
                  size_t len);
-/* Deletes the agent's records in db whose number is above `after`. */
-int rec_delete_after(struct store *s, MDB_txn *txn, enum store_db db, const char *agent,
-                     uint64_t after);
+/* Deletes the agent's records in db numbered `from` or above. */
+int rec_delete_from(struct store *s, MDB_txn *txn, enum store_db db, const char *agent,
+                    uint64_t from);
 
 /* Reads (inside any transaction). */
 

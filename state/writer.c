@@ -6,12 +6,14 @@
 #include <time.h>
 #include "writer.h"
 
-enum item_kind { I_EPISODES, I_CHECKPOINT, I_SCALARS, I_JSON, I_TRUNCATE };
+enum item_kind { I_EPISODES, I_CHECKPOINT, I_SCALARS, I_JSON, I_TRUNCATE, I_FORGET, I_PUT, I_DEL };
 
 struct item {
     struct item *next;
     enum item_kind kind;
-    char agent[72]; /* agent id, or the JSON record's key */
+    char agent[72];        /* agent id, or the JSON record's key */
+    unsigned char key[40]; /* I_PUT, I_DEL: a binary key */
+    size_t klen;
     enum store_db db;
     struct checkpoint_hdr hdr;
     uint64_t seq, seq2;
@@ -162,6 +164,41 @@ writer_json(struct writer *w, enum store_db db, const char *key, const char *jso
 }
 
 int
+writer_forget(struct writer *w, const char *agent, int keep_record)
+{
+    struct item *it = new_item(I_FORGET, agent);
+    if (!it)
+        return -1;
+    it->seq = keep_record != 0;
+    return push(w, it);
+}
+
+int
+writer_put(struct writer *w, enum store_db db, const void *key, size_t klen, const void *val,
+           size_t len)
+{
+    struct item *it;
+    if (klen == 0 || klen > sizeof it->key || copy_item(I_PUT, "", val, len, &it))
+        return -1;
+    memcpy(it->key, key, klen);
+    it->klen = klen;
+    it->db = db;
+    return push(w, it);
+}
+
+int
+writer_del(struct writer *w, enum store_db db, const void *key, size_t klen)
+{
+    struct item *it;
+    if (klen == 0 || klen > sizeof it->key || !(it = new_item(I_DEL, "")))
+        return -1;
+    memcpy(it->key, key, klen);
+    it->klen = klen;
+    it->db = db;
+    return push(w, it);
+}
+
+int
 writer_truncate(struct writer *w, const char *agent, uint64_t episodes, uint64_t scalars)
 {
     struct item *it = new_item(I_TRUNCATE, agent);
@@ -205,10 +242,34 @@ apply(MDB_txn *txn, void *arg)
             rc = rec_put_json(s, txn, it->db, it->agent, it->data, it->len);
             break;
         case I_TRUNCATE:
-            rc = rec_delete_after(s, txn, DB_EPISODES, it->agent, it->seq);
-            if (!rc)
-                rc = rec_delete_after(s, txn, DB_SCALARS, it->agent, it->seq2);
+            if (it->seq < UINT64_MAX)
+                rc = rec_delete_from(s, txn, DB_EPISODES, it->agent, it->seq + 1);
+            if (!rc && it->seq2 < UINT64_MAX)
+                rc = rec_delete_from(s, txn, DB_SCALARS, it->agent, it->seq2 + 1);
             break;
+        case I_FORGET:
+            rc = rec_delete_from(s, txn, DB_CHECKPOINTS, it->agent, 0);
+            if (!rc)
+                rc = rec_delete_from(s, txn, DB_EPISODES, it->agent, 0);
+            if (!rc)
+                rc = rec_delete_from(s, txn, DB_SCALARS, it->agent, 0);
+            if (!rc && !it->seq) {
+                MDB_val k = {strlen(it->agent), it->agent};
+                rc = mdb_del(txn, store_dbi(s, DB_AGENTS), &k, NULL);
+                rc = rc == MDB_NOTFOUND ? 0 : rc;
+            }
+            break;
+        case I_PUT: {
+            MDB_val k = {it->klen, it->key}, v = {it->len, it->data};
+            rc = mdb_put(txn, store_dbi(s, it->db), &k, &v, 0);
+            break;
+        }
+        case I_DEL: {
+            MDB_val k = {it->klen, it->key};
+            rc = mdb_del(txn, store_dbi(s, it->db), &k, NULL);
+            rc = rc == MDB_NOTFOUND ? 0 : rc;
+            break;
+        }
         }
     }
     return rc;

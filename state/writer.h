@@ -55,7 +55,16 @@ int writer_checkpoint(struct writer *w, const char *agent, const struct checkpoi
 int writer_scalars(struct writer *w, const char *agent, uint64_t seq, const char *json, size_t len);
 /* Queues a JSON record put into db under key. */
 int writer_json(struct writer *w, enum store_db db, const char *key, const char *json, size_t len);
-/* Queues the deletion of an agent's episodes after `episodes` and scalars after `scalars`. */
+/* Queues the deletion of an agent's checkpoints, episodes and scalars, and (unless
+ * keep_record) of its record. */
+int writer_forget(struct writer *w, const char *agent, int keep_record);
+/* Queues a put of a binary key (at most 40 bytes) and value (copied) into db. */
+int writer_put(struct writer *w, enum store_db db, const void *key, size_t klen, const void *val,
+               size_t len);
+/* Queues the deletion of a binary key from db (absent is not an error). */
+int writer_del(struct writer *w, enum store_db db, const void *key, size_t klen);
+/* Queues the deletion of an agent's episodes after `episodes` and scalars after `scalars`
+ * (UINT64_MAX: none). */
 int writer_truncate(struct writer *w, const char *agent, uint64_t episodes, uint64_t scalars);
 
 /* Waits until everything queued before the call is committed; 0 or the error, in err. */

@@ -1,0 +1,206 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "agents.h"
+#include "host.h"
+#include "log.h"
+#include "persist.h"
+#include "writer.h"
+
+/* Commits what is queued; -EIO with the store's reason on failure. */
+static int
+commit(struct host *h, char *err, size_t errlen)
+{
+    char why[512];
+    if (writer_flush(h->writer, why, sizeof why) == 0)
+        return 0;
+    snprintf(err, errlen, "the state store failed: %s", why);
+    return -EIO;
+}
+
+int
+agents_create(struct host *h, struct run_spec *s, const char *preset, char *err, size_t errlen)
+{
+    char why[768];
+    struct run *r = NULL;
+    int rc = 0;
+    pthread_mutex_lock(&h->runs.lock);
+    if (runset_find(runs_current(&h->runs), s->id)) {
+        snprintf(err, errlen, "agent '%s' already exists", s->id);
+        tars_params_free(s->agent_params);
+        tars_params_free(s->env_params);
+        rc = -EEXIST;
+        goto out;
+    }
+    char *record = persist_agent_record(s, preset, "api");
+    if (!record) {
+        tars_params_free(s->agent_params);
+        tars_params_free(s->env_params);
+        snprintf(err, errlen, "out of memory");
+        rc = -ENOMEM;
+        goto out;
+    }
+    if (run_create(s, &r, why, sizeof why)) {
+        snprintf(err, errlen, "agent '%s': %s", s->id, why);
+        free(record);
+        rc = -EINVAL;
+        goto out;
+    }
+    persist_attach(h, r);
+    writer_json(h->writer, DB_AGENTS, s->id, record, strlen(record));
+    free(record);
+    rc = commit(h, err, errlen);
+    if (rc == 0 && runs_add(&h->runs, r) != 0) {
+        writer_forget(h->writer, s->id, 0);
+        snprintf(err, errlen, "out of memory");
+        rc = -ENOMEM;
+    }
+    if (rc) {
+        run_destroy(r);
+        goto out;
+    }
+    atomic_store(&r->checkpoint_time, (double)time(NULL));
+    atomic_store(&r->state, RUN_RUNNING);
+    hlog(LOG_INFO, r->id, "created: %s on %s (%u envs, seed %llu)", r->agent_plugin->info->name,
+         r->env_plugin->info->name, r->n_envs, (unsigned long long)r->seed);
+out:
+    pthread_mutex_unlock(&h->runs.lock);
+    return rc;
+}
+
+int
+agents_set_running(struct host *h, const char *id, int running, char *err, size_t errlen)
+{
+    int rc = 0;
+    pthread_mutex_lock(&h->runs.lock);
+    struct run *r = runset_find(runs_current(&h->runs), id);
+    if (!r) {
+        snprintf(err, errlen, "no agent '%s'", id);
+        rc = -ENOENT;
+        goto out;
+    }
+    int from = running ? RUN_STOPPED : RUN_RUNNING;
+    int to = running ? RUN_RUNNING : RUN_STOPPED;
+    int state = atomic_load(&r->state);
+    if (state == to)
+        goto out; /* already so: nothing to do, and not an error */
+    if (state == RUN_FAILED) {
+        snprintf(err, errlen, "agent '%s' failed (%s); reset it to train again", id, r->error);
+        rc = -EBUSY;
+        goto out;
+    }
+    if (!atomic_compare_exchange_strong(&r->state, &from, to)) {
+        snprintf(err, errlen, "agent '%s' is %s", id, run_state_name(atomic_load(&r->state)));
+        rc = -EBUSY;
+        goto out;
+    }
+    /* A stopped agent's checkpoint is where it stopped: its runner takes it next round. */
+    if (!running)
+        atomic_store(&r->checkpoint_request, 1);
+    persist_set_paused(h, id, !running);
+    rc = commit(h, err, errlen);
+    hlog(LOG_INFO, id, running ? "started" : "stopped at step %llu",
+         (unsigned long long)atomic_load(&r->steps));
+out:
+    pthread_mutex_unlock(&h->runs.lock);
+    return rc;
+}
+
+/* After r left the set: waits for its runner, commits what it queued, forgets its records. */
+static int
+retire(struct host *h, struct run *r, int keep_record, char *err, size_t errlen)
+{
+    runs_drain(r);
+    /* Its last checkpoint may be in flight, with a pointer into r: commit before freeing. */
+    int rc = commit(h, err, errlen);
+    writer_forget(h->writer, r->id, keep_record);
+    if (rc == 0)
+        rc = commit(h, err, errlen);
+    run_destroy(r);
+    return rc;
+}
+
+int
+agents_reset(struct host *h, const char *id, char *err, size_t errlen)
+{
+    char why[768];
+    struct diag d = {0};
+    struct run_spec s;
+    struct run *fresh = NULL;
+    json_t *rec = NULL;
+    int rc = 0;
+    pthread_mutex_lock(&h->runs.lock);
+    struct run *old = runset_find(runs_current(&h->runs), id);
+    if (!old) {
+        snprintf(err, errlen, "no agent '%s'", id);
+        rc = -ENOENT;
+        goto out;
+    }
+    rec = persist_record(h, id);
+    if (!rec || persist_spec(h, rec, &s, &d)) {
+        snprintf(err, errlen, "agent '%s' cannot be rebuilt: %s", id,
+                 d.n ? d.lines[0] : "its record is unreadable");
+        if (rec) {
+            tars_params_free(s.agent_params);
+            tars_params_free(s.env_params);
+        }
+        rc = -EIO;
+        goto out;
+    }
+    if (run_create(&s, &fresh, why, sizeof why)) {
+        snprintf(err, errlen, "agent '%s': %s", id, why);
+        rc = -EINVAL;
+        goto out;
+    }
+    persist_attach(h, fresh);
+    /* fresh is READY: runners leave it alone until its predecessor's records are gone. */
+    if (runs_replace(&h->runs, old, fresh)) {
+        run_destroy(fresh);
+        snprintf(err, errlen, "out of memory");
+        rc = -ENOMEM;
+        goto out;
+    }
+    int was = atomic_load(&old->state);
+    rc = retire(h, old, 1, err, errlen);
+    atomic_store(&fresh->checkpoint_time, (double)time(NULL));
+    atomic_store(&fresh->state, was == RUN_STOPPED ? RUN_STOPPED : RUN_RUNNING);
+    hlog(LOG_INFO, id, "reset to step 0");
+out:
+    pthread_mutex_unlock(&h->runs.lock);
+    json_decref(rec);
+    diag_free(&d);
+    return rc;
+}
+
+int
+agents_delete(struct host *h, const char *id, char *err, size_t errlen)
+{
+    int rc = 0;
+    pthread_mutex_lock(&h->runs.lock);
+    struct run *r = runset_find(runs_current(&h->runs), id);
+    if (!r) {
+        snprintf(err, errlen, "no agent '%s'", id);
+        rc = -ENOENT;
+        goto out;
+    }
+    if (config_agent(&h->cfg, id)) {
+        snprintf(err, errlen,
+                 "agent '%s' is listed in the config, which would create it again at the next "
+                 "start: remove it from the config instead",
+                 id);
+        rc = -EPERM;
+        goto out;
+    }
+    if (runs_remove(&h->runs, r)) {
+        snprintf(err, errlen, "out of memory");
+        rc = -ENOMEM;
+        goto out;
+    }
+    hlog(LOG_INFO, id, "deleted after %llu steps", (unsigned long long)atomic_load(&r->steps));
+    rc = retire(h, r, 0, err, errlen);
+out:
+    pthread_mutex_unlock(&h->runs.lock);
+    return rc;
+}

@@ -1,0 +1,31 @@
+/*
+ * agents — the changes an operator makes to the agents of a running tarsd (through the API):
+ * create, stop, start, reset, delete. Each change holds the run set's lock, publishes
+ * through it (runset.h) and waits for its records to be committed before it returns, so a
+ * reply that says done is durable.
+ *
+ * Threads: API handlers (CivetWeb workers). Never a runner or the control loop: the changes
+ * wait for grace periods and for the runners to let go of a run.
+ *
+ * Errors: 0, or a negative errno with one sentence in err: -ENOENT (no such agent), -EEXIST
+ * (id taken), -EINVAL (the plugins refused it), -EBUSY (not in a state that allows it),
+ * -EPERM (listed in the config), -EIO (the state store failed), -ENOMEM.
+ */
+#ifndef TARS_HOST_AGENTS_H
+#define TARS_HOST_AGENTS_H
+
+#include <stddef.h>
+#include "run.h"
+
+struct host;
+
+/* Builds and starts an agent (consumes s's snapshots, even on failure). */
+int agents_create(struct host *h, struct run_spec *s, const char *preset, char *err, size_t errlen);
+/* Stops (checkpointing it) or starts a run; stays so across restarts. */
+int agents_set_running(struct host *h, const char *id, int running, char *err, size_t errlen);
+/* Replaces the agent by a fresh one of the same record: step 0, no history, no checkpoints. */
+int agents_reset(struct host *h, const char *id, char *err, size_t errlen);
+/* Deletes the agent and every record of it. */
+int agents_delete(struct host *h, const char *id, char *err, size_t errlen);
+
+#endif
