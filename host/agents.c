@@ -96,9 +96,15 @@ agents_set_running(struct host *h, const char *id, int running, char *err, size_
         rc = -EBUSY;
         goto out;
     }
-    /* A stopped agent's checkpoint is where it stopped: its runner takes it next round. */
-    if (!running)
+    /* Once its runner is out of the slice it was in, the run stands still: its steps are
+     * final, and its checkpoint (taken by the runner next round) is where it stopped. */
+    if (!running) {
+        while (atomic_load(&r->stepping)) {
+            struct timespec ts = {0, 100 * 1000};
+            nanosleep(&ts, NULL);
+        }
         atomic_store(&r->checkpoint_request, 1);
+    }
     persist_set_paused(h, id, !running);
     rc = commit(h, err, errlen);
     hlog(LOG_INFO, id, running ? "started" : "stopped at step %llu",

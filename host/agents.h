@@ -5,7 +5,8 @@
  * reply that says done is durable.
  *
  * Threads: API handlers (CivetWeb workers). Never a runner or the control loop: the changes
- * wait for grace periods and for the runners to let go of a run.
+ * wait for grace periods and for the runners to let go of a run. They run plugin code, which
+ * needs a full-size stack (API handlers run on one, see bigstack.h).
  *
  * Errors: 0, or a negative errno with one sentence in err: -ENOENT (no such agent), -EEXIST
  * (id taken), -EINVAL (the plugins refused it), -EBUSY (not in a state that allows it),

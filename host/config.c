@@ -135,6 +135,61 @@ const struct sch_field config_schema[] = {
      .min = 1,
      .max = 1048576,
      .help = "Initial LMDB map size in MiB (it grows when full)."},
+    {.key = "www_dir",
+     .type = SCH_STRING,
+     .check = nonempty,
+     .expect = "a directory",
+     .help = "The web UI's files (default: www/ of the source tree, or share/tars/www)."},
+    {.key = "chartjs_dir",
+     .type = SCH_STRING,
+     .check = nonempty,
+     .expect = "a directory",
+     .help = "Debian's Chart.js, served to the UI (default /usr/share/javascript/chart.js)."},
+    {.key = "tls_cert",
+     .type = SCH_STRING,
+     .check = nonempty,
+     .expect = "a PEM file",
+     .help = "Certificate and key (PEM) for HTTPS; see docs/admin-guide.md on TLS."},
+    {.key = "api_rate",
+     .type = SCH_NUMBER,
+     .min = 0,
+     .max = 1e9,
+     .help = "API requests per second allowed per token (0: no limit)."},
+    {.key = "api_burst",
+     .type = SCH_NUMBER,
+     .min = 1,
+     .max = 1e9,
+     .help = "Requests a token may make at once before api_rate applies."},
+    {.key = "api_address_rate",
+     .type = SCH_NUMBER,
+     .min = 0,
+     .max = 1e9,
+     .help = "API requests per second allowed per client address (0: no limit)."},
+    {.key = "api_address_burst",
+     .type = SCH_NUMBER,
+     .min = 1,
+     .max = 1e9,
+     .help = "Requests an address may make at once before api_address_rate applies."},
+    {.key = "api_max_body_kb",
+     .type = SCH_INT,
+     .min = 1,
+     .max = 65536,
+     .help = "Largest request body accepted, in KiB."},
+    {.key = "api_max_depth",
+     .type = SCH_INT,
+     .min = 1,
+     .max = 1000,
+     .help = "Deepest nesting of arrays and objects accepted in a request body."},
+    {.key = "stream_buffer_kb",
+     .type = SCH_INT,
+     .min = 4,
+     .max = 1048576,
+     .help = "Unsent stream data a WebSocket client may fall behind by before it is dropped."},
+    {.key = "audit_kept",
+     .type = SCH_INT,
+     .min = 0,
+     .max = 1e15,
+     .help = "Audit log entries kept (the newest; 0: all)."},
     {.key = "agents",
      .type = SCH_ARRAY,
      .elem = SCH_OBJECT,
@@ -235,6 +290,13 @@ load_agents(struct config *c, struct diag *d)
     return errors ? -1 : 0;
 }
 
+static double
+number(json_t *root, const char *key, double def)
+{
+    json_t *v = json_object_get(root, key);
+    return json_is_number(v) ? json_number_value(v) : def;
+}
+
 int
 config_load(struct config *c, const char *file, struct diag *d)
 {
@@ -255,15 +317,31 @@ config_load(struct config *c, const char *file, struct diag *d)
     c->require_pins = sch_bool(root, "require_pins", 0);
     c->runners = (uint32_t)sch_int(root, "runners", 2);
     c->http_threads = (uint32_t)sch_int(root, "http_threads", 16);
-    json_t *ck = json_object_get(root, "checkpoint_every_s");
-    c->checkpoint_every_s = json_is_number(ck) ? json_number_value(ck) : 60.0;
+    c->checkpoint_every_s = number(root, "checkpoint_every_s", 60.0);
     c->checkpoint_every_steps = (uint64_t)sch_int(root, "checkpoint_every_steps", 0);
     c->checkpoints_kept = (uint32_t)sch_int(root, "checkpoints_kept", 3);
     c->history_kept = (uint64_t)sch_int(root, "history_kept", 1000000);
     c->scalars_kept = (uint64_t)sch_int(root, "scalars_kept", 100000);
-    json_t *se = json_object_get(root, "scalars_every_s");
-    c->scalars_every_s = json_is_number(se) ? json_number_value(se) : 1.0;
+    c->scalars_every_s = number(root, "scalars_every_s", 1.0);
     c->state_map_mb = (uint64_t)sch_int(root, "state_map_mb", 64);
+    const char *www = sch_str(root, "www_dir", NULL);
+    c->www_dir = www ? resolve(file, www) : NULL;
+    const char *chartjs = sch_str(root, "chartjs_dir", "/usr/share/javascript/chart.js");
+    c->chartjs_dir = resolve(file, chartjs);
+    const char *cert = sch_str(root, "tls_cert", NULL);
+    c->tls_cert = cert ? resolve(file, cert) : NULL;
+    c->api_rate = number(root, "api_rate", 50);
+    c->api_burst = number(root, "api_burst", 200);
+    c->api_address_rate = number(root, "api_address_rate", 100);
+    c->api_address_burst = number(root, "api_address_burst", 400);
+    c->api_max_body = (size_t)sch_int(root, "api_max_body_kb", 64) << 10;
+    c->api_max_depth = (uint32_t)sch_int(root, "api_max_depth", 32);
+    c->stream_buffer = (size_t)sch_int(root, "stream_buffer_kb", 1024) << 10;
+    c->audit_kept = (uint64_t)sch_int(root, "audit_kept", 100000);
+    if ((www && !c->www_dir) || !c->chartjs_dir || (cert && !c->tls_cert)) {
+        diag_at(d, c->doc.file, 0, 0, "out of memory");
+        goto fail;
+    }
     if (!c->listen || !c->log_format || !c->log_level || (state && !c->state_dir) ||
         load_dirs(&c->manifest_dirs, json_object_get(root, "manifest_dirs"), file) ||
         load_dirs(&c->plugin_dirs, json_object_get(root, "plugin_dirs"), file)) {
@@ -288,6 +366,9 @@ config_free(struct config *c)
     free(c->state_dir);
     free(c->log_format);
     free(c->log_level);
+    free(c->www_dir);
+    free(c->chartjs_dir);
+    free(c->tls_cert);
     strv_free(&c->manifest_dirs);
     strv_free(&c->plugin_dirs);
     jdoc_free(&c->doc);

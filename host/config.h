@@ -46,6 +46,16 @@ struct config {
     uint64_t scalars_kept; /* scalars records per agent, 0: all */
     double scalars_every_s;
     uint64_t state_map_mb;
+    /* API, UI and stream */
+    char *www_dir; /* NULL until paths_defaults */
+    char *chartjs_dir;
+    char *tls_cert;                             /* NULL: plain HTTP */
+    double api_rate, api_burst;                 /* per token; rate 0: unlimited */
+    double api_address_rate, api_address_burst; /* per client address */
+    size_t api_max_body;                        /* bytes */
+    uint32_t api_max_depth;
+    size_t stream_buffer; /* bytes */
+    uint64_t audit_kept;  /* 0: all */
     struct agent_conf *agents;
     size_t n_agents;
 };

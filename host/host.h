@@ -5,6 +5,7 @@
 #ifndef TARS_HOST_HOST_H
 #define TARS_HOST_HOST_H
 
+#include <stdatomic.h>
 #include <uv.h>
 #include "cli.h"
 #include "config.h"
@@ -16,6 +17,7 @@
 
 struct store;
 struct writer;
+struct api;
 
 struct host {
     struct config cfg;
@@ -24,14 +26,16 @@ struct host {
     struct writer *writer; /* its one write path */
     int lock_fd;           /* the state dir's lock, -1 when not held */
     int trained;           /* the runners ran: the runs hold state worth a final checkpoint */
-    uint64_t write_errors; /* failed state writes (written by the writer thread only) */
+    _Atomic uint64_t write_errors; /* failed state writes (counted by the writer thread) */
     double write_error_logged;
     struct runs runs;          /* the agents being trained (RCU, see runset.h) */
     pthread_rwlock_t reg_lock; /* the registry: written by rescans, read by API handlers */
     int runs_ready, reg_lock_ready;
     struct runner_pool pool;
     struct http http;
-    double started; /* monotonic seconds at start */
+    struct api *api;            /* the API's own state (host/api) */
+    _Atomic uint64_t audit_seq; /* the last audit entry's number */
+    double started;             /* monotonic seconds at start */
     /* Control loop (serve). */
     uv_loop_t loop;
     uv_signal_t sigint, sigterm, sighup, sigusr1;

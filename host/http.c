@@ -12,6 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "api.h"
+#include "bigstack.h"
+#include "host.h"
 #include "http.h"
 #include "log.h"
 #include "rcu.h"
@@ -27,85 +30,28 @@ on_log(const struct mg_connection *c, const char *msg)
     return 1;
 }
 
+/* The stack each worker runs the API's handlers on (bigstack.h). */
+#define HANDLER_STACK (8u << 20)
+
 /* CivetWeb's workers run the API handlers, which read shared state under RCU. */
 static void *
 on_thread_start(const struct mg_context *ctx, int thread_type)
 {
     (void)ctx;
-    if (thread_type == 1)
-        rcu_thread_online();
-    return NULL;
+    if (thread_type != 1)
+        return NULL;
+    rcu_thread_online();
+    return bigstack_new(HANDLER_STACK); /* NULL: its requests get 503 */
 }
 
 static void
 on_thread_exit(const struct mg_context *ctx, int thread_type, void *thread_pointer)
 {
-    (void)ctx, (void)thread_pointer;
-    if (thread_type == 1)
-        rcu_thread_offline();
-}
-
-static const char *
-status_text(int status)
-{
-    switch (status) {
-    case 200:
-        return "OK";
-    case 201:
-        return "Created";
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    case 409:
-        return "Conflict";
-    case 413:
-        return "Payload Too Large";
-    case 429:
-        return "Too Many Requests";
-    case 503:
-        return "Service Unavailable";
-    default:
-        return status < 500 ? "Error" : "Internal Server Error";
-    }
-}
-
-int
-http_reply_json(struct mg_connection *c, int status, json_t *body)
-{
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    json_decref(body);
-    if (!text) {
-        mg_printf(c, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n");
-        return 500;
-    }
-    size_t len = strlen(text);
-    mg_printf(c,
-              "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-              "Cache-Control: no-store\r\n\r\n",
-              status, status_text(status), len + 1);
-    mg_write(c, text, len);
-    mg_write(c, "\n", 1);
-    free(text);
-    return status;
-}
-
-int
-http_reply_error(struct mg_connection *c, int status, const char *code, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return http_reply_json(c, status,
-                           json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", msg));
+    (void)ctx;
+    if (thread_type != 1)
+        return;
+    bigstack_free(thread_pointer);
+    rcu_thread_offline();
 }
 
 /* IPV4:PORT or [IPV6]:PORT, numeric, port 0-65535 in decimal digits only. */
@@ -187,24 +133,29 @@ http_start(struct http *s, const char *listen, unsigned n_threads, struct host *
                  listen);
         return -1;
     }
+    /* Debian's CivetWeb 1.15 cannot use OpenSSL 3: its TLS feature is off, and the first
+     * HTTPS connection would crash it. Refuse rather than serve plain text by surprise. */
+    if (h->cfg.tls_cert && !mg_check_feature(2)) {
+        snprintf(err, errlen,
+                 "tls_cert is set (%s) but this CivetWeb build cannot serve HTTPS; put a TLS proxy "
+                 "such as nginx in front of tarsd (docs/admin-guide.md, \"TLS\")",
+                 h->cfg.tls_cert);
+        return -1;
+    }
     if (probe_bind(s, host, port, why, sizeof why)) {
         snprintf(err, errlen, "cannot listen on %s: %s", listen, why);
         return -1;
     }
-    snprintf(ports_opt, sizeof ports_opt, v6 ? "[%s]:%ld" : "%s:%ld", host, port);
+    snprintf(ports_opt, sizeof ports_opt, v6 ? "[%s]:%ld%s" : "%s:%ld%s", host, port,
+             h->cfg.tls_cert ? "s" : "");
     char threads[16];
     snprintf(threads, sizeof threads, "%u", n_threads);
-    const char *options[] = {"listening_ports",
-                             ports_opt,
-                             "num_threads",
-                             threads,
-                             "enable_keep_alive",
-                             "yes",
-                             "request_timeout_ms",
-                             "10000",
-                             "enable_auth_domain_check",
-                             "no",
-                             NULL};
+    const char *options[] = {"listening_ports", ports_opt, "num_threads", threads,
+                             "enable_keep_alive", "yes", "request_timeout_ms", "10000",
+                             "enable_auth_domain_check", "no",
+                             /* Stream clients only listen: ping them rather than time them out. */
+                             "enable_websocket_ping_pong", "yes", "websocket_timeout_ms", "5000",
+                             h->cfg.tls_cert ? "ssl_certificate" : NULL, h->cfg.tls_cert, NULL};
     struct mg_callbacks cb;
     memset(&cb, 0, sizeof cb);
     cb.log_message = on_log;
@@ -236,7 +187,10 @@ http_start(struct http *s, const char *listen, unsigned n_threads, struct host *
         if (memcmp(&in6->sin6_addr, &in6addr_any, sizeof in6addr_any) == 0)
             in6->sin6_addr = in6addr_loopback;
     }
-    api_install(s->ctx, h);
+    if (api_install(s->ctx, h, err, errlen)) {
+        http_stop(s);
+        return -1;
+    }
     return 0;
 }
 

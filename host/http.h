@@ -20,20 +20,12 @@ struct http {
 };
 
 /*
- * Listens on listen ("ADDR:PORT") with n_threads workers and installs the API routes for h.
- * On failure (bad address, port in use) returns -1 with one sentence in err.
+ * Listens on listen ("ADDR:PORT") with n_threads workers and installs the API, the stream
+ * and the UI for h (host/api). On failure (bad address, port in use, TLS asked for but not
+ * available) returns -1 with one sentence in err.
  */
 int http_start(struct http *s, const char *listen, unsigned n_threads, struct host *h, char *err,
                size_t errlen);
 void http_stop(struct http *s);
-
-/* Sends a JSON reply and consumes (decrefs) body. Returns the status, as handlers do. */
-int http_reply_json(struct mg_connection *c, int status, json_t *body);
-/* {"error": {"code": code, "message": message}} with status. */
-int http_reply_error(struct mg_connection *c, int status, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-/* Installs the /api/v1 routes (api.c). */
-void api_install(struct mg_context *ctx, struct host *h);
 
 #endif

@@ -36,7 +36,7 @@ push_fmt(struct strv *s, const char *fmt, const char *a)
 int
 paths_defaults(struct config *c)
 {
-    if (c->plugin_dirs.n && c->manifest_dirs.n && c->state_dir)
+    if (c->plugin_dirs.n && c->manifest_dirs.n && c->state_dir && c->www_dir)
         return 0; /* everything given: where tarsd lives does not matter */
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -66,6 +66,10 @@ paths_defaults(struct config *c)
     }
     if (!c->state_dir)
         c->state_dir = strdup(usr && !build_tree ? "/var/lib/tars" : "./var");
+    if (!c->www_dir && build_tree)
+        c->www_dir = strdup(TARS_SOURCE_DIR "/www");
+    else if (!c->www_dir && asprintf(&c->www_dir, "%s/share/tars/www", real) < 0)
+        c->www_dir = NULL;
     free(real);
-    return rc || !c->state_dir ? -1 : 0;
+    return rc || !c->state_dir || !c->www_dir ? -1 : 0;
 }

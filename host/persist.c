@@ -369,16 +369,18 @@ flush_history(struct host *h, struct run *r)
 static void
 record_scalars(struct host *h, struct run *r)
 {
-    if (!r->scalars.n)
+    if (!r->latest_fresh)
         return;
     json_t *o =
         json_pack("{s:I, s:f}", "step", (json_int_t)atomic_load(&r->steps), "t", unix_now());
-    for (uint32_t i = 0; o && i < r->scalars.n; i++)
-        if (isfinite(r->scalars.items[i].value))
-            json_object_set_new(o, r->scalars.items[i].name, json_real(r->scalars.items[i].value));
+    for (uint32_t i = 0; o && i < r->latest.n; i++)
+        if (isfinite(r->latest.items[i].value))
+            json_object_set_new(o, r->latest.items[i].name, json_real(r->latest.items[i].value));
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    if (text && writer_scalars(h->writer, r->id, r->scalar_seq + 1, text, strlen(text)) == 0)
+    if (text && writer_scalars(h->writer, r->id, r->scalar_seq + 1, text, strlen(text)) == 0) {
         r->scalar_seq++;
+        r->latest_fresh = 0;
+    }
     free(text);
     json_decref(o);
 }

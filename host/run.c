@@ -73,6 +73,7 @@ run_create(const struct run_spec *s, struct run **out, char *err, size_t errlen)
     r->n_envs = s->n_envs;
     r->seed = s->seed;
     atomic_init(&r->mean_return, NAN);
+    feed_init(&r->feed);
     atomic_init(&r->last_return, NAN);
     r->id = strdup(s->id);
     char name[80];
@@ -140,6 +141,7 @@ run_destroy(struct run *r)
     vecbuf_free(&r->buf);
     free(r->next_obs);
     free(r->history);
+    feed_free(&r->feed);
     free(r->id);
     free(r);
 }
@@ -150,6 +152,25 @@ fail_step(struct run *r, const struct plugin *p, const tars_ctx *ctx, const char
     op_error(r->error, sizeof r->error, p, ctx, op, rc);
     atomic_store(&r->state, RUN_FAILED);
     return rc;
+}
+
+/* Agents report some scalars only when they update: keep the newest value of each. */
+static void
+merge_scalars(struct run *r)
+{
+    for (uint32_t i = 0; i < r->scalars.n; i++) {
+        const tars__scalar *it = &r->scalars.items[i];
+        uint32_t k = 0;
+        while (k < r->latest.n && strcmp(r->latest.items[k].name, it->name) != 0)
+            k++;
+        if (k == r->latest.n) {
+            if (k == TARS__MAX_SCALARS)
+                continue;
+            r->latest.n++;
+        }
+        r->latest.items[k] = *it;
+    }
+    r->latest_fresh = 1;
 }
 
 static void
@@ -195,6 +216,8 @@ run_step(struct run *r)
     rc = r->aops->observe(r->agent, ap, &batch, &r->scalars);
     if (rc)
         return fail_step(r, r->agent_plugin, r->actx, "observe", rc);
+    if (r->scalars.n)
+        merge_scalars(r);
     for (uint32_t i = 0; i < b->n; i++)
         if (vecbuf_done(b, i))
             episode_done(r, i);

@@ -10,6 +10,7 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include "feed.h"
 #include "records.h"
 #include "registry.h"
 #include "vecbuf.h"
@@ -54,8 +55,10 @@ struct run {
     uint64_t seed;
     uint32_t n_envs;
     struct vecbuf buf;
-    float *next_obs; /* what observe sees: new_obs, with final_obs where an episode ended */
-    tars_scalars scalars;
+    float *next_obs;      /* what observe sees: new_obs, with final_obs where an episode ended */
+    tars_scalars scalars; /* what the last observe reported */
+    tars_scalars latest;  /* the newest value of every scalar reported so far */
+    int latest_fresh;     /* latest changed since persist recorded it */
     double window[RUN_RETURN_WINDOW]; /* last finished returns, for the rolling mean */
     uint32_t window_n;
     uint32_t window_at;
@@ -70,6 +73,8 @@ struct run {
     uint32_t history_n, history_cap;
     uint64_t scalar_seq; /* scalars records written */
     double scalar_time;  /* when the last one was */
+    /* The stream's share (feed.h): the runner publishes, the stream hub takes. */
+    struct run_feed feed;
     /* Set when the run joins the set of runs (runset.c), then fixed. */
     uint32_t runner; /* the runner thread that steps it */
     /* The control loop's. */
@@ -77,6 +82,7 @@ struct run {
     int tick_seen;       /* tick_steps is set */
     /* Shared. */
     atomic_int refs;                 /* runners stepping it outside a read-side section */
+    atomic_int stepping;             /* its runner is inside a slice (see runner.c) */
     atomic_int checkpoint_request;   /* set by the control loop, taken by the runner */
     atomic_int checkpoint_in_flight; /* queued and not yet committed */
     _Atomic uint64_t checkpoint_step;

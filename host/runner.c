@@ -56,7 +56,10 @@ stopping(const struct runner_pool *p)
 static int
 slice(struct runner_pool *pool, struct run *r)
 {
-    int state = atomic_load_explicit(&r->state, memory_order_relaxed);
+    /* Announce the slice before reading the state: one who stops the run sets the state,
+     * then waits for `stepping` to clear, so no step starts after a stop returned. */
+    atomic_store(&r->stepping, 1);
+    int state = atomic_load(&r->state);
     if (state == RUN_RUNNING) {
         /* Each run steps for a time slice rather than once, so that a cheap agent sharing
          * a thread with an expensive one still gets its share of the CPU. */
@@ -69,6 +72,7 @@ slice(struct runner_pool *pool, struct run *r)
         } while (host_now() < until && !stopping(pool) &&
                  atomic_load_explicit(&r->state, memory_order_relaxed) == RUN_RUNNING);
     }
+    atomic_store(&r->stepping, 0);
     /* A failed run's state is suspect: it takes no more checkpoints. */
     int now = atomic_load_explicit(&r->state, memory_order_relaxed);
     if (pool->after_slice && (now == RUN_RUNNING || now == RUN_STOPPED))

@@ -11,11 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "api.h"
 #include "host.h"
 #include "log.h"
 #include "persist.h"
 #include "progress.h"
 #include "rcu.h"
+#include "tokens.h"
 
 #define TICK_MS     1000
 #define PROGRESS_MS 250
@@ -56,6 +58,15 @@ on_tick(uv_timer_t *t)
     persist_tick(h);
 }
 
+/* The runners' hook: the live stream's share first, then the state's. */
+static void
+after_slice(struct run *r, void *arg)
+{
+    feed_publish(&r->feed, r->history, r->history_n, &r->latest,
+                 atomic_load_explicit(&r->steps, memory_order_relaxed), host_now());
+    persist_after_slice(r, arg);
+}
+
 static void
 stop(struct host *h, const char *why)
 {
@@ -77,19 +88,22 @@ on_signal(uv_signal_t *s, int signum)
     }
     if (signum == SIGHUP) {
         struct diag d = {0};
+        pthread_rwlock_wrlock(&h->reg_lock);
         size_t before = registry_loaded(&h->reg);
         int refused = registry_scan(&h->reg, &d);
+        size_t added = registry_loaded(&h->reg) - before;
+        pthread_rwlock_unlock(&h->reg_lock);
         for (size_t i = 0; i < d.n; i++)
             hlog(LOG_WARN, "registry", "%s", d.lines[i]);
-        /* Loaded entries stay first; what the scan added follows them. */
+        /* Loaded entries stay first; what the scan added follows them. Only this thread
+         * changes the registry, so it reads it without the lock. */
         for (size_t i = before; i < h->reg.n; i++) {
             const tars_plugin_info *info = h->reg.v[i]->info;
             if (info)
                 hlog(LOG_INFO, "registry", "loaded %s %s %s", tars_kind_name(info->kind),
                      info->name, info->version);
         }
-        hlog(LOG_INFO, "tarsd", "SIGHUP: rescanned manifests: %zu new, %d refused",
-             registry_loaded(&h->reg) - before, refused);
+        hlog(LOG_INFO, "tarsd", "SIGHUP: rescanned manifests: %zu new, %d refused", added, refused);
         diag_free(&d);
         return;
     }
@@ -202,6 +216,14 @@ cmd_serve(const struct opts *o)
         close_loop(h);
         goto out;
     }
+    /* Once everything else is known to work, so that a failed start leaves no token behind. */
+    if (tokens_bootstrap(h, err, sizeof err)) {
+        fprintf(stderr, "tarsd: %s\n", err);
+        http_stop(&h->http);
+        api_uninstall(h);
+        close_loop(h);
+        goto out;
+    }
     /* Until the runners start, the control thread alone changes or reads the set. */
     struct runset *set = runs_current(&h->runs);
     hlog(LOG_INFO, "tarsd", "tars %s listening on http://%s (port %d), %zu agents, state in %s",
@@ -214,7 +236,7 @@ cmd_serve(const struct opts *o)
              (unsigned long long)r->seed);
     }
     h->tick_time = host_now();
-    int prc = runner_pool_start(&h->pool, h->cfg.runners, &h->runs, persist_after_slice, h);
+    int prc = runner_pool_start(&h->pool, h->cfg.runners, &h->runs, after_slice, h);
     if (prc) {
         fprintf(stderr, "tarsd: cannot start runner threads: %s\n", strerror(-prc));
         http_stop(&h->http);
@@ -225,6 +247,7 @@ cmd_serve(const struct opts *o)
     uv_run(&h->loop, UV_RUN_DEFAULT);
     runner_pool_stop(&h->pool);
     http_stop(&h->http);
+    api_uninstall(h);
     log_status(NULL);
     close_loop(h);
     set = runs_current(&h->runs); /* the API may have changed it; it is quiet now */

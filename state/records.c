@@ -271,3 +271,16 @@ rec_each(struct store *s, MDB_txn *txn, enum store_db db, const char *agent, uin
     mdb_cursor_close(c);
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
+
+int
+checkpoint_decode(const void *data, size_t len, struct checkpoint_hdr *h)
+{
+    const unsigned char *p = data;
+    if (len < CHECKPOINT_HDR_SIZE || memcmp(p, CHECKPOINT_MAGIC, 4) != 0)
+        return MDB_CORRUPTED;
+    h->step = get64(p + 8);
+    h->episodes = get64(p + 16);
+    h->wall_time = getf64(p + 24);
+    h->scalar_seq = get64(p + 32);
+    return 0;
+}

@@ -31,6 +31,9 @@ struct checkpoint_hdr {
 
 #define CHECKPOINT_HDR_SIZE 40
 
+/* The header of a stored checkpoint value: 0, or MDB_CORRUPTED when it is not one. */
+int checkpoint_decode(const void *data, size_t len, struct checkpoint_hdr *h);
+
 void episode_encode(const struct episode_rec *e, unsigned char out[EPISODE_REC_SIZE]);
 int episode_decode(const void *data, size_t len, struct episode_rec *e);
 

@@ -61,7 +61,8 @@ json() {
 }
 
 # start_serve ARGS...: runs tarsd serve in the background, logs in $TMP/serve.log; sets
-# SERVE_PID and PORT once it listens (waits up to 20 s). Returns non-zero if it never did.
+# SERVE_PID, PORT and STATE_DIR once it listens (waits up to 20 s). Returns non-zero if it
+# never did.
 start_serve() {
 	: >"$TMP/serve.log"
 	"$TARSD" serve --log-format json "$@" 2>"$TMP/serve.log" &
@@ -70,6 +71,7 @@ start_serve() {
 	PORT=""
 	for _i in $(seq 200); do
 		PORT=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$TMP/serve.log" | head -n 1)
+		STATE_DIR=$(sed -n 's/.*(port [0-9]*).*state in \([^"]*\)".*/\1/p' "$TMP/serve.log" | head -n 1)
 		[ -n "$PORT" ] && return 0
 		kill -0 "$SERVE_PID" 2>/dev/null || return 1
 		sleep 0.1
@@ -92,7 +94,14 @@ wait_exit() {
 	return 1
 }
 
-api() { curl -s --max-time 5 "http://127.0.0.1:$PORT$1"; }
+# api PATH [CURL ARGS...]: the API of the tarsd that start_serve started, with the admin
+# token of its state dir (or $TOKEN when set).
+api() {
+	_p=$1
+	shift
+	_t=${TOKEN:-$(cat "$STATE_DIR/admin.token" 2>/dev/null)}
+	curl -s --max-time 10 -H "Authorization: Bearer $_t" "$@" "http://127.0.0.1:$PORT$_p"
+}
 
 # learns AGENT ENV SEED EVAL_EVERY TARGET BUDGET: trains with the env's preset until the
 # deterministic evaluation over 20 episodes reaches TARGET; checks it did within BUDGET steps.

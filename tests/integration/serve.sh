@@ -16,13 +16,15 @@ start_serve --config "$TMP/tars.json"
 ok $? "tarsd serve starts and listens on a free port"
 check "the state dir is created relative to the config" test -d "$TMP/state"
 
-api /api/v1/health >"$TMP/h1"
-check "health says ok" test "$(json status <"$TMP/h1")" = ok
-check "health lists the policy agent" test "$(json agents.0.id <"$TMP/h1")" = policy
+curl -s "http://127.0.0.1:$PORT/api/v1/health" >"$TMP/health"
+check "health says ok, without a token" test "$(json status <"$TMP/health")" = ok
+check "  and counts the agents" test "$(json agents <"$TMP/health")" = 2
+api /api/v1/agents >"$TMP/h1"
+check "the agents list shows the policy agent" test "$(json agents.0.id <"$TMP/h1")" = policy
 check "  with its plugins" test "$(json agents.0.agent <"$TMP/h1")/$(json agents.0.env <"$TMP/h1")" = random/cartpole
 # Wait for progress rather than sleeping a fixed time.
 for i in $(seq 100); do
-	api /api/v1/health >"$TMP/h2"
+	api /api/v1/agents >"$TMP/h2"
 	[ "$(json agents.0.episodes <"$TMP/h2")" -gt 0 ] 2>/dev/null && break
 	sleep 0.1
 done
@@ -50,7 +52,7 @@ kill -HUP "$SERVE_PID"
 for i in $(seq 100); do grep -q "1 new" "$TMP/serve.log" && break; sleep 0.1; done
 check "a second SIGHUP retries it once its library is there" contains "$TMP/serve.log" "SIGHUP: rescanned manifests: 1 new, 0 refused"
 check "  and loads it" contains "$TMP/serve.log" "loaded agent testagent 0.1.0"
-check "  while the agents keep running" test "$(api /api/v1/health | json agents.0.state)" = running
+check "  while the agents keep running" test "$(api /api/v1/agents | json agents.0.state)" = running
 
 kill -TERM "$SERVE_PID"
 wait_exit "$SERVE_PID"

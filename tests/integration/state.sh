@@ -21,7 +21,7 @@ steps_of() { # steps_of ID: the agent's steps at its last checkpoint
 
 start_serve --config "$TMP/two.json"
 ok $? "tarsd serves a fresh state dir"
-for i in $(seq 100); do [ "$(api /api/v1/health | json agents.0.steps)" -gt 20000 ] 2>/dev/null && break; sleep 0.1; done
+for i in $(seq 100); do [ "$(api /api/v1/agents | json agents.0.steps)" -gt 20000 ] 2>/dev/null && break; sleep 0.1; done
 "$TARSD" serve --config "$TMP/two.json" >"$TMP/out" 2>"$TMP/err"
 check "a second tarsd on the same state dir is refused" test $? -eq 1
 check "  in one line" one_line "$TMP/err"
@@ -50,8 +50,8 @@ start_serve --config "$TMP/one.json"
 ok $? "tarsd starts again on the same dir"
 check "  resuming the configured agent where it stopped" contains "$TMP/serve.log" "\"source\":\"keeper\",\"msg\":\"resumed at step $k1,"
 check "  and the agent that left the config" contains "$TMP/serve.log" '"source":"leaver","msg":"resumed at step'
-check "  which keeps training" test "$(api /api/v1/health | json agents.1.id)" = leaver
-s2=$(api /api/v1/health | json agents.0.steps)
+check "  which keeps training" test "$(api /api/v1/agents | json agents.1.id)" = leaver
+s2=$(api /api/v1/agents | json agents.0.steps)
 check "  from its checkpoint on ($s2 >= $k1)" test "$s2" -ge "$k1"
 kill -USR1 "$SERVE_PID"
 for i in $(seq 50); do grep -q "SIGUSR1" "$TMP/serve.log" && break; sleep 0.1; done

@@ -1,0 +1,237 @@
+/*
+ * Agents: list, create, detail, start/stop/reset, delete, parameters, and the stored
+ * history, checkpoints and training scalars (paged). Live values are read from the run set
+ * under RCU; stored ones in one LMDB read transaction.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "agents.h"
+#include "api.h"
+#include "host.h"
+#include "params_json.h"
+#include "persist.h"
+#include "rcu.h"
+#include "store.h"
+
+static json_t *
+number_or_null(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+json_t *
+api_run_json(struct run *r)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:o, s:o, s:o, s:I, s:o}", "id", r->id,
+                     "agent", r->agent_plugin->info->name, "env", r->env_plugin->info->name,
+                     "state", run_state_name(atomic_load(&r->state)), "n_envs", (int)r->n_envs,
+                     "steps", (json_int_t)atomic_load(&r->steps), "episodes",
+                     (json_int_t)atomic_load(&r->episodes), "sps",
+                     number_or_null(atomic_load(&r->sps)), "mean_return",
+                     number_or_null(atomic_load(&r->mean_return)), "last_return",
+                     number_or_null(atomic_load(&r->last_return)), "checkpoint_step",
+                     (json_int_t)atomic_load(&r->checkpoint_step), "checkpoint_time",
+                     number_or_null(atomic_load(&r->checkpoint_time)));
+}
+
+int
+api_agents_list(struct api_req *q)
+{
+    json_t *list = json_array();
+    rcu_enter();
+    struct runset *set = runs_current(&q->h->runs);
+    for (size_t i = 0; list && i < set->n; i++)
+        json_array_append_new(list, api_run_json(set->v[i]));
+    rcu_leave();
+    return api_reply(q, 200, json_pack("{s:o}", "agents", list ? list : json_array()));
+}
+
+/* The live JSON of agent id (extended with its parameters when full), or NULL. */
+static json_t *
+live(struct host *h, const char *id, int full)
+{
+    rcu_enter();
+    struct run *r = runset_find(runs_current(&h->runs), id);
+    json_t *o = r ? api_run_json(r) : NULL;
+    if (o && full) {
+        const tars_params *ap = __atomic_load_n(&r->agent_params, __ATOMIC_ACQUIRE);
+        const tars_params *ep = __atomic_load_n(&r->env_params, __ATOMIC_ACQUIRE);
+        json_object_set_new(o, "seed", json_integer((json_int_t)r->seed));
+        json_object_set_new(o, "agent_version", json_string(r->agent_plugin->info->version));
+        json_object_set_new(o, "env_version", json_string(r->env_plugin->info->version));
+        json_object_set_new(o, "params", pjson_values(ap));
+        json_object_set_new(o, "env_params", pjson_values(ep));
+        if (atomic_load(&r->state) == RUN_FAILED)
+            json_object_set_new(o, "error", json_string(r->error));
+    }
+    rcu_leave();
+    return o;
+}
+
+static int
+no_agent(struct api_req *q)
+{
+    return api_error(q, 404, "not_found", "no agent '%s'", q->params[0]);
+}
+
+/* The newest scalars record of an agent, or null. */
+static json_t *
+last_scalars(struct host *h, MDB_txn *txn, const char *id)
+{
+    uint64_t last, count;
+    MDB_val k, v;
+    char key[128];
+    if (rec_last_n(h->store, txn, DB_SCALARS, id, &last, &count) || !count)
+        return json_null();
+    k.mv_size = store_agent_key(key, sizeof key, id, last);
+    k.mv_data = key;
+    if (mdb_get(txn, store_dbi(h->store, DB_SCALARS), &k, &v))
+        return json_null();
+    json_t *o = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+    return o ? o : json_null();
+}
+
+int
+api_agent_get(struct api_req *q)
+{
+    struct host *h = q->h;
+    const char *id = q->params[0];
+    json_t *o = live(h, id, 1);
+    if (!o)
+        return no_agent(q);
+    json_t *rec = persist_record(h, id);
+    const char *fields[] = {"preset", "origin", "created"};
+    for (size_t i = 0; i < 3; i++) {
+        json_t *v = json_object_get(rec, fields[i]);
+        json_object_set(o, fields[i], v ? v : json_null());
+    }
+    json_decref(rec);
+    MDB_txn *txn;
+    uint64_t last = 0, count = 0;
+    json_t *scalars = json_null();
+    if (store_read_begin(h->store, &txn) == 0) {
+        rec_last_n(h->store, txn, DB_EPISODES, id, &last, &count);
+        json_decref(scalars);
+        scalars = last_scalars(h, txn, id);
+        store_read_end(h->store, txn);
+    }
+    json_object_set_new(o, "scalars", scalars);
+    json_object_set_new(o, "history",
+                        json_pack("{s:I, s:I, s:I}", "first",
+                                  (json_int_t)(count ? last - count + 1 : 0), "last",
+                                  (json_int_t)last, "count", (json_int_t)count));
+    return api_reply(q, 200, o);
+}
+
+int
+api_agent_create(struct api_req *q)
+{
+    struct host *h = q->h;
+    struct jdoc doc;
+    struct diag d = {0};
+    char err[1024], root_ptr[] = "";
+    if (!q->body_text || !json_is_object(q->body))
+        return api_error(q, 400, "invalid",
+                         "the body must be an agent: {\"id\", \"agent\", \"env\", \"n_envs\", "
+                         "\"seed\", \"preset\", \"params\", \"env_params\"}");
+    if (jdoc_parse(&doc, "request body", q->body_text, q->body_len, &d))
+        return api_error(q, 400, "bad_json", "%s", d.n ? d.lines[0] : "unreadable body");
+    int errors = sch_validate(config_agent_schema, doc.root, "", &doc, &d);
+    struct run_spec s = {0};
+    struct agent_conf a = {0};
+    if (!errors) {
+        config_agent_read(doc.root, &a);
+        a.ptr = root_ptr;
+        pthread_rwlock_rdlock(&h->reg_lock);
+        errors = host_resolve_agent(h, &doc, &a, &s, &d);
+        pthread_rwlock_unlock(&h->reg_lock);
+        if (errors) {
+            tars_params_free(s.agent_params);
+            tars_params_free(s.env_params);
+        }
+    }
+    if (errors) {
+        json_t *details = json_array();
+        for (size_t i = 0; i < d.n; i++)
+            json_array_append_new(details, json_string(d.lines[i]));
+        snprintf(q->message, sizeof q->message, "%s", d.lines[0]);
+        api_reply(q, 400,
+                  json_pack("{s:{s:s, s:s, s:o}}", "error", "code", "invalid", "message",
+                            d.lines[0], "details", details));
+    } else {
+        int rc = agents_create(h, &s, a.preset, err, sizeof err);
+        if (rc)
+            api_errno(q, rc, err);
+        else {
+            snprintf(q->audit, sizeof q->audit, "created agent '%s' (%s on %s)", a.id, a.agent,
+                     a.env);
+            json_t *o = live(h, a.id, 1);
+            api_reply(q, 201, o ? o : json_object());
+        }
+    }
+    diag_free(&d);
+    jdoc_free(&doc);
+    return q->status;
+}
+
+static int
+lifecycle(struct api_req *q, const char *verb)
+{
+    char err[1024];
+    const char *id = q->params[0];
+    int rc = strcmp(verb, "reset") == 0 ? agents_reset(q->h, id, err, sizeof err)
+             : strcmp(verb, "delete") == 0
+                 ? agents_delete(q->h, id, err, sizeof err)
+                 : agents_set_running(q->h, id, strcmp(verb, "start") == 0, err, sizeof err);
+    if (rc)
+        return api_errno(q, rc, err);
+    snprintf(q->audit, sizeof q->audit, "%s agent '%s'", verb, id);
+    if (strcmp(verb, "delete") == 0)
+        return api_reply(q, 200, json_pack("{s:s, s:b}", "id", id, "deleted", 1));
+    json_t *o = live(q->h, id, 0);
+    return o ? api_reply(q, 200, o) : no_agent(q);
+}
+
+int
+api_agent_start(struct api_req *q)
+{
+    return lifecycle(q, "start");
+}
+
+int
+api_agent_stop(struct api_req *q)
+{
+    return lifecycle(q, "stop");
+}
+
+int
+api_agent_reset(struct api_req *q)
+{
+    return lifecycle(q, "reset");
+}
+
+int
+api_agent_delete(struct api_req *q)
+{
+    return lifecycle(q, "delete");
+}
+
+int
+api_agent_params(struct api_req *q)
+{
+    json_t *o = NULL;
+    rcu_enter();
+    struct run *r = runset_find(runs_current(&q->h->runs), q->params[0]);
+    if (r) {
+        const tars_params *ap = __atomic_load_n(&r->agent_params, __ATOMIC_ACQUIRE);
+        const tars_params *ep = __atomic_load_n(&r->env_params, __ATOMIC_ACQUIRE);
+        const tars_plugin_info *ai = r->agent_plugin->info, *ei = r->env_plugin->info;
+        o = json_pack("{s:s, s:o, s:o, s:o, s:o}", "id", r->id, "params", pjson_values(ap),
+                      "env_params", pjson_values(ep), "schema",
+                      pjson_schema(ai->params, ai->n_params), "env_schema",
+                      pjson_schema(ei->params, ei->n_params));
+    }
+    rcu_leave();
+    return o ? api_reply(q, 200, o) : no_agent(q);
+}

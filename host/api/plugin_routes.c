@@ -1,0 +1,76 @@
+/* Plugins: the registry's entries (loaded and refused), and one with its parameter schema. */
+#include <libgen.h>
+#include <string.h>
+#include "api.h"
+#include "host.h"
+#include "params_json.h"
+#include "rcu.h"
+
+static json_t *
+plugin_json(const struct plugin *p)
+{
+    const tars_plugin_info *info = p->info;
+    const char *name = info ? info->name : p->m.name;
+    char abi[16] = "";
+    if (info)
+        snprintf(abi, sizeof abi, "%u.%u", info->abi_major, info->abi_minor);
+    json_t *o = json_pack("{s:s?, s:s, s:s?, s:s?, s:s, s:s?, s:s?, s:s, s:s?, s:s?}", "name", name,
+                          "kind", info ? tars_kind_name(info->kind) : "unknown", "version",
+                          info ? info->version : p->m.version, "description",
+                          info ? info->description : p->m.description, "abi", abi, "manifest",
+                          p->manifest_path, "library", p->lib_path, "status",
+                          info ? "loaded" : "refused", "error", p->error, "warning", p->warning);
+    if (o && info && p->lib.sha256[0])
+        json_object_set_new(o, "sha256", json_string(p->lib.sha256));
+    return o;
+}
+
+int
+api_plugins_list(struct api_req *q)
+{
+    struct host *h = q->h;
+    json_t *list = json_array();
+    pthread_rwlock_rdlock(&h->reg_lock);
+    for (size_t i = 0; list && i < h->reg.n; i++)
+        json_array_append_new(list, plugin_json(h->reg.v[i]));
+    pthread_rwlock_unlock(&h->reg_lock);
+    return api_reply(q, 200, json_pack("{s:o}", "plugins", list ? list : json_array()));
+}
+
+/* The ids of the agents that use plugin p. */
+static json_t *
+users(struct host *h, const struct plugin *p)
+{
+    json_t *ids = json_array();
+    rcu_enter();
+    struct runset *set = runs_current(&h->runs);
+    for (size_t i = 0; i < set->n; i++)
+        if (set->v[i]->agent_plugin == p || set->v[i]->env_plugin == p)
+            json_array_append_new(ids, json_string(set->v[i]->id));
+    rcu_leave();
+    return ids;
+}
+
+int
+api_plugin_get(struct api_req *q)
+{
+    struct host *h = q->h;
+    json_t *o = NULL;
+    pthread_rwlock_rdlock(&h->reg_lock);
+    for (size_t i = 0; !o && i < h->reg.n; i++) {
+        const struct plugin *p = h->reg.v[i];
+        const char *name = p->info ? p->info->name : p->m.name;
+        if (!name || strcmp(name, q->params[0]) != 0)
+            continue;
+        o = plugin_json(p);
+        if (o && p->info) {
+            json_object_set_new(o, "schema", pjson_schema(p->info->params, p->info->n_params));
+            json_object_set(o, "defaults", p->m.defaults ? p->m.defaults : json_object());
+            json_object_set_new(o, "agents", users(h, p));
+        }
+    }
+    pthread_rwlock_unlock(&h->reg_lock);
+    if (!o)
+        return api_error(q, 404, "not_found", "no plugin '%s'", q->params[0]);
+    return api_reply(q, 200, o);
+}

@@ -1,0 +1,358 @@
+/*
+ * The API's front door: matches the route, applies the per-address and per-token rate
+ * limits, authenticates the bearer token and checks the route's role, reads and checks the
+ * JSON body, runs the handler, audits every mutating call, then sends the reply.
+ */
+#include <civetweb.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "api.h"
+#include "bigstack.h"
+#include "audit.h"
+#include "host.h"
+#include "http.h"
+#include "ratelimit.h"
+#include "stream.h"
+#include "tokens.h"
+#include "writer.h"
+
+static const char *const role_names[] = {"none", "viewer", "operator", "admin"};
+
+const char *
+api_role_name(enum api_role r)
+{
+    return r <= ROLE_ADMIN ? role_names[r] : "none";
+}
+
+enum api_role
+api_role_parse(const char *s)
+{
+    for (int r = ROLE_VIEWER; r <= ROLE_ADMIN; r++)
+        if (strcmp(s, role_names[r]) == 0)
+            return (enum api_role)r;
+    return ROLE_NONE;
+}
+
+int
+api_reply(struct api_req *q, int status, json_t *body)
+{
+    json_decref(q->reply);
+    q->reply = body;
+    q->status = status;
+    return status;
+}
+
+int
+api_error(struct api_req *q, int status, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(q->message, sizeof q->message, fmt, ap);
+    va_end(ap);
+    return api_reply(q, status,
+                     json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", q->message));
+}
+
+int
+api_errno(struct api_req *q, int rc, const char *msg)
+{
+    switch (rc) {
+    case -ENOENT:
+        return api_error(q, 404, "not_found", "%s", msg);
+    case -EEXIST:
+        return api_error(q, 409, "exists", "%s", msg);
+    case -EBUSY:
+        return api_error(q, 409, "conflict", "%s", msg);
+    case -EPERM:
+        return api_error(q, 409, "not_allowed", "%s", msg);
+    case -EINVAL:
+        return api_error(q, 400, "invalid", "%s", msg);
+    default:
+        return api_error(q, 500, "internal", "%s", msg);
+    }
+}
+
+int
+api_query(const struct api_req *q, const char *name, char *buf, size_t len)
+{
+    const char *qs = q->ri->query_string;
+    return qs && mg_get_var(qs, strlen(qs), name, buf, len) >= 0;
+}
+
+int
+api_query_u64(struct api_req *q, const char *name, uint64_t def, uint64_t min, uint64_t max,
+              uint64_t *out)
+{
+    char buf[32], *end;
+    *out = def;
+    if (!api_query(q, name, buf, sizeof buf))
+        return 0;
+    errno = 0;
+    unsigned long long v = strtoull(buf, &end, 10);
+    if (!*buf || *end || errno || buf[0] == '-' || v < min || v > max) {
+        api_error(q, 400, "bad_query", "query parameter %s=%s is not an integer in [%llu, %llu]",
+                  name, buf, (unsigned long long)min, (unsigned long long)max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Matches path against pattern, copying the {placeholders}' segments into q->params. */
+static int
+match(const char *pattern, const char *path, struct api_req *q)
+{
+    int n = 0;
+    while (*pattern && *path) {
+        if (*pattern == '{') {
+            size_t len = strcspn(path, "/");
+            if (len == 0 || len >= sizeof q->params[0] || n == API_MAX_PARAMS)
+                return 0;
+            memcpy(q->params[n], path, len);
+            q->params[n++][len] = '\0';
+            path += len;
+            pattern = strchr(pattern, '}');
+            if (!pattern)
+                return 0;
+            pattern++;
+            continue;
+        }
+        if (*pattern++ != *path++)
+            return 0;
+    }
+    return *pattern == '\0' && *path == '\0';
+}
+
+static const struct api_route *
+find_route(struct api_req *q, int *path_known)
+{
+    *path_known = 0;
+    for (size_t i = 0; i < api_n_routes; i++) {
+        if (!match(api_routes[i].pattern, q->path, q))
+            continue;
+        *path_known = 1;
+        if (strcmp(api_routes[i].method, q->method) == 0)
+            return &api_routes[i];
+    }
+    return NULL;
+}
+
+static int
+too_many(struct api_req *q, double wait, const char *whose)
+{
+    int secs = (int)ceil(wait);
+    snprintf(q->headers, sizeof q->headers, "Retry-After: %d\r\n", secs < 1 ? 1 : secs);
+    return api_error(q, 429, "rate_limited", "too many requests from this %s; retry in %d s", whose,
+                     secs < 1 ? 1 : secs);
+}
+
+static int
+authenticate(struct api_req *q)
+{
+    const char *auth = mg_get_header(q->c, "Authorization");
+    snprintf(q->headers, sizeof q->headers, "WWW-Authenticate: Bearer realm=\"tars\"\r\n");
+    if (!auth)
+        return api_error(q, 401, "unauthorized",
+                         "this call needs a token: send Authorization: Bearer <token>");
+    if (strncasecmp(auth, "Bearer ", 7) != 0)
+        return api_error(q, 401, "unauthorized", "the Authorization header is not a Bearer token");
+    if (tokens_verify(q->h, auth + 7, &q->who) != 0)
+        return api_error(q, 401, "unauthorized", "the token is not valid (revoked or mistyped?)");
+    q->headers[0] = '\0';
+    return 0;
+}
+
+/* Deepest nesting of arrays and objects in JSON text (strings skipped). */
+static unsigned
+json_depth(const char *s, size_t len)
+{
+    unsigned depth = 0, deepest = 0;
+    int in_string = 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = s[i];
+        if (in_string) {
+            if (ch == '\\')
+                i++;
+            else if (ch == '"')
+                in_string = 0;
+        } else if (ch == '"') {
+            in_string = 1;
+        } else if (ch == '[' || ch == '{') {
+            if (++depth > deepest)
+                deepest = depth;
+        } else if ((ch == ']' || ch == '}') && depth) {
+            depth--;
+        }
+    }
+    return deepest;
+}
+
+static int
+read_body(struct api_req *q)
+{
+    size_t max = q->h->cfg.api_max_body;
+    long long declared = q->ri->content_length;
+    if (declared > (long long)max) {
+        snprintf(q->headers, sizeof q->headers, "Connection: close\r\n");
+        return api_error(q, 413, "too_large", "the request body has %lld bytes; at most %zu",
+                         declared, max);
+    }
+    char *text = malloc(max + 1);
+    size_t len = 0;
+    if (!text)
+        return api_error(q, 503, "busy", "out of memory");
+    for (;;) {
+        int n = mg_read(q->c, text + len, max + 1 - len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        if (len > max) {
+            free(text);
+            snprintf(q->headers, sizeof q->headers, "Connection: close\r\n");
+            return api_error(q, 413, "too_large", "the request body exceeds %zu bytes", max);
+        }
+    }
+    if (len == 0 || strspn(text, " \t\r\n") == len) {
+        free(text);
+        return 0;
+    }
+    unsigned depth = json_depth(text, len);
+    if (depth > q->h->cfg.api_max_depth) {
+        free(text);
+        return api_error(q, 400, "too_deep", "the request body nests %u levels deep; at most %u",
+                         depth, q->h->cfg.api_max_depth);
+    }
+    json_error_t e;
+    q->body = json_loadb(text, len, JSON_REJECT_DUPLICATES, &e);
+    if (!q->body) {
+        free(text);
+        return api_error(q, 400, "bad_json", "request body:%d:%d: %s", e.line, e.column, e.text);
+    }
+    q->body_text = text;
+    q->body_len = len;
+    return 0;
+}
+
+static void
+send_reply(struct api_req *q)
+{
+    char *text = q->reply ? json_dumps(q->reply, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+    if (!text) {
+        mg_printf(q->c, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n");
+        q->status = 500;
+        return;
+    }
+    size_t len = strlen(text);
+    mg_printf(q->c,
+              "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+              "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n%s\r\n",
+              q->status, mg_get_response_code_text(q->c, q->status), len + 1, q->headers);
+    mg_write(q->c, text, len);
+    mg_write(q->c, "\n", 1);
+    free(text);
+}
+
+struct api_call {
+    struct mg_connection *c;
+    struct host *h;
+    int status;
+};
+
+static void
+dispatch(void *arg)
+{
+    struct api_call *call = arg;
+    struct mg_connection *c = call->c;
+    struct host *h = call->h;
+    struct api_req q = {.c = c, .h = h, .status = 500};
+    q.ri = mg_get_request_info(c);
+    q.method = q.ri->request_method;
+    q.path = q.ri->local_uri ? q.ri->local_uri : "";
+    snprintf(q.addr, sizeof q.addr, "%s", q.ri->remote_addr);
+    int mutating = strcmp(q.method, "GET") != 0 && strcmp(q.method, "HEAD") != 0;
+    int known, ran = 0;
+    double wait, now = host_now();
+    const struct api_route *rt = find_route(&q, &known);
+    if (!rt) {
+        if (known)
+            api_error(&q, 405, "method_not_allowed", "%s is not allowed on %s", q.method, q.path);
+        else
+            api_error(&q, 404, "not_found", "no route %s %s", q.method, q.path);
+        mutating = 0; /* nothing was called */
+    } else if ((wait = ratelimit_take(h->api->per_address, q.addr, now)) > 0) {
+        too_many(&q, wait, "address");
+    } else if (rt->role != ROLE_NONE && authenticate(&q)) {
+        /* replied 401 */
+    } else if (rt->role > q.who.role) {
+        api_error(&q, 403, "forbidden", "%s %s needs the %s role; this token is %s", q.method,
+                  rt->pattern, api_role_name(rt->role), api_role_name(q.who.role));
+    } else if (rt->role != ROLE_NONE &&
+               (wait = ratelimit_take(h->api->per_token, q.who.id, now)) > 0) {
+        too_many(&q, wait, "token");
+    } else if (mutating && read_body(&q)) {
+        /* replied 400 or 413 */
+    } else {
+        ran = 1;
+        rt->fn(&q);
+    }
+    if (mutating) {
+        audit_append(h, &q);
+        /* A call that changed something is durable, and audited, before it is answered. */
+        char err[256];
+        if (ran && writer_flush(h->writer, err, sizeof err) && q.status < 400)
+            api_error(&q, 500, "internal", "the state store failed: %s", err);
+    }
+    send_reply(&q);
+    free((char *)q.body_text);
+    json_decref(q.body);
+    json_decref(q.reply);
+    call->status = q.status;
+}
+
+/* CivetWeb's entry: the request is served on the worker's big stack (bigstack.h). */
+static int
+handle(struct mg_connection *c, void *data)
+{
+    struct api_call call = {c, data, 500};
+    struct bigstack *bs = mg_get_thread_pointer(c);
+    if (!bs) { /* its worker could not get one: too little stack left to serve safely */
+        mg_printf(c, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
+        return 503;
+    }
+    bigstack_call(bs, dispatch, &call);
+    return call.status;
+}
+
+int
+api_install(struct mg_context *ctx, struct host *h, char *err, size_t errlen)
+{
+    h->api = calloc(1, sizeof *h->api);
+    if (!h->api || audit_open(h) != 0) {
+        snprintf(err, errlen, "cannot read the audit log");
+        return -1;
+    }
+    h->api->per_token = ratelimit_new(h->cfg.api_rate, h->cfg.api_burst);
+    h->api->per_address = ratelimit_new(h->cfg.api_address_rate, h->cfg.api_address_burst);
+    if (stream_start(ctx, h)) {
+        snprintf(err, errlen, "cannot start the stream: out of memory");
+        return -1;
+    }
+    mg_set_request_handler(ctx, "/api", handle, h);
+    return 0;
+}
+
+void
+api_uninstall(struct host *h)
+{
+    if (!h->api)
+        return;
+    stream_stop(h);
+    ratelimit_free(h->api->per_token);
+    ratelimit_free(h->api->per_address);
+    free(h->api);
+    h->api = NULL;
+}
