@@ -116,6 +116,9 @@ int api_token_delete(struct api_req *q);
 struct run;
 json_t *api_run_json(struct run *r);
 
+/* Serves the UI's files (static.c). */
+int api_static_install(struct mg_context *ctx, struct host *h);
+
 /* Installs the /api/v1 routes, the stream and the UI's files on ctx. */
 int api_install(struct mg_context *ctx, struct host *h, char *err, size_t errlen);
 void api_uninstall(struct host *h);

@@ -341,6 +341,7 @@ api_install(struct mg_context *ctx, struct host *h, char *err, size_t errlen)
         snprintf(err, errlen, "cannot start the stream: out of memory");
         return -1;
     }
+    api_static_install(ctx, h);
     mg_set_request_handler(ctx, "/api", handle, h);
     return 0;
 }
