@@ -150,12 +150,22 @@ http_start(struct http *s, const char *listen, unsigned n_threads, struct host *
              h->cfg.tls_cert ? "s" : "");
     char threads[16];
     snprintf(threads, sizeof threads, "%u", n_threads);
-    const char *options[] = {"listening_ports", ports_opt, "num_threads", threads,
-                             "enable_keep_alive", "yes", "request_timeout_ms", "10000",
-                             "enable_auth_domain_check", "no",
-                             /* Stream clients only listen: ping them rather than time them out. */
-                             "enable_websocket_ping_pong", "yes", "websocket_timeout_ms", "5000",
-                             h->cfg.tls_cert ? "ssl_certificate" : NULL, h->cfg.tls_cert, NULL};
+    /* One pair per line. */
+    // clang-format off
+    const char *options[] = {
+        "listening_ports", ports_opt,
+        "num_threads", threads,
+        "enable_keep_alive", "yes",
+        "request_timeout_ms", "10000",
+        "enable_auth_domain_check", "no",
+        /* Stream clients only listen: ping them rather than time them out. */
+        "enable_websocket_ping_pong", "yes",
+        "websocket_timeout_ms", "5000",
+        /* The UI's files change with tarsd: browsers revalidate them. */
+        "static_file_max_age", "0",
+        h->cfg.tls_cert ? "ssl_certificate" : NULL, h->cfg.tls_cert,
+        NULL};
+    // clang-format on
     struct mg_callbacks cb;
     memset(&cb, 0, sizeof cb);
     cb.log_message = on_log;
