@@ -105,7 +105,12 @@ agents_set_running(struct host *h, const char *id, int running, char *err, size_
         }
         atomic_store(&r->checkpoint_request, 1);
     }
-    persist_set_paused(h, id, !running);
+    if (persist_set_paused(h, id, !running)) {
+        snprintf(err, errlen, "agent '%s' is %s, but its record could not be updated", id,
+                 running ? "running" : "stopped");
+        rc = -EIO;
+        goto out;
+    }
     rc = commit(h, err, errlen);
     hlog(LOG_INFO, id, running ? "started" : "stopped at step %llu",
          (unsigned long long)atomic_load(&r->steps));

@@ -38,7 +38,13 @@ lock_dir(struct host *h, char *err, size_t errlen)
         snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
         return -1;
     }
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int busy = flock(fd, LOCK_EX | LOCK_NB) != 0;
+    if (busy && errno != EWOULDBLOCK) {
+        snprintf(err, errlen, "cannot lock %s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (busy) {
         char pid[32] = "";
         ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
         pid[n > 0 ? n : 0] = '\0';
@@ -148,18 +154,19 @@ persist_spec(struct host *h, json_t *rec, struct run_spec *s, struct diag *d)
     return errors;
 }
 
+/* Every agent record of the store by id; NULL (and the reason in err) when unreadable. */
 static json_t *
-stored_agents(struct host *h)
+stored_agents(struct host *h, char *err, size_t errlen)
 {
-    json_t *all = json_object();
     MDB_txn *txn;
     MDB_cursor *c;
     MDB_val k, v;
-    if (!all || store_read_begin(h->store, &txn))
-        return all;
-    if (mdb_cursor_open(txn, store_dbi(h->store, DB_AGENTS), &c) == 0) {
-        for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); !rc;
-             rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    json_t *all = json_object();
+    int rc = all ? store_read_begin(h->store, &txn) : ENOMEM;
+    if (!rc) {
+        rc = mdb_cursor_open(txn, store_dbi(h->store, DB_AGENTS), &c);
+        for (int at = rc ? rc : mdb_cursor_get(c, &k, &v, MDB_FIRST); !at;
+             at = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
             json_t *rec = json_loadb(v.mv_data, v.mv_size, 0, NULL);
             char key[128];
             snprintf(key, sizeof key, "%.*s", (int)k.mv_size, (const char *)k.mv_data);
@@ -168,9 +175,16 @@ stored_agents(struct host *h)
             else
                 hlog(LOG_WARN, "state", "the record of agent '%s' is not JSON; skipped", key);
         }
-        mdb_cursor_close(c);
+        if (!rc)
+            mdb_cursor_close(c);
+        store_read_end(h->store, txn);
     }
-    store_read_end(h->store, txn);
+    if (rc) {
+        snprintf(err, errlen, "cannot read the agents in %s: %s", h->cfg.state_dir,
+                 store_strerror(rc));
+        json_decref(all);
+        return NULL;
+    }
     return all;
 }
 
@@ -253,10 +267,11 @@ add_run(struct host *h, struct run_spec *s, json_t *rec, struct diag *d)
 int
 persist_restore(struct host *h, struct diag *d)
 {
-    json_t *stored = stored_agents(h);
+    char err[512];
+    json_t *stored = stored_agents(h, err, sizeof err);
     int errors = 0;
     if (!stored) {
-        diag_add(d, "out of memory");
+        diag_add(d, "%s", err);
         return 1;
     }
     /* The config's agents, in its order: stored ones resume, new ones get a record. */
@@ -306,6 +321,11 @@ persist_restore(struct host *h, struct diag *d)
         errors += e;
     }
     json_decref(stored);
+    /* The new records are in the store before anyone can ask to change them. */
+    if (!errors && writer_flush(h->writer, err, sizeof err)) {
+        diag_add(d, "cannot write the agents' records in %s: %s", h->cfg.state_dir, err);
+        errors++;
+    }
     return errors;
 }
 
