@@ -150,6 +150,11 @@ const struct sch_field config_schema[] = {
      .check = nonempty,
      .expect = "a PEM file",
      .help = "Certificate and key (PEM) for HTTPS; see docs/admin-guide.md on TLS."},
+    {.key = "trusted_proxies",
+     .type = SCH_ARRAY,
+     .elem = SCH_STRING,
+     .help = "Addresses of reverse proxies (e.g. nginx for TLS) whose X-Forwarded-For names the "
+             "client, for rate limits and the audit log."},
     {.key = "api_rate",
      .type = SCH_NUMBER,
      .min = 0,
@@ -348,6 +353,16 @@ config_load(struct config *c, const char *file, struct diag *d)
         diag_at(d, c->doc.file, 0, 0, "out of memory");
         goto fail;
     }
+    json_t *proxies = json_object_get(root, "trusted_proxies");
+    size_t pi;
+    json_t *pv;
+    json_array_foreach(proxies, pi, pv)
+    {
+        if (strv_push(&c->trusted_proxies, json_string_value(pv))) {
+            diag_at(d, c->doc.file, 0, 0, "out of memory");
+            goto fail;
+        }
+    }
     if (load_agents(c, d))
         goto fail;
     return 0;
@@ -371,6 +386,7 @@ config_free(struct config *c)
     free(c->tls_cert);
     strv_free(&c->manifest_dirs);
     strv_free(&c->plugin_dirs);
+    strv_free(&c->trusted_proxies);
     jdoc_free(&c->doc);
     memset(c, 0, sizeof *c);
 }

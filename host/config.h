@@ -50,6 +50,7 @@ struct config {
     char *www_dir; /* NULL until paths_defaults */
     char *chartjs_dir;
     char *tls_cert;                             /* NULL: plain HTTP */
+    struct strv trusted_proxies;                /* peers whose X-Forwarded-For is believed */
     double api_rate, api_burst;                 /* per token; rate 0: unlimited */
     double api_address_rate, api_address_burst; /* per client address */
     size_t api_max_body;                        /* bytes */

@@ -1,4 +1,5 @@
 #include <civetweb.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <netdb.h>
 #include <arpa/inet.h>
@@ -52,6 +53,23 @@ on_thread_exit(const struct mg_context *ctx, int thread_type, void *thread_point
         return;
     bigstack_free(thread_pointer);
     rcu_thread_offline();
+}
+
+/*
+ * Whether CivetWeb can serve HTTPS here. Debian's CivetWeb 1.15 has the TLS feature but loads
+ * libssl at run time and needs SSL_get_peer_certificate, which OpenSSL 3 no longer exports:
+ * it then fails to start (or crashes on the first HTTPS connection). Look the way it does.
+ */
+static int
+tls_usable(void)
+{
+    if (!mg_check_feature(2))
+        return 0;
+    void *ssl = dlopen("libssl.so", RTLD_LAZY | RTLD_LOCAL);
+    int ok = ssl && dlsym(ssl, "SSL_get_peer_certificate") != NULL;
+    if (ssl)
+        dlclose(ssl);
+    return ok;
 }
 
 /* IPV4:PORT or [IPV6]:PORT, numeric, port 0-65535 in decimal digits only. */
@@ -133,9 +151,7 @@ http_start(struct http *s, const char *listen, unsigned n_threads, struct host *
                  listen);
         return -1;
     }
-    /* Debian's CivetWeb 1.15 cannot use OpenSSL 3: its TLS feature is off, and the first
-     * HTTPS connection would crash it. Refuse rather than serve plain text by surprise. */
-    if (h->cfg.tls_cert && !mg_check_feature(2)) {
+    if (h->cfg.tls_cert && !tls_usable()) {
         snprintf(err, errlen,
                  "tls_cert is set (%s) but this CivetWeb build cannot serve HTTPS; put a TLS proxy "
                  "such as nginx in front of tarsd (docs/admin-guide.md, \"TLS\")",
@@ -156,6 +172,7 @@ http_start(struct http *s, const char *listen, unsigned n_threads, struct host *
         "listening_ports", ports_opt,
         "num_threads", threads,
         "enable_keep_alive", "yes",
+        "tcp_nodelay", "1",
         "request_timeout_ms", "10000",
         "enable_auth_domain_check", "no",
         /* Stream clients only listen: ping them rather than time them out. */

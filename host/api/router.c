@@ -102,6 +102,28 @@ api_query_u64(struct api_req *q, const char *name, uint64_t def, uint64_t min, u
     return 0;
 }
 
+void
+api_client_addr(struct host *h, const struct mg_connection *c, char *buf, size_t len)
+{
+    const struct mg_request_info *ri = mg_get_request_info(c);
+    snprintf(buf, len, "%s", ri->remote_addr);
+    const char *xff = mg_get_header(c, "X-Forwarded-For");
+    int trusted = 0;
+    for (size_t i = 0; xff && i < h->cfg.trusted_proxies.n; i++)
+        trusted |= strcmp(h->cfg.trusted_proxies.v[i], ri->remote_addr) == 0;
+    if (!trusted)
+        return;
+    /* The proxy appends the address it saw: the last entry is the one to believe. */
+    const char *last = strrchr(xff, ',');
+    last = last ? last + 1 : xff;
+    last += strspn(last, " \t");
+    size_t n = strcspn(last, " \t");
+    if (n && n < len && n < 46) {
+        memcpy(buf, last, n);
+        buf[n] = '\0';
+    }
+}
+
 /* Matches path against pattern, copying the {placeholders}' segments into q->params. */
 static int
 match(const char *pattern, const char *path, struct api_req *q)
@@ -237,23 +259,27 @@ read_body(struct api_req *q)
     return 0;
 }
 
+/* One write for head and body: small writes would meet Nagle and delayed ACKs (40 ms). */
 static void
 send_reply(struct api_req *q)
 {
-    char *text = q->reply ? json_dumps(q->reply, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
-    if (!text) {
+    char *body = q->reply ? json_dumps(q->reply, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+    char *out = NULL;
+    int n = body ? asprintf(&out,
+                            "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+                            "Content-Length: %zu\r\nCache-Control: no-store\r\n"
+                            "X-Content-Type-Options: nosniff\r\n%s\r\n%s\n",
+                            q->status, mg_get_response_code_text(q->c, q->status), strlen(body) + 1,
+                            q->headers, body)
+                 : -1;
+    if (n < 0) {
         mg_printf(q->c, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n");
         q->status = 500;
-        return;
+    } else {
+        mg_write(q->c, out, (size_t)n);
     }
-    size_t len = strlen(text);
-    mg_printf(q->c,
-              "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-              "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n%s\r\n",
-              q->status, mg_get_response_code_text(q->c, q->status), len + 1, q->headers);
-    mg_write(q->c, text, len);
-    mg_write(q->c, "\n", 1);
-    free(text);
+    free(out);
+    free(body);
 }
 
 struct api_call {
@@ -272,7 +298,7 @@ dispatch(void *arg)
     q.ri = mg_get_request_info(c);
     q.method = q.ri->request_method;
     q.path = q.ri->local_uri ? q.ri->local_uri : "";
-    snprintf(q.addr, sizeof q.addr, "%s", q.ri->remote_addr);
+    api_client_addr(h, c, q.addr, sizeof q.addr);
     int mutating = strcmp(q.method, "GET") != 0 && strcmp(q.method, "HEAD") != 0;
     int known, ran = 0;
     double wait, now = host_now();

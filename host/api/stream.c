@@ -253,7 +253,9 @@ on_connect(const struct mg_connection *conn, void *data)
     struct host *h = data;
     struct stream *st = h->api->stream;
     const struct mg_request_info *ri = mg_get_request_info(conn);
-    if (ratelimit_take(h->api->per_address, ri->remote_addr, host_now()) > 0)
+    char addr[48];
+    api_client_addr(h, conn, addr, sizeof addr);
+    if (ratelimit_take(h->api->per_address, addr, host_now()) > 0)
         return 1; /* refused: CivetWeb answers the upgrade with an error */
     struct client *c = calloc(1, sizeof *c);
     if (!c)
@@ -261,7 +263,7 @@ on_connect(const struct mg_connection *conn, void *data)
     c->st = st;
     c->conn = (struct mg_connection *)conn;
     c->opened = host_now();
-    snprintf(c->addr, sizeof c->addr, "%s", ri->remote_addr);
+    snprintf(c->addr, sizeof c->addr, "%s", addr);
     c->fd = find_socket(ri, h->http.port);
     if (c->fd >= 0) {
         int size = SOCKET_SNDBUF;
