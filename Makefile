@@ -15,7 +15,7 @@ all: build
 
 # Installs missing Debian packages (packaging/deps.sh) only when something is not found.
 PKGS  = libuv jansson lmdb liburcu-memb libsodium libcurl openblas
-TOOLS = prove mdb_stat valgrind clang curl clang-format
+TOOLS = prove mdb_stat valgrind clang curl clang-format nginx openssl
 deps:
 	@ok=1; pkg-config --exists $(PKGS) || ok=0; \
 	[ -f /usr/include/civetweb.h ] || ok=0; [ -d /usr/share/javascript/chart.js ] || ok=0; \
@@ -49,6 +49,7 @@ demo: build
 	$(BUILD)/bin/tarsd serve --config packaging/demo.json
 
 bench: build
+	@command -v wrk >/dev/null 2>&1 || packaging/deps.sh bench
 	@for b in tests/bench/*.sh; do TARS_BUILD=$(abspath $(BUILD)) $$b || exit 1; done
 
 install: build

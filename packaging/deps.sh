@@ -1,21 +1,23 @@
 #!/bin/sh
 # Installs the Debian packages tars needs (SPEC §3), only those missing.
-# Usage: packaging/deps.sh [build|test|all]   (default: all)
+# Usage: packaging/deps.sh [build|test|bench|all]   (default: all)
 # Runs apt-get as root, or through sudo when not root.
 set -eu
 
 build_pkgs="gcc make cmake pkg-config clang-format
 libuv1-dev libopenblas-dev liblmdb-dev libcivetweb-dev liburcu-dev
 libjansson-dev libsodium-dev libcurl4-openssl-dev libjs-chart.js"
-test_pkgs="perl lmdb-utils valgrind clang curl"
+test_pkgs="perl lmdb-utils valgrind clang curl nginx openssl"
+bench_pkgs="wrk"
 
 group=${1:-all}
 case "$group" in
 build) want=$build_pkgs ;;
 test) want=$test_pkgs ;;
-all) want="$build_pkgs $test_pkgs" ;;
+bench) want=$bench_pkgs ;;
+all) want="$build_pkgs $test_pkgs $bench_pkgs" ;;
 *)
-	echo "deps.sh: unknown group '$group' (expected build, test or all)" >&2
+	echo "deps.sh: unknown group '$group' (expected build, test, bench or all)" >&2
 	exit 2
 	;;
 esac
