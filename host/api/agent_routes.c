@@ -109,14 +109,13 @@ api_agent_get(struct api_req *q)
     json_decref(rec);
     MDB_txn *txn;
     uint64_t last = 0, count = 0;
-    json_t *scalars = json_null();
+    json_t *scalars = NULL;
     if (store_read_begin(h->store, &txn) == 0) {
         rec_last_n(h->store, txn, DB_EPISODES, id, &last, &count);
-        json_decref(scalars);
         scalars = last_scalars(h, txn, id);
         store_read_end(h->store, txn);
     }
-    json_object_set_new(o, "scalars", scalars);
+    json_object_set_new(o, "scalars", scalars ? scalars : json_null());
     json_object_set_new(o, "history",
                         json_pack("{s:I, s:I, s:I}", "first",
                                   (json_int_t)(count ? last - count + 1 : 0), "last",
