@@ -364,8 +364,10 @@ on_episode(struct run *r, uint32_t env, double ret, uint32_t len, void *user)
         uint32_t cap = r->history_cap ? r->history_cap * 2 : 256;
         struct episode_rec *v =
             cap <= HISTORY_BUFFER_MAX ? realloc(r->history, cap * sizeof *v) : NULL;
-        if (!v)
-            return; /* the writer's backlog is what bounds history; this never fills in practice */
+        if (!v) { /* the writer's backlog is what bounds history; this never fills in practice */
+            atomic_fetch_add_explicit(&r->history_dropped, 1, memory_order_relaxed);
+            return;
+        }
         r->history = v;
         r->history_cap = cap;
     }
@@ -381,8 +383,8 @@ on_episode(struct run *r, uint32_t env, double ret, uint32_t len, void *user)
 static void
 flush_history(struct host *h, struct run *r)
 {
-    if (r->history_n)
-        writer_episodes(h->writer, r->id, r->history, r->history_n);
+    if (r->history_n && writer_episodes(h->writer, r->id, r->history, r->history_n) != 0)
+        atomic_fetch_add_explicit(&r->history_dropped, r->history_n, memory_order_relaxed);
     r->history_n = 0;
 }
 
@@ -445,6 +447,21 @@ persist_after_slice(struct run *r, void *arg)
         checkpoint(h, r);
 }
 
+/* Episodes the history lost (the writer fell far behind): said, at most every 10 s a run. */
+static void
+report_dropped(struct run *r, double now)
+{
+    uint64_t dropped = atomic_load_explicit(&r->history_dropped, memory_order_relaxed);
+    if (dropped == r->dropped_reported || now - r->dropped_report_time < 10)
+        return;
+    hlog(LOG_WARN, r->id,
+         "%llu finished episodes were not recorded in the history (%llu in all): "
+         "the state writer fell behind",
+         (unsigned long long)(dropped - r->dropped_reported), (unsigned long long)dropped);
+    r->dropped_reported = dropped;
+    r->dropped_report_time = now;
+}
+
 void
 persist_tick(struct host *h)
 {
@@ -453,6 +470,7 @@ persist_tick(struct host *h)
     struct runset *set = runs_current(&h->runs);
     for (size_t i = 0; i < set->n; i++) {
         struct run *r = set->v[i];
+        report_dropped(r, now);
         if (atomic_load(&r->checkpoint_in_flight) || atomic_load(&r->state) != RUN_RUNNING)
             continue;
         int by_time = h->cfg.checkpoint_every_s > 0 &&

@@ -78,18 +78,21 @@ struct run {
     /* Set when the run joins the set of runs (runset.c), then fixed. */
     uint32_t runner; /* the runner thread that steps it */
     /* The control loop's. */
-    uint64_t tick_steps; /* steps at the previous steps/s update */
-    int tick_seen;       /* tick_steps is set */
+    uint64_t tick_steps;        /* steps at the previous steps/s update */
+    int tick_seen;              /* tick_steps is set */
+    uint64_t dropped_reported;  /* history_dropped when last logged */
+    double dropped_report_time; /* and when */
     /* Shared. */
     atomic_int refs;                 /* runners stepping it outside a read-side section */
     atomic_int stepping;             /* its runner is inside a slice (see runner.c) */
     atomic_int checkpoint_request;   /* set by the control loop, taken by the runner */
     atomic_int checkpoint_in_flight; /* queued and not yet committed */
     _Atomic uint64_t checkpoint_step;
-    _Atomic double checkpoint_time; /* Unix time of the last committed-or-queued one */
-    _Atomic uint64_t steps;         /* env transitions: n_envs per vectorised step */
-    _Atomic uint64_t episodes;      /* finished episodes */
-    _Atomic double mean_return;     /* rolling mean of the last RUN_RETURN_WINDOW (NaN: none yet) */
+    _Atomic double checkpoint_time;   /* Unix time of the last committed-or-queued one */
+    _Atomic uint64_t steps;           /* env transitions: n_envs per vectorised step */
+    _Atomic uint64_t episodes;        /* finished episodes */
+    _Atomic uint64_t history_dropped; /* finished episodes the history could not record */
+    _Atomic double mean_return; /* rolling mean of the last RUN_RETURN_WINDOW (NaN: none yet) */
     _Atomic double last_return;
     _Atomic double sps; /* written by the control loop */
     _Atomic int state;  /* enum run_state */

@@ -60,6 +60,8 @@ live(struct host *h, const char *id, int full)
         json_object_set_new(o, "seed", json_integer((json_int_t)r->seed));
         json_object_set_new(o, "agent_version", json_string(r->agent_plugin->info->version));
         json_object_set_new(o, "env_version", json_string(r->env_plugin->info->version));
+        json_object_set_new(o, "history_dropped",
+                            json_integer((json_int_t)atomic_load(&r->history_dropped)));
         json_object_set_new(o, "params", pjson_values(ap));
         json_object_set_new(o, "env_params", pjson_values(ep));
         if (atomic_load(&r->state) == RUN_FAILED)
