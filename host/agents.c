@@ -150,7 +150,10 @@ agents_reset(struct host *h, const char *id, char *err, size_t errlen)
         goto out;
     }
     rec = persist_record(h, id);
-    if (!rec || persist_spec(h, rec, &s, &d)) {
+    pthread_rwlock_rdlock(&h->reg_lock); /* a rescan may be growing the registry */
+    int bad = !rec || persist_spec(h, rec, &s, &d);
+    pthread_rwlock_unlock(&h->reg_lock);
+    if (bad) {
         snprintf(err, errlen, "agent '%s' cannot be rebuilt: %s", id,
                  d.n ? d.lines[0] : "its record is unreadable");
         if (rec) {
