@@ -327,9 +327,10 @@ dispatch(void *arg)
     }
     if (mutating) {
         audit_append(h, &q);
-        /* A call that changed something is durable, and audited, before it is answered. */
+        /* A call is durable, and audited, before it is answered — but a client over its rate
+         * limit does not get to make the store commit for each refusal. */
         char err[256];
-        if (ran && writer_flush(h->writer, err, sizeof err) && q.status < 400)
+        if (q.status != 429 && writer_flush(h->writer, err, sizeof err) && ran && q.status < 400)
             api_error(&q, 500, "internal", "the state store failed: %s", err);
     }
     send_reply(&q);
