@@ -48,10 +48,35 @@ run_backup(struct ctl *c, int argc, char **argv)
     return offline_help(c, argc, argv) ? 0 : backup_cmd(argc, argv, c->state);
 }
 
+/* Parameter changes go through proposals (SPEC §8), which tarsd does not serve yet. */
+static int
+not_yet(struct ctl *c, int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    fprintf(stderr,
+            "tarsctl: '%s%s%s' is not available yet: parameter changes arrive with proposals in a "
+            "later release (see tarsctl params get)\n",
+            c->cmd->word, c->cmd->sub ? " " : "", c->cmd->sub ? c->cmd->sub : "");
+    return CTL_EXIT_FAIL;
+}
+
 static const struct ctl_cmd commands[] = {
     {"health", NULL, "", "is tarsd up? (no token; exits 1 when degraded)", cmd_health},
     {"version", NULL, "", "tarsd's versions, and tarsctl's", cmd_version},
     {"whoami", NULL, "", "the token in use: id, name, role, where it was found", cmd_whoami},
+    {"agents", NULL, "", "the agents, with live status", cmd_agents},
+    {"agent", "show", "ID", "one agent: status, parameters, progress", cmd_agent_show},
+    {"agent", "create",
+     "ID --agent A --env E [--preset P] [--n-envs N] [--seed S] [--set KEY=VALUE]... "
+     "[--env-set KEY=VALUE]...",
+     "create and start an agent (operator)", cmd_agent_create},
+    {"agent", "start", "ID", "start a stopped agent (operator)", cmd_agent_start},
+    {"agent", "stop", "ID", "stop an agent and checkpoint it (operator)", cmd_agent_stop},
+    {"agent", "reset", "ID", "start an agent over: step 0, no history (operator)", cmd_agent_reset},
+    {"agent", "delete", "ID", "delete an agent created through the API (admin)", cmd_agent_delete},
+    {"params", "get", "ID", "an agent's parameters with type, range and hot flag", cmd_params_get},
+    {"params", "set", "ID KEY=VALUE...", "not available yet (comes with proposals)", not_yet},
+    {"proposals", NULL, "...", "not available yet", not_yet},
     {"plugins", NULL, "", "the plugins found, loaded or refused", cmd_plugins},
     {"plugin", "show", "NAME", "one plugin: schema, presets, agents using it", cmd_plugin_show},
     {"plugin", "check", "FILE.so [--json | --markdown]", "offline: ABI and parameter schema",
