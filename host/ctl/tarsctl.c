@@ -60,6 +60,8 @@ not_yet(struct ctl *c, int argc, char **argv)
     return CTL_EXIT_FAIL;
 }
 
+#define PAGE "ID [--tail N | --from N --limit N]"
+
 static const struct ctl_cmd commands[] = {
     {"health", NULL, "", "is tarsd up? (no token; exits 1 when degraded)", cmd_health},
     {"version", NULL, "", "tarsd's versions, and tarsctl's", cmd_version},
@@ -77,8 +79,12 @@ static const struct ctl_cmd commands[] = {
     {"params", "get", "ID", "an agent's parameters with type, range and hot flag", cmd_params_get},
     {"params", "set", "ID KEY=VALUE...", "not available yet (comes with proposals)", not_yet},
     {"proposals", NULL, "...", "not available yet", not_yet},
+    {"history", NULL, PAGE, "finished episodes, a page at a time", cmd_history},
+    {"scalars", NULL, PAGE, "training scalars (losses, entropy, ...)", cmd_scalars},
+    {"checkpoints", NULL, "ID", "the checkpoints kept for an agent", cmd_checkpoints},
     {"plugins", NULL, "", "the plugins found, loaded or refused", cmd_plugins},
     {"plugin", "show", "NAME", "one plugin: schema, presets, agents using it", cmd_plugin_show},
+    {"audit", NULL, "[--limit N] [--before SEQ]", "the audit log, newest first", cmd_audit},
     {"plugin", "check", "FILE.so [--json | --markdown]", "offline: ABI and parameter schema",
      run_plugin_check},
     {"plugin", "manifest", "FILE.so [-o OUT]", "offline: write the plugin's manifest",
