@@ -9,9 +9,9 @@
 #include "store.h"
 
 int
-backup_cmd(int argc, char **argv)
+backup_cmd(int argc, char **argv, const char *state)
 {
-    const char *state = NULL, *to = NULL;
+    const char *to = NULL;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--state") == 0 && i + 1 < argc)
             state = argv[++i];

@@ -1,3 +1,7 @@
+/*
+ * tarsctl plugin check|manifest FILE.so: offline tools on a built plugin, loaded in this
+ * process with the host's own loader, so the checks are exactly the ones tarsd makes.
+ */
 #include <libgen.h>
 #include <math.h>
 #include <stdio.h>
@@ -131,16 +135,17 @@ cmd_check(const struct lib *lib, int as_json, int markdown)
 }
 
 int
-plugin_cmd(int argc, char **argv)
+plugin_cmd(const char *sub, int argc, char **argv, int as_json)
 {
-    if (argc < 2 || (strcmp(argv[0], "manifest") != 0 && strcmp(argv[0], "check") != 0)) {
-        fprintf(stderr, "usage: tarsctl plugin manifest FILE.so [-o OUT]\n"
-                        "       tarsctl plugin check FILE.so [--json | --markdown]\n");
+    if (argc < 1 || argv[0][0] == '-') {
+        fprintf(stderr, "tarsctl: missing FILE.so (usage: tarsctl plugin %s)\n",
+                strcmp(sub, "manifest") == 0 ? "manifest FILE.so [-o OUT]"
+                                             : "check FILE.so [--json | --markdown]");
         return 2;
     }
-    const char *sub = argv[0], *file = argv[1], *out = NULL;
-    int as_json = 0, markdown = 0;
-    for (int i = 2; i < argc; i++) {
+    const char *file = argv[0], *out = NULL;
+    int markdown = 0;
+    for (int i = 1; i < argc; i++) {
         if (strcmp(sub, "manifest") == 0 && (strcmp(argv[i], "-o") == 0) && i + 1 < argc) {
             out = argv[++i];
         } else if (strcmp(sub, "check") == 0 && strcmp(argv[i], "--json") == 0) {

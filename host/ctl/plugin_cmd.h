@@ -2,7 +2,10 @@
 #ifndef TARS_CTL_PLUGIN_CMD_H
 #define TARS_CTL_PLUGIN_CMD_H
 
-/* argv[0] is the subcommand ("manifest" or "check"). Returns the exit code. */
-int plugin_cmd(int argc, char **argv);
+/*
+ * sub is "manifest" or "check"; argv holds the arguments after it (FILE.so first). as_json
+ * asks check for JSON, as its own --json does. Returns the exit code.
+ */
+int plugin_cmd(const char *sub, int argc, char **argv, int as_json);
 
 #endif

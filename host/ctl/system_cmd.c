@@ -1,0 +1,165 @@
+/*
+ * tarsctl health, version, whoami, plugins and plugin show: what tarsd is, who is asking,
+ * and which plugins it found.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "api_client.h"
+#include "ctl.h"
+#include "table.h"
+#include "tars/version.h"
+
+/* Fetches path after parsing a command that takes no arguments. */
+static int
+get_plain(struct ctl *c, int argc, char **argv, const char *path, int flags, json_t **out)
+{
+    int rc = ctl_parse(c, argc, argv, NULL, NULL, 0);
+    if (rc) {
+        *out = NULL;
+        return ctl_parse_exit(rc);
+    }
+    return api_do(c, "GET", path, NULL, flags, out);
+}
+
+static const char *
+str(const json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : "-";
+}
+
+/* Exits 1 when tarsd is degraded (state writes failing), even with --json, for monitors. */
+int
+cmd_health(struct ctl *c, int argc, char **argv)
+{
+    json_t *r;
+    int rc = get_plain(c, argc, argv, "/api/v1/health", API_ANON | API_PARSE, &r);
+    if (rc || !r)
+        return rc;
+    int ok = strcmp(str(r, "status"), "ok") == 0;
+    if (!c->json) {
+        char up[FMT_LEN];
+        json_int_t n = json_integer_value(json_object_get(r, "agents"));
+        printf("%s: tarsd %s at %s, up %s, %lld agent%s%s\n", str(r, "status"), str(r, "version"),
+               c->base, fmt_age(up, json_number_value(json_object_get(r, "uptime_s"))),
+               (long long)n, n == 1 ? "" : "s",
+               json_is_false(json_object_get(r, "state_writes_ok")) ? ", state writes failing"
+                                                                    : "");
+    }
+    json_decref(r);
+    return ok ? 0 : CTL_EXIT_FAIL;
+}
+
+int
+cmd_version(struct ctl *c, int argc, char **argv)
+{
+    json_t *r;
+    int rc = get_plain(c, argc, argv, "/api/v1/version", 0, &r);
+    if (rc || !r)
+        return rc;
+    kv("tarsd", "%s (plugin ABI %s, SDK %s, OpenBLAS %s, CivetWeb %s) at %s", str(r, "version"),
+       str(r, "abi"), str(r, "sdk"), str(r, "blas_core"), str(r, "civetweb"), c->base);
+    kv("tarsctl", "%s (plugin ABI %d.%d)", TARS_VERSION_STRING, TARS_ABI_MAJOR, TARS_ABI_MINOR);
+    json_decref(r);
+    return 0;
+}
+
+int
+cmd_whoami(struct ctl *c, int argc, char **argv)
+{
+    json_t *r;
+    int rc = get_plain(c, argc, argv, "/api/v1/whoami", 0, &r);
+    if (rc || !r)
+        return rc;
+    kv("token", "%s", str(r, "id"));
+    kv("name", "%s", str(r, "name"));
+    kv("role", "%s", str(r, "role"));
+    kv("from", "%s", c->token_from);
+    kv("tarsd", "%s", c->base);
+    json_decref(r);
+    return 0;
+}
+
+int
+cmd_plugins(struct ctl *c, int argc, char **argv)
+{
+    json_t *r;
+    int rc = get_plain(c, argc, argv, "/api/v1/plugins", 0, &r);
+    if (rc || !r)
+        return rc;
+    static const char *const heads[] = {"NAME", "KIND", "VERSION", "ABI", "STATUS", "DESCRIPTION"};
+    struct table t;
+    table_init(&t, heads, 6);
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(r, "plugins"), i, p)
+    {
+        int refused = strcmp(str(p, "status"), "refused") == 0;
+        table_add(&t, "%s", str(p, "name"));
+        table_add(&t, "%s", str(p, "kind"));
+        table_add(&t, "%s", str(p, "version"));
+        table_add(&t, "%s", str(p, "abi"));
+        table_add(&t, "%s", str(p, "status"));
+        table_add(&t, "%s", refused ? str(p, "error") : str(p, "description"));
+    }
+    if (table_rows(&t))
+        table_print(&t, stdout);
+    else
+        printf("no plugins in tarsd's manifest dirs\n");
+    table_free(&t);
+    json_decref(r);
+    return 0;
+}
+
+/* The manifest's named presets (the object members of its defaults), comma-separated. */
+static void
+print_presets(const json_t *defaults)
+{
+    const char *key;
+    json_t *v;
+    int n = 0;
+    json_object_foreach((json_t *)defaults, key, v)
+    {
+        if (json_is_object(v))
+            printf("%s%s", n++ ? ", " : "", key);
+    }
+    printf("%s\n", n ? "" : "none");
+}
+
+int
+cmd_plugin_show(struct ctl *c, int argc, char **argv)
+{
+    const char *name;
+    int rc = ctl_parse(c, argc, argv, NULL, &name, 1);
+    if (rc)
+        return ctl_parse_exit(rc);
+    char *path = api_path("/api/v1/plugins/%s", name);
+    json_t *r;
+    rc = path ? api_do(c, "GET", path, NULL, 0, &r) : CTL_EXIT_FAIL;
+    free(path);
+    if (rc || !r)
+        return rc;
+    kv("name", "%s (%s %s, ABI %s)", str(r, "name"), str(r, "kind"), str(r, "version"),
+       str(r, "abi"));
+    kv("status", "%s", str(r, "status"));
+    kv("description", "%s", str(r, "description"));
+    if (json_is_string(json_object_get(r, "error")))
+        kv("error", "%s", str(r, "error"));
+    if (json_is_string(json_object_get(r, "warning")))
+        kv("warning", "%s", str(r, "warning"));
+    kv("library", "%s", str(r, "library"));
+    kv("sha256", "%s", str(r, "sha256"));
+    kv("manifest", "%s", str(r, "manifest"));
+    char *agents = join_strings(json_object_get(r, "agents"), ", ");
+    kv("used by", "%s", agents && *agents ? agents : "no agent");
+    free(agents);
+    printf("%-13s", "presets");
+    print_presets(json_object_get(r, "defaults"));
+    json_t *schema = json_object_get(r, "schema");
+    if (json_array_size(schema)) {
+        putchar('\n');
+        schema_table(schema, NULL, stdout);
+    }
+    json_decref(r);
+    return 0;
+}
