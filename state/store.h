@@ -24,7 +24,7 @@ enum store_db {
     DB_META,        /* "schema_version" -> u32 LE, "created" -> f64, "tars_version" -> text */
     DB_PLUGINS,     /* plugin name -> JSON record */
     DB_AGENTS,      /* agent id -> JSON record */
-    DB_CHECKPOINTS, /* agent id \0 u64 BE step -> checkpoint (header + run blob) */
+    DB_CHECKPOINTS, /* agent id \0 u64 BE sequence -> checkpoint (header + run blob) */
     DB_EPISODES,    /* agent id \0 u64 BE episode number -> 32-byte episode record */
     DB_SCALARS,     /* agent id \0 u64 BE sequence -> JSON object of training scalars */
     DB_PROPOSALS,   /* u64 BE id -> JSON proposal (hot reload) */

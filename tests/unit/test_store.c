@@ -125,7 +125,9 @@ basics(void)
        "the last checkpoint is the newest");
     struct count cc = {0};
     rec_each(s, txn, DB_CHECKPOINTS, "alpha", 0, UINT64_MAX, counter, &cc);
-    ok(cc.n == 2 && cc.first == 300, "checkpoints kept: the newest 2");
+    ok(cc.n == 2 && cc.first == 3 && cc.last == 4,
+       "checkpoints kept: the newest 2, numbered by sequence (%llu..%llu)",
+       (unsigned long long)cc.first, (unsigned long long)cc.last);
     ok(rec_last_checkpoint(s, txn, "beta", &h, &blob, &len) == MDB_NOTFOUND,
        "an agent without checkpoints has none");
     struct count sc = {0};
@@ -158,6 +160,77 @@ basics(void)
     store_read_begin(s, &txn);
     ok(rec_last_checkpoint(s, txn, "alpha", &h, &blob, &len) == 0 && h.step == 400,
        "and holds the same checkpoints");
+    store_read_end(s, txn);
+    store_close(s);
+}
+
+/* A checkpoint put straight into the store, as the writer does. */
+struct ckpt_put {
+    struct store *s;
+    const char *agent;
+    uint64_t step;
+    unsigned keep;
+};
+
+static int
+put_ckpt(MDB_txn *txn, void *arg)
+{
+    struct ckpt_put *p = arg;
+    struct checkpoint_hdr h = {.step = p->step, .episodes = p->step / 10, .wall_time = 1};
+    unsigned char blob[16];
+    memset(blob, (int)(p->step & 0xff), sizeof blob);
+    return rec_put_checkpoint(p->s, txn, p->agent, &h, blob, sizeof blob, p->keep);
+}
+
+struct steps {
+    uint64_t v[8];
+    size_t n;
+};
+
+static int
+step_of(uint64_t n, const MDB_val *v, void *arg)
+{
+    (void)n;
+    struct steps *s = arg;
+    uint64_t step = 0;
+    const unsigned char *p = v->mv_data;
+    for (int i = 7; i >= 0; i--)
+        step = step << 8 | p[8 + i];
+    if (s->n < 8)
+        s->v[s->n++] = step;
+    return 0;
+}
+
+/*
+ * The last checkpoint is the last one taken, even when a run went back to fewer steps (a
+ * reset, a resume from an older checkpoint): checkpoints are numbered by sequence.
+ */
+static void
+checkpoint_order(void)
+{
+    struct store *s;
+    char err[512];
+    mkdir(path("order"), 0700);
+    store_open(&s, path("order"), 0, 0, err, sizeof err);
+    uint64_t steps[] = {500, 200, 300};
+    for (size_t i = 0; i < 3; i++) {
+        struct ckpt_put p = {s, "rolled", steps[i], 2};
+        store_write(s, put_ckpt, &p, err, sizeof err);
+    }
+    MDB_txn *txn;
+    struct checkpoint_hdr h;
+    const void *blob;
+    size_t len;
+    struct steps kept = {0};
+    store_read_begin(s, &txn);
+    int rc = rec_last_checkpoint(s, txn, "rolled", &h, &blob, &len);
+    ok(rc == 0 && h.step == 300,
+       "after checkpoints at steps 500, 200, 300 the last is the one at 300 (%llu)",
+       (unsigned long long)h.step);
+    rec_each(s, txn, DB_CHECKPOINTS, "rolled", 0, UINT64_MAX, step_of, &kept);
+    ok(kept.n == 2 && kept.v[0] == 200 && kept.v[1] == 300,
+       "and the 2 kept are the newest taken (steps %llu, %llu), not the highest steps",
+       (unsigned long long)kept.v[0], (unsigned long long)kept.v[1]);
     store_read_end(s, txn);
     store_close(s);
 }
@@ -308,6 +381,7 @@ main(void)
 {
     ok(mkdtemp(tmp) != NULL, "temp dir");
     basics();
+    checkpoint_order();
     growth();
     refusals();
     stale_reader();
