@@ -113,7 +113,8 @@ seek_last(MDB_cursor *c, const char *agent, MDB_val *k, MDB_val *v)
 
 /*
  * Retention: deletes the agent's records in dbi numbered below `below`, walking from its
- * first record. When there is nothing to delete this costs one seek.
+ * first record, so that a lowered limit shrinks what an older, larger one kept. When there
+ * is nothing to delete this costs one seek.
  */
 static int
 trim_below(MDB_txn *txn, MDB_dbi dbi, const char *agent, uint64_t below)
@@ -135,26 +136,29 @@ trim_below(MDB_txn *txn, MDB_dbi dbi, const char *agent, uint64_t below)
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-static int
-del_at(MDB_txn *txn, MDB_dbi dbi, const char *agent, uint64_t n)
+int
+rec_put_episodes(struct store *s, MDB_txn *txn, const char *agent, const struct episode_rec *e,
+                 size_t n, uint64_t keep)
 {
-    char key[128];
-    MDB_val k = {store_agent_key(key, sizeof key, agent, n), key};
-    int rc = mdb_del(txn, dbi, &k, NULL);
-    return rc == MDB_NOTFOUND ? 0 : rc;
+    MDB_dbi dbi = store_dbi(s, DB_EPISODES);
+    uint64_t newest = 0;
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        unsigned char v[EPISODE_REC_SIZE];
+        episode_encode(&e[i], v);
+        rc = put_at(txn, dbi, agent, e[i].episode, v, sizeof v);
+        newest = e[i].episode > newest ? e[i].episode : newest;
+    }
+    if (!rc && keep && newest > keep)
+        rc = trim_below(txn, dbi, agent, newest - keep + 1);
+    return rc;
 }
 
 int
 rec_put_episode(struct store *s, MDB_txn *txn, const char *agent, const struct episode_rec *e,
                 uint64_t keep)
 {
-    unsigned char v[EPISODE_REC_SIZE];
-    episode_encode(e, v);
-    MDB_dbi dbi = store_dbi(s, DB_EPISODES);
-    int rc = put_at(txn, dbi, agent, e->episode, v, sizeof v);
-    if (!rc && keep && e->episode > keep)
-        rc = del_at(txn, dbi, agent, e->episode - keep);
-    return rc;
+    return rec_put_episodes(s, txn, agent, e, 1, keep);
 }
 
 int
@@ -164,7 +168,7 @@ rec_put_scalars(struct store *s, MDB_txn *txn, const char *agent, uint64_t seq, 
     MDB_dbi dbi = store_dbi(s, DB_SCALARS);
     int rc = put_at(txn, dbi, agent, seq, json, len);
     if (!rc && keep && seq > keep)
-        rc = del_at(txn, dbi, agent, seq - keep);
+        rc = trim_below(txn, dbi, agent, seq - keep + 1);
     return rc;
 }
 

@@ -224,12 +224,9 @@ apply(MDB_txn *txn, void *arg)
     int rc = 0;
     for (struct item *it = b->items; it && !rc; it = it->next) {
         switch (it->kind) {
-        case I_EPISODES: {
-            const struct episode_rec *e = it->data;
-            for (size_t i = 0; i < it->n && !rc; i++)
-                rc = rec_put_episode(s, txn, it->agent, &e[i], w->lim.episodes_kept);
+        case I_EPISODES:
+            rc = rec_put_episodes(s, txn, it->agent, it->data, it->n, w->lim.episodes_kept);
             break;
-        }
         case I_CHECKPOINT:
             rc = rec_put_checkpoint(s, txn, it->agent, &it->hdr, it->data, it->len,
                                     w->lim.checkpoints_kept);

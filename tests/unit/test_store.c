@@ -235,6 +235,54 @@ checkpoint_order(void)
     store_close(s);
 }
 
+/* Lowering a limit shrinks what an older, larger one kept, at the next put. */
+static void
+retention_shrinks(void)
+{
+    struct store *s;
+    char err[512];
+    mkdir(path("shrink"), 0700);
+    store_open(&s, path("shrink"), 0, 0, err, sizeof err);
+    struct writer *w;
+    struct writer_limits lim = {.checkpoints_kept = 5, .episodes_kept = 50, .scalars_kept = 20};
+    struct episode_rec e[81];
+    for (int i = 0; i < 81; i++)
+        e[i] = (struct episode_rec){.episode = (uint64_t)i + 1, .step = 10u * (i + 1)};
+    writer_start(&w, s, &lim, NULL, NULL);
+    writer_episodes(w, "old", e, 80);
+    for (uint64_t q = 1; q <= 30; q++)
+        writer_scalars(w, "old", q, "{}", 2);
+    for (uint64_t step = 100; step <= 500; step += 100) {
+        struct checkpoint_hdr h = {.step = step};
+        writer_checkpoint(w, "old", &h, calloc(1, 8), 8, NULL);
+    }
+    writer_flush(w, err, sizeof err);
+    writer_stop(w);
+    lim = (struct writer_limits){.checkpoints_kept = 2, .episodes_kept = 10, .scalars_kept = 3};
+    writer_start(&w, s, &lim, NULL, NULL);
+    writer_episodes(w, "old", e + 80, 1);
+    writer_scalars(w, "old", 31, "{}", 2);
+    struct checkpoint_hdr h = {.step = 600};
+    writer_checkpoint(w, "old", &h, calloc(1, 8), 8, NULL);
+    ok(writer_flush(w, err, sizeof err) == 0, "one more of each with lower limits");
+    writer_stop(w);
+    MDB_txn *txn;
+    struct count ep = {0}, sc = {0}, ck = {0};
+    store_read_begin(s, &txn);
+    rec_each(s, txn, DB_EPISODES, "old", 0, UINT64_MAX, counter, &ep);
+    rec_each(s, txn, DB_SCALARS, "old", 0, UINT64_MAX, counter, &sc);
+    rec_each(s, txn, DB_CHECKPOINTS, "old", 0, UINT64_MAX, counter, &ck);
+    store_read_end(s, txn);
+    ok(ep.n == 10 && ep.first == 72 && ep.last == 81,
+       "history_kept 50 -> 10: the history shrinks to 10 episodes (%llu, %llu..%llu)",
+       (unsigned long long)ep.n, (unsigned long long)ep.first, (unsigned long long)ep.last);
+    ok(sc.n == 3 && sc.first == 29, "scalars_kept 20 -> 3: 3 scalars records (%llu)",
+       (unsigned long long)sc.n);
+    ok(ck.n == 2 && ck.first == 5, "checkpoints_kept 5 -> 2: 2 checkpoints (%llu)",
+       (unsigned long long)ck.n);
+    store_close(s);
+}
+
 static int
 big_checkpoint(MDB_txn *txn, void *arg)
 {
@@ -382,6 +430,7 @@ main(void)
     ok(mkdtemp(tmp) != NULL, "temp dir");
     basics();
     checkpoint_order();
+    retention_shrinks();
     growth();
     refusals();
     stale_reader();
