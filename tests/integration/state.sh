@@ -84,6 +84,21 @@ check "another program's LMDB store: exit 1" test $? -eq 1
 check "  one line saying so" contains "$TMP/err" "tarsd: $TMP/foreign/data.mdb is an LMDB store, but not a tars one; refusing to touch it"
 check "  the file untouched" test "$(sha256sum <"$TMP/foreign/data.mdb")" = "$sum"
 
+# A data.mdb cut short, as a copy onto a full disk used to leave: refused, never mapped past
+# its end (which is SIGBUS).
+mkdir "$TMP/cut"
+size=$(stat -c %s "$TMP/backup/data.mdb")
+head -c $((size / 2)) "$TMP/backup/data.mdb" >"$TMP/cut/data.mdb"
+"$TARSD" inspect --state "$TMP/cut" >"$TMP/out" 2>"$TMP/err"
+check "a truncated data.mdb: inspect exits 1" test $? -eq 1
+check "  one line naming it and its size" contains "$TMP/err" "tarsd: $TMP/cut/data.mdb is truncated ($((size / 2)) bytes, "
+"$TARSD" serve --listen 127.0.0.1:0 --state "$TMP/cut" >"$TMP/out" 2>"$TMP/err"
+check "  and so does serve" test $? -eq 1
+mkdir "$TMP/notes" && echo hi >"$TMP/notes/readme"
+"$TARSCTL" backup --state "$TMP/s" --to "$TMP/notes" >"$TMP/out" 2>"$TMP/err"
+check "a backup into a dir that is not empty is refused" test $? -eq 1
+check "  saying so" contains "$TMP/err" "tarsctl: $TMP/notes is not an empty directory; back up into a new or empty one"
+
 "$TARSD" inspect --state "$TMP/nowhere" >"$TMP/out" 2>"$TMP/err"
 check "inspect of a missing dir: exit 1" test $? -eq 1
 check "  naming it" contains "$TMP/err" "tarsd: state dir $TMP/nowhere: No such file or directory"

@@ -3,10 +3,14 @@
  * batching writer, map growth, and every refusal — foreign, corrupt, newer, missing — with
  * nothing written to a store it refuses.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +20,7 @@
 #include "writer.h"
 
 static char tmp[] = "/tmp/tars-test-store-XXXXXX";
+static int have_disk; /* a 1 MiB tmpfs of our own at tmp/disk, to fill up */
 
 static char *
 path(const char *name)
@@ -51,6 +56,46 @@ same_file(const char *file, const char *before, size_t len)
     int same = now && now_len == len && memcmp(now, before, len) == 0;
     free(now);
     return same;
+}
+
+static void
+skip(const char *why)
+{
+    printf("ok %d # SKIP %s\n", ++tap_run, why);
+}
+
+/*
+ * A small file system to fill: a tmpfs mounted in a mount namespace of this process only,
+ * private so that nothing propagates to the host's. Needs root (or CAP_SYS_ADMIN).
+ */
+static int
+small_disk(void)
+{
+    mkdir(path("disk"), 0700);
+    if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+        return 0;
+    return mount("tars-test", path("disk"), "tmpfs", 0, "size=1m,mode=0700") == 0;
+}
+
+/* Fills the small disk, then gives `room` bytes back. */
+static void
+fill_disk(off_t room)
+{
+    static char chunk[4096];
+    int fd = open(path("disk/filler"), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    while (fd >= 0 && write(fd, chunk, sizeof chunk) == (ssize_t)sizeof chunk)
+        ;
+    struct stat st;
+    if (fd >= 0 && room && fstat(fd, &st) == 0 && ftruncate(fd, st.st_size - room) != 0)
+        diag("cannot give room back: %s", strerror(errno));
+    if (fd >= 0)
+        close(fd);
+}
+
+static void
+free_disk(void)
+{
+    unlink(path("disk/filler"));
 }
 
 struct count {
@@ -375,6 +420,121 @@ refusals(void)
     like(err, "has schema 99, newer than this tars reads (1); upgrade tars", "and says which");
 }
 
+static int
+put_random(MDB_txn *txn, void *arg)
+{
+    struct store *s = arg;
+    static unsigned char blob[300 << 10];
+    unsigned x = 12345;
+    for (size_t i = 0; i < sizeof blob; i++)
+        blob[i] = (unsigned char)((x = x * 1103515245 + 12345) >> 16);
+    struct checkpoint_hdr h = {.step = 1};
+    return rec_put_checkpoint(s, txn, "random", &h, blob, sizeof blob, 3);
+}
+
+static int
+exists(const char *file)
+{
+    return access(file, F_OK) == 0;
+}
+
+/* Backups go to new or empty dirs only, and a failed one leaves no data.mdb behind. */
+static void
+backups(void)
+{
+    struct store *s;
+    char err[512];
+    struct stat st;
+    mkdir(path("src"), 0700);
+    store_open(&s, path("src"), 0, 0, err, sizeof err);
+    ok(store_write(s, put_random, s, err, sizeof err) == 0, "a store of 300 KiB to back up");
+
+    mkdir(path("busy"), 0700);
+    fclose(fopen(path("busy/notes"), "w"));
+    ok(store_backup(s, path("busy"), err, sizeof err) != 0,
+       "a backup into a dir that holds other files is refused");
+    like(err, "busy is not an empty directory; back up into a new or empty one", "and says so");
+    ok(!exists(path("busy/data.mdb")) && !exists(path("busy/data.mdb.tmp")), "writing nothing");
+
+    mkdir(path("empty-dest"), 0700);
+    ok(store_backup(s, path("empty-dest"), err, sizeof err) == 0, "an empty dir takes a backup");
+    ok(store_backup(s, path("new-dest"), err, sizeof err) == 0, "so does a new one");
+    ok(stat(path("new-dest"), &st) == 0 && (st.st_mode & 0777) == 0700, "created mode 0700 (%o)",
+       st.st_mode & 0777);
+    ok(stat(path("new-dest/data.mdb"), &st) == 0 && (st.st_mode & 0777) == 0600 &&
+           !exists(path("new-dest/data.mdb.tmp")),
+       "holding data.mdb, mode 0600, and no temporary file");
+
+    if (!have_disk) {
+        skip("no private tmpfs here (needs root): the full-disk backup");
+        skip("no private tmpfs here (needs root): the full-disk backup");
+        skip("no private tmpfs here (needs root): the full-disk backup");
+        skip("no private tmpfs here (needs root): the full-disk backup");
+    } else {
+        fill_disk(64 << 10);
+        ok(store_backup(s, path("disk/bk"), err, sizeof err) != 0,
+           "a backup onto a disk with 64 KiB free fails");
+        like(err, "No space left on device", "saying why");
+        ok(!exists(path("disk/bk/data.mdb")) && !exists(path("disk/bk/data.mdb.tmp")),
+           "and leaves no data.mdb, whole or partial, behind");
+        free_disk();
+        ok(store_backup(s, path("disk/bk"), err, sizeof err) == 0,
+           "the same backup succeeds once there is room (%s)", err);
+    }
+    store_close(s);
+}
+
+/* Opens dir in a child (a mapped page past the end of the file kills with SIGBUS). */
+static int
+open_in_child(const char *dir, unsigned flags, char *msg, size_t len)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct store *s;
+        char err[512] = "";
+        close(fds[0]);
+        int rc = store_open(&s, dir, flags, 0, err, sizeof err);
+        if (write(fds[1], err, strlen(err)) < 0)
+            _exit(3);
+        _exit(rc ? 0 : 1);
+    }
+    close(fds[1]);
+    ssize_t n = read(fds[0], msg, len - 1);
+    msg[n > 0 ? n : 0] = '\0';
+    close(fds[0]);
+    int status;
+    waitpid(pid, &status, 0);
+    if (WIFSIGNALED(status))
+        snprintf(msg, len, "killed by signal %d", WTERMSIG(status));
+    return status;
+}
+
+/* A data.mdb cut short (a copy that ran out of disk) is refused, never mapped and faulted on. */
+static void
+truncated(void)
+{
+    size_t len;
+    char *data = slurp(path("src/data.mdb"), &len);
+    mkdir(path("cut"), 0700);
+    FILE *f = fopen(path("cut/data.mdb"), "wb");
+    fwrite(data, 1, len / 2, f);
+    fclose(f);
+    free(data);
+    char msg[512], want[600];
+    snprintf(want, sizeof want, "%s is truncated (%zu bytes, %zu expected)", path("cut/data.mdb"),
+             len / 2, len);
+    int status = open_in_child(path("cut"), STORE_RDONLY, msg, sizeof msg);
+    ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+       "a truncated data.mdb is refused read-only (as by inspect): %s", msg);
+    like(msg, want, "naming the file, its size and the size expected");
+    status = open_in_child(path("cut"), 0, msg, sizeof msg);
+    ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "and read-write (as by tarsd serve): %s",
+       msg);
+}
+
 static void
 stale_reader(void)
 {
@@ -428,12 +588,17 @@ int
 main(void)
 {
     ok(mkdtemp(tmp) != NULL, "temp dir");
+    have_disk = small_disk();
     basics();
     checkpoint_order();
     retention_shrinks();
     growth();
     refusals();
     stale_reader();
+    backups();
+    truncated();
+    if (have_disk)
+        umount2(path("disk"), MNT_DETACH);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
     ok(system(cmd) == 0, "cleanup");
