@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -535,6 +536,136 @@ truncated(void)
        msg);
 }
 
+static atomic_int write_errors;
+
+static void
+count_error(const char *msg, void *arg)
+{
+    (void)msg, (void)arg;
+    atomic_fetch_add(&write_errors, 1);
+}
+
+/* Queues episodes first..last of an agent, ten to an item, as runner slices do. */
+static void
+queue_episodes(struct writer *w, const char *agent, uint64_t first, uint64_t last)
+{
+    for (uint64_t at = first; at <= last; at += 10) {
+        struct episode_rec e[10];
+        size_t n = 0;
+        for (uint64_t k = at; k <= last && n < 10; k++)
+            e[n++] = (struct episode_rec){.episode = k, .step = k * 10, .length = 10};
+        writer_episodes(w, agent, e, n);
+    }
+}
+
+static void
+queue_checkpoint(struct writer *w, const char *agent, uint64_t step, size_t len,
+                 atomic_int *in_flight)
+{
+    struct checkpoint_hdr h = {.step = step, .episodes = step / 10};
+    unsigned char *blob = malloc(len);
+    for (size_t i = 0; i < len; i++)
+        blob[i] = (unsigned char)(i * 7 + step);
+    if (in_flight)
+        atomic_store(in_flight, 1);
+    writer_checkpoint(w, agent, &h, blob, len, in_flight);
+}
+
+/*
+ * A full disk: the failed batch is neither lost nor reported as saved. It stays queued and
+ * commits, whole and in order, once there is room; meanwhile only episodes beyond the backlog
+ * are dropped and only superseded checkpoints are let go.
+ */
+static void
+full_disk_writer(void)
+{
+    if (!have_disk) {
+        for (int i = 0; i < 14; i++)
+            skip("no private tmpfs here (needs root): the writer on a full disk");
+        return;
+    }
+    struct store *s;
+    struct writer *w;
+    char err[512] = "";
+    mkdir(path("disk/w"), 0700);
+    store_open(&s, path("disk/w"), 0, 0, err, sizeof err);
+    struct writer_limits lim = {.checkpoints_kept = 3, .max_backlog = 100};
+    writer_start(&w, s, &lim, count_error, NULL);
+    queue_episodes(w, "cut", 1, 20);
+    queue_episodes(w, "gone", 1, 5);
+    queue_checkpoint(w, "gone", 50, 100, NULL);
+    writer_put(w, DB_TOKENS, "old-token", 9, "{}", 2);
+    ok(writer_flush(w, err, sizeof err) == 0, "a store on a 1 MiB disk takes records");
+
+    fill_disk(0);
+    atomic_int in_flight = 0;
+    queue_episodes(w, "a", 1, 50);
+    queue_checkpoint(w, "a", 100, 64 << 10, &in_flight);
+    writer_truncate(w, "cut", 10, UINT64_MAX);
+    writer_forget(w, "gone", 0);
+    writer_put(w, DB_TOKENS, "new-token", 9, "{}", 2);
+    writer_del(w, DB_TOKENS, "old-token", 9);
+    writer_json(w, DB_AGENTS, "a", "{\"id\":\"a\"}", 10);
+    ok(writer_flush(w, err, sizeof err) != 0, "the disk full, a flush fails");
+    like(err, "No space left on device", "with the cause");
+    ok(atomic_load(&in_flight) == 0, "the checkpoint's in-flight flag is down, though it is kept");
+    ok(writer_flush(w, err, sizeof err) != 0,
+       "a second flush fails too: the failed batch is still pending, not forgotten");
+    queue_episodes(w, "a", 51, 200);
+    queue_checkpoint(w, "a", 200, 64 << 10, NULL);
+    queue_checkpoint(w, "a", 300, 64 << 10, NULL);
+    writer_flush(w, err, sizeof err);
+    struct writer_stats st;
+    writer_stats(w, &st);
+    ok(st.dropped == 100,
+       "past the backlog of 100 episodes (50 pending) the next 100 are dropped (%llu)",
+       (unsigned long long)st.dropped);
+    ok(st.superseded == 2, "the checkpoints at steps 100 and 200 give way to the one at 300 (%llu)",
+       (unsigned long long)st.superseded);
+    ok(atomic_load(&write_errors) >= 3 && st.failures >= 3,
+       "each failed attempt is reported (%d) and counted (%llu)", atomic_load(&write_errors),
+       (unsigned long long)st.failures);
+
+    free_disk();
+    ok(writer_flush(w, err, sizeof err) == 0, "with room again, the next flush commits (%s)", err);
+    MDB_txn *txn;
+    struct count a = {0}, cut = {0}, gone = {0}, ck = {0};
+    struct checkpoint_hdr h = {0};
+    const void *blob;
+    size_t len;
+    MDB_val k = {9, "new-token"}, v;
+    store_read_begin(s, &txn);
+    rec_each(s, txn, DB_EPISODES, "a", 0, UINT64_MAX, counter, &a);
+    rec_each(s, txn, DB_EPISODES, "cut", 0, UINT64_MAX, counter, &cut);
+    rec_each(s, txn, DB_EPISODES, "gone", 0, UINT64_MAX, counter, &gone);
+    rec_each(s, txn, DB_CHECKPOINTS, "a", 0, UINT64_MAX, counter, &ck);
+    int last = rec_last_checkpoint(s, txn, "a", &h, &blob, &len);
+    int has_new = mdb_get(txn, store_dbi(s, DB_TOKENS), &k, &v) == 0;
+    k = (MDB_val){9, "old-token"};
+    int has_old = mdb_get(txn, store_dbi(s, DB_TOKENS), &k, &v) == 0;
+    k = (MDB_val){1, "a"};
+    int has_record = mdb_get(txn, store_dbi(s, DB_AGENTS), &k, &v) == 0;
+    struct checkpoint_hdr gh;
+    int gone_ck = rec_last_checkpoint(s, txn, "gone", &gh, &blob, &len);
+    store_read_end(s, txn);
+    ok(a.n == 100 && a.first == 1 && a.last == 100,
+       "every episode queued within the backlog is there, without a gap (%llu: %llu..%llu)",
+       (unsigned long long)a.n, (unsigned long long)a.first, (unsigned long long)a.last);
+    ok(last == 0 && h.step == 300 && ck.n == 1, "the newest checkpoint, alone (%llu at step %llu)",
+       (unsigned long long)ck.n, (unsigned long long)h.step);
+    ok(cut.n == 10 && cut.last == 10 && gone.n == 0 && gone_ck == MDB_NOTFOUND,
+       "the truncate and the forget are applied");
+    ok(has_new && !has_old && has_record, "so are the put, the delete and the JSON record");
+
+    fill_disk(0);
+    queue_episodes(w, "a", 101, 110);
+    ok(writer_stop(w) == -1, "stopping on a disk still full gives the queue up, and says so");
+    free_disk();
+    store_close(s);
+    unlink(path("disk/w/data.mdb"));
+    unlink(path("disk/w/lock.mdb"));
+}
+
 static void
 stale_reader(void)
 {
@@ -595,6 +726,7 @@ main(void)
     growth();
     refusals();
     stale_reader();
+    full_disk_writer();
     backups();
     truncated();
     if (have_disk)
