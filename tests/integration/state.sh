@@ -153,6 +153,38 @@ JSON
 	check "a full disk: the failed writes are logged with the path and the cause" contains "$TMP/full.log" "cannot write the state store in $TMP/full: No space left on device"
 	check "  and the daemon exits 1" test "$EXIT_CODE" -eq 1
 	check "  saying the state was not all saved" contains "$TMP/full.log" "stopped, but the state was not all saved"
+
+	# A disk that fills, then has room again: what could not be written meanwhile commits
+	# later, so the history has no gap. All in one private mount namespace (the tmpfs lives
+	# only there), inspect included.
+	mkdir "$TMP/heal"
+	cat >"$TMP/heal.json" <<JSON
+{"listen": "127.0.0.1:0", "state_dir": "heal", "checkpoint_every_s": 0.2,
+ "agents": [{"id": "healer", "agent": "ppo", "env": "cartpole", "preset": "cartpole", "seed": 3}]}
+JSON
+	cat >"$TMP/heal.sh" <<SH
+mount -t tmpfs -o size=4m tmpfs '$TMP/heal' || exit 1
+'$TARSD' serve --config '$TMP/heal.json' --log-format json 2>'$TMP/heal.log' &
+pid=\$!
+for i in \$(seq 200); do grep -q listening '$TMP/heal.log' && break; sleep 0.1; done
+sleep 0.3
+cat /dev/zero >'$TMP/heal/filler' 2>/dev/null
+for i in \$(seq 100); do grep -q 'No space left' '$TMP/heal.log' && break; sleep 0.1; done
+sleep 0.5
+rm '$TMP/heal/filler'
+failed=\$(grep -c 'No space left' '$TMP/heal.log')
+kill -TERM \$pid
+wait \$pid
+echo \$failed >'$TMP/heal.failed'
+'$TARSD' inspect --state '$TMP/heal' --json >'$TMP/heal.after'
+SH
+	unshare -m sh "$TMP/heal.sh" >"$TMP/out" 2>&1
+	check "a disk full for a while: writes failed meanwhile" test "$(cat "$TMP/heal.failed" 2>/dev/null || echo 0)" -gt 0
+	check "  then with room again the history has every episode, without gaps" perl -MJSON::PP -e '
+		my ($a) = @{decode_json(<STDIN>)->{agents}};
+		my $h = $a->{history};
+		print "# $h->{recorded} recorded, $h->{first}..$h->{last}, $h->{missing} missing, checkpoint at $a->{episodes}\n";
+		exit !($h->{missing} == 0 && $h->{first} == 1 && $h->{last} == $a->{episodes} && $a->{episodes} > 0)' <"$TMP/heal.after"
 else
 	echo "ok $((_n + 1)) # SKIP no mount namespace here for the read-only and full-disk cases"
 	_n=$((_n + 1))
