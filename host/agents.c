@@ -52,6 +52,8 @@ agents_create(struct host *h, struct run_spec *s, const char *preset, char *err,
     writer_json(h->writer, DB_AGENTS, s->id, record, strlen(record));
     free(record);
     rc = commit(h, err, errlen);
+    if (rc) /* the record stays queued for a retry: make sure it goes, since the run will */
+        writer_forget(h->writer, s->id, 0);
     if (rc == 0 && runs_add(&h->runs, r) != 0) {
         writer_forget(h->writer, s->id, 0);
         snprintf(err, errlen, "out of memory");

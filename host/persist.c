@@ -520,7 +520,18 @@ persist_close(struct host *h)
         } else if (h->trained && n) {
             hlog(LOG_INFO, "state", "checkpointed %zu agents in %s", saved, h->cfg.state_dir);
         }
-        writer_stop(h->writer);
+        /* Writes that failed on the way (and were retried) still mean the daemon had trouble:
+         * say so in the exit status, with what was dropped meanwhile. */
+        struct writer_stats st;
+        writer_stats(h->writer, &st);
+        if (st.failures) {
+            hlog(LOG_ERROR, "state",
+                 "%llu state writes failed while tarsd ran; %llu episodes were not recorded",
+                 (unsigned long long)st.failures, (unsigned long long)st.dropped);
+            rc = -1;
+        }
+        if (writer_stop(h->writer))
+            rc = -1;
         h->writer = NULL;
     }
     store_close(h->store);

@@ -4,6 +4,7 @@
  *   bytes episode lengths | f64[] return window | u32 window fill | u32 window position |
  *   bytes agent blob | bytes env blob (empty when the env cannot save)
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,27 +136,49 @@ load_plugin(struct run *run, const struct plugin *p, tars_ctx *ctx,
     return rc;
 }
 
-int
-run_load(struct run *r, const void *data, size_t len, char *err, size_t errlen)
+/* A run blob's own fields, decoded and checked before any of them reaches the run. */
+struct run_fields {
+    uint64_t steps, episodes;
+    float *obs;
+    double *ep_return;
+    uint32_t *ep_len;
+    double window[RUN_RETURN_WINDOW];
+    uint32_t window_n, window_at;
+    void *ablob, *eblob; /* the agent's and the env's blobs */
+    size_t alen, elen;
+};
+
+static void
+fields_free(struct run_fields *f)
 {
-    struct vecbuf *b = &r->buf;
-    tars_blob_reader *rd;
-    char why[256];
-    int rc = tars_blob_reader_new(data, len, RUN_TAG, &rd, why, sizeof why);
-    if (rc) {
-        snprintf(err, errlen, "run state: %s", why);
-        return rc;
-    }
-    uint64_t steps = 0, episodes = 0;
+    free(f->obs);
+    free(f->ep_return);
+    free(f->ep_len);
+    free(f->ablob);
+    free(f->eblob);
+}
+
+/* A nested blob of the length its field holds (malloc'd; one byte when empty). */
+static int
+get_blob(tars_blob_reader *rd, void **data, size_t *len)
+{
+    int rc = tars_blob_peek_len(rd, len);
+    if (!rc && !(*data = malloc(*len ? *len : 1)))
+        rc = TARS_ENOMEM;
+    return rc ? rc : tars_blob_get_bytes(rd, *data, *len);
+}
+
+/* Decodes everything of the blob but the plugins' states into f; the run is not touched. */
+static int
+decode(const struct run *r, tars_blob_reader *rd, struct run_fields *f, char *err, size_t errlen)
+{
+    const struct vecbuf *b = &r->buf;
     uint32_t n = 0, ow = 0;
-    size_t alen = 0, elen = 0;
-    void *ablob = NULL, *eblob = NULL;
-    if (tars_blob_version(rd) != RUN_STATE_VERSION)
-        rc = TARS_EVERSION;
+    int rc = tars_blob_version(rd) != RUN_STATE_VERSION ? TARS_EVERSION : 0;
     if (!rc)
-        rc = tars_blob_get_u64(rd, &steps);
+        rc = tars_blob_get_u64(rd, &f->steps);
     if (!rc)
-        rc = tars_blob_get_u64(rd, &episodes);
+        rc = tars_blob_get_u64(rd, &f->episodes);
     if (!rc)
         rc = tars_blob_get_u32(rd, &n);
     if (!rc)
@@ -163,45 +186,88 @@ run_load(struct run *r, const void *data, size_t len, char *err, size_t errlen)
     if (!rc && (n != b->n || ow != b->obs_width)) {
         snprintf(err, errlen, "run state has %u envs of %u observations, this run %u of %u", n, ow,
                  b->n, b->obs_width);
-        tars_blob_reader_free(rd);
         return TARS_EINVAL;
     }
-    if (!rc)
-        rc = tars_blob_get_f32s(rd, b->obs, (size_t)n * ow);
-    if (!rc)
-        rc = tars_blob_get_f64s(rd, b->ep_return, n);
-    if (!rc)
-        rc = tars_blob_get_bytes(rd, b->ep_len, n * sizeof *b->ep_len);
-    if (!rc)
-        rc = tars_blob_get_f64s(rd, r->window, RUN_RETURN_WINDOW);
-    if (!rc)
-        rc = tars_blob_get_u32(rd, &r->window_n);
-    if (!rc)
-        rc = tars_blob_get_u32(rd, &r->window_at);
-    if (!rc && (rc = tars_blob_peek_len(rd, &alen)) == 0 && !(ablob = malloc(alen ? alen : 1)))
+    if (!rc && (!(f->obs = malloc((size_t)n * ow * sizeof *f->obs)) ||
+                !(f->ep_return = malloc(n * sizeof *f->ep_return)) ||
+                !(f->ep_len = malloc(n * sizeof *f->ep_len))))
         rc = TARS_ENOMEM;
     if (!rc)
-        rc = tars_blob_get_bytes(rd, ablob, alen);
-    if (!rc && (rc = tars_blob_peek_len(rd, &elen)) == 0 && !(eblob = malloc(elen ? elen : 1)))
-        rc = TARS_ENOMEM;
+        rc = tars_blob_get_f32s(rd, f->obs, (size_t)n * ow);
     if (!rc)
-        rc = tars_blob_get_bytes(rd, eblob, elen);
+        rc = tars_blob_get_f64s(rd, f->ep_return, n);
+    if (!rc)
+        rc = tars_blob_get_bytes(rd, f->ep_len, n * sizeof *f->ep_len);
+    if (!rc)
+        rc = tars_blob_get_f64s(rd, f->window, RUN_RETURN_WINDOW);
+    if (!rc)
+        rc = tars_blob_get_u32(rd, &f->window_n);
+    if (!rc)
+        rc = tars_blob_get_u32(rd, &f->window_at);
+    if (!rc)
+        rc = get_blob(rd, &f->ablob, &f->alen);
+    if (!rc)
+        rc = get_blob(rd, &f->eblob, &f->elen);
     if (!rc)
         rc = tars_blob_reader_end(rd);
     if (rc) {
         snprintf(err, errlen, "run state: %s",
                  *tars_blob_reader_error(rd) ? tars_blob_reader_error(rd) : tars_strerror(rc));
-    } else {
-        rc = load_plugin(r, r->agent_plugin, r->actx, load_agent, ablob, alen, err, errlen);
-        if (!rc && elen && r->eops->load)
-            rc = load_plugin(r, r->env_plugin, r->ectx, load_env, eblob, elen, err, errlen);
+        return rc;
     }
-    if (!rc) {
-        atomic_store(&r->steps, steps);
-        atomic_store(&r->episodes, episodes);
+    /* The run indexes its window with these: out of range, a crafted or damaged blob would
+     * have it write outside the array. */
+    if (f->window_n > RUN_RETURN_WINDOW || f->window_at >= RUN_RETURN_WINDOW) {
+        snprintf(err, errlen,
+                 "run state: its return window is out of range (%u returns at position %u, in "
+                 "a window of %u)",
+                 f->window_n, f->window_at, RUN_RETURN_WINDOW);
+        return TARS_EINVAL;
     }
-    free(ablob);
-    free(eblob);
+    return 0;
+}
+
+/*
+ * The run's own fields change only once the whole blob decoded and both plugins loaded. An
+ * env that saved no state (or cannot load it) stays as run_create reset it: its observations
+ * and episode accumulators are those of that reset, not the saved ones, which describe
+ * episodes this env is not in.
+ */
+int
+run_load(struct run *r, const void *data, size_t len, char *err, size_t errlen)
+{
+    struct vecbuf *b = &r->buf;
+    struct run_fields f = {0};
+    tars_blob_reader *rd;
+    char why[256];
+    int rc = tars_blob_reader_new(data, len, RUN_TAG, &rd, why, sizeof why);
+    if (rc) {
+        snprintf(err, errlen, "run state: %s", why);
+        return rc;
+    }
+    rc = decode(r, rd, &f, err, errlen);
     tars_blob_reader_free(rd);
+    int env_state = f.elen && r->eops->load;
+    if (!rc)
+        rc = load_plugin(r, r->agent_plugin, r->actx, load_agent, f.ablob, f.alen, err, errlen);
+    if (!rc && env_state)
+        rc = load_plugin(r, r->env_plugin, r->ectx, load_env, f.eblob, f.elen, err, errlen);
+    if (!rc) {
+        if (env_state) {
+            memcpy(b->obs, f.obs, (size_t)b->n * b->obs_width * sizeof *b->obs);
+            memcpy(b->ep_return, f.ep_return, b->n * sizeof *b->ep_return);
+            memcpy(b->ep_len, f.ep_len, b->n * sizeof *b->ep_len);
+        }
+        memcpy(r->window, f.window, sizeof r->window);
+        r->window_n = f.window_n;
+        r->window_at = f.window_at;
+        double sum = 0;
+        for (uint32_t k = 0; k < r->window_n; k++)
+            sum += r->window[k];
+        atomic_store(&r->mean_return, r->window_n ? sum / r->window_n : NAN);
+        atomic_store(&r->steps, f.steps);
+        atomic_store(&r->episodes, f.episodes);
+    }
+    fields_free(&f);
     return rc;
 }

@@ -71,39 +71,6 @@ put_at(MDB_txn *txn, MDB_dbi dbi, const char *agent, uint64_t n, const void *dat
     return k.mv_size ? mdb_put(txn, dbi, &k, &v, 0) : MDB_BAD_VALSIZE;
 }
 
-static int
-del_at(MDB_txn *txn, MDB_dbi dbi, const char *agent, uint64_t n)
-{
-    char key[128];
-    MDB_val k = {store_agent_key(key, sizeof key, agent, n), key};
-    int rc = mdb_del(txn, dbi, &k, NULL);
-    return rc == MDB_NOTFOUND ? 0 : rc;
-}
-
-int
-rec_put_episode(struct store *s, MDB_txn *txn, const char *agent, const struct episode_rec *e,
-                uint64_t keep)
-{
-    unsigned char v[EPISODE_REC_SIZE];
-    episode_encode(e, v);
-    MDB_dbi dbi = store_dbi(s, DB_EPISODES);
-    int rc = put_at(txn, dbi, agent, e->episode, v, sizeof v);
-    if (!rc && keep && e->episode > keep)
-        rc = del_at(txn, dbi, agent, e->episode - keep);
-    return rc;
-}
-
-int
-rec_put_scalars(struct store *s, MDB_txn *txn, const char *agent, uint64_t seq, const char *json,
-                size_t len, uint64_t keep)
-{
-    MDB_dbi dbi = store_dbi(s, DB_SCALARS);
-    int rc = put_at(txn, dbi, agent, seq, json, len);
-    if (!rc && keep && seq > keep)
-        rc = del_at(txn, dbi, agent, seq - keep);
-    return rc;
-}
-
 int
 rec_put_json(struct store *s, MDB_txn *txn, enum store_db db, const char *key, const char *json,
              size_t len)
@@ -144,6 +111,67 @@ seek_last(MDB_cursor *c, const char *agent, MDB_val *k, MDB_val *v)
     return rc;
 }
 
+/*
+ * Retention: deletes the agent's records in dbi numbered below `below`, walking from its
+ * first record, so that a lowered limit shrinks what an older, larger one kept. When there
+ * is nothing to delete this costs one seek.
+ */
+static int
+trim_below(MDB_txn *txn, MDB_dbi dbi, const char *agent, uint64_t below)
+{
+    MDB_cursor *c;
+    MDB_val k, v;
+    int rc = mdb_cursor_open(txn, dbi, &c);
+    if (rc)
+        return rc;
+    for (rc = seek(c, agent, 0, &k, &v); !rc; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        uint64_t n = store_agent_key_n(&k, agent);
+        if (n == UINT64_MAX || n >= below)
+            break;
+        rc = mdb_cursor_del(c, 0);
+        if (rc)
+            break;
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int
+rec_put_episodes(struct store *s, MDB_txn *txn, const char *agent, const struct episode_rec *e,
+                 size_t n, uint64_t keep)
+{
+    MDB_dbi dbi = store_dbi(s, DB_EPISODES);
+    uint64_t newest = 0;
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        unsigned char v[EPISODE_REC_SIZE];
+        episode_encode(&e[i], v);
+        rc = put_at(txn, dbi, agent, e[i].episode, v, sizeof v);
+        newest = e[i].episode > newest ? e[i].episode : newest;
+    }
+    if (!rc && keep && newest > keep)
+        rc = trim_below(txn, dbi, agent, newest - keep + 1);
+    return rc;
+}
+
+int
+rec_put_episode(struct store *s, MDB_txn *txn, const char *agent, const struct episode_rec *e,
+                uint64_t keep)
+{
+    return rec_put_episodes(s, txn, agent, e, 1, keep);
+}
+
+int
+rec_put_scalars(struct store *s, MDB_txn *txn, const char *agent, uint64_t seq, const char *json,
+                size_t len, uint64_t keep)
+{
+    MDB_dbi dbi = store_dbi(s, DB_SCALARS);
+    int rc = put_at(txn, dbi, agent, seq, json, len);
+    if (!rc && keep && seq > keep)
+        rc = trim_below(txn, dbi, agent, seq - keep + 1);
+    return rc;
+}
+
 int
 rec_delete_from(struct store *s, MDB_txn *txn, enum store_db db, const char *agent, uint64_t from)
 {
@@ -163,18 +191,42 @@ rec_delete_from(struct store *s, MDB_txn *txn, enum store_db db, const char *age
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+/* The number after the agent's newest record in dbi: 1 when it has none. */
+static int
+next_number(MDB_txn *txn, MDB_dbi dbi, const char *agent, uint64_t *next)
+{
+    MDB_cursor *c;
+    MDB_val k, v;
+    int rc = mdb_cursor_open(txn, dbi, &c);
+    if (rc)
+        return rc;
+    rc = seek_last(c, agent, &k, &v);
+    if (rc == 0)
+        *next = store_agent_key_n(&k, agent) + 1;
+    else if (rc == MDB_NOTFOUND)
+        *next = 1, rc = 0;
+    mdb_cursor_close(c);
+    return rc;
+}
+
 int
 rec_put_checkpoint(struct store *s, MDB_txn *txn, const char *agent, const struct checkpoint_hdr *h,
                    const void *blob, size_t len, unsigned keep)
 {
     MDB_dbi dbi = store_dbi(s, DB_CHECKPOINTS);
+    /* Keyed by the order they were taken, not by step: a run reset or rolled back to fewer
+     * steps still makes its newest checkpoint the last one. */
+    uint64_t seq;
+    int rc = next_number(txn, dbi, agent, &seq);
+    if (rc)
+        return rc;
     char key[128];
-    MDB_val k = {store_agent_key(key, sizeof key, agent, h->step), key};
+    MDB_val k = {store_agent_key(key, sizeof key, agent, seq), key};
     MDB_val v = {CHECKPOINT_HDR_SIZE + len, NULL};
     if (!k.mv_size)
         return MDB_BAD_VALSIZE;
     /* MDB_RESERVE: the blob is copied once, straight into the map. */
-    int rc = mdb_put(txn, dbi, &k, &v, MDB_RESERVE);
+    rc = mdb_put(txn, dbi, &k, &v, MDB_RESERVE);
     if (rc)
         return rc;
     unsigned char *p = v.mv_data;
@@ -185,26 +237,9 @@ rec_put_checkpoint(struct store *s, MDB_txn *txn, const char *agent, const struc
     putf64(p + 24, h->wall_time);
     put64(p + 32, h->scalar_seq);
     memcpy(p + CHECKPOINT_HDR_SIZE, blob, len);
-    /* Keep the newest `keep`: walk back from this one and delete the rest. */
-    MDB_cursor *c;
-    rc = mdb_cursor_open(txn, dbi, &c);
-    if (rc)
-        return rc;
-    unsigned seen = 0;
-    MDB_val ck = k, cv;
-    rc = mdb_cursor_get(c, &ck, &cv, MDB_SET_KEY);
-    while (!rc) {
-        if (store_agent_key_n(&ck, agent) == UINT64_MAX)
-            break;
-        if (++seen > keep) {
-            rc = mdb_cursor_del(c, 0);
-            if (rc)
-                break;
-        }
-        rc = mdb_cursor_get(c, &ck, &cv, MDB_PREV);
-    }
-    mdb_cursor_close(c);
-    return rc == MDB_NOTFOUND ? 0 : rc;
+    if (keep && seq > keep)
+        rc = trim_below(txn, dbi, agent, seq - keep + 1);
+    return rc;
 }
 
 int

@@ -39,13 +39,25 @@ int episode_decode(const void *data, size_t len, struct episode_rec *e);
 
 /* Writes (inside a write transaction). Each returns 0 or an LMDB code. */
 
-/* Puts the episode and drops the one `keep` episodes older (retention). */
+/*
+ * Retention: a put that keeps `keep` records (0: all) deletes every record of the agent
+ * numbered `keep` or more below the newest it put, not only the one that just fell out, so
+ * that lowering a limit shrinks what is stored at the next put.
+ */
+
+/* Puts n episodes of an agent and keeps its newest `keep` episode numbers. */
+int rec_put_episodes(struct store *s, MDB_txn *txn, const char *agent, const struct episode_rec *e,
+                     size_t n, uint64_t keep);
 int rec_put_episode(struct store *s, MDB_txn *txn, const char *agent, const struct episode_rec *e,
                     uint64_t keep);
-/* Puts a checkpoint and keeps only the newest `keep` of the agent. */
+/*
+ * Puts a checkpoint under the agent's next sequence number (1 after its newest, 1 when it has
+ * none) and keeps its newest `keep` (0: all) by sequence: the last taken is the last, whatever
+ * its step.
+ */
 int rec_put_checkpoint(struct store *s, MDB_txn *txn, const char *agent,
                        const struct checkpoint_hdr *h, const void *blob, size_t len, unsigned keep);
-/* Puts a scalars record under sequence `seq`, dropping the one `keep` older. */
+/* Puts a scalars record under sequence `seq` and keeps the newest `keep` sequences. */
 int rec_put_scalars(struct store *s, MDB_txn *txn, const char *agent, uint64_t seq,
                     const char *json, size_t len, uint64_t keep);
 /* Puts (or replaces) an agent's or plugin's JSON record. */
@@ -58,8 +70,8 @@ int rec_delete_from(struct store *s, MDB_txn *txn, enum store_db db, const char 
 /* Reads (inside any transaction). */
 
 /*
- * The agent's newest checkpoint: header and a pointer to the blob inside the map (valid
- * while the transaction is open). MDB_NOTFOUND when there is none.
+ * The agent's newest checkpoint (the highest sequence): header and a pointer to the blob
+ * inside the map (valid while the transaction is open). MDB_NOTFOUND when there is none.
  */
 int rec_last_checkpoint(struct store *s, MDB_txn *txn, const char *agent, struct checkpoint_hdr *h,
                         const void **blob, size_t *len);

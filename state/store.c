@@ -1,4 +1,6 @@
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -205,6 +207,31 @@ attach(struct store *s, MDB_txn *txn, int rdonly, char *err, size_t errlen)
     return 0;
 }
 
+/*
+ * LMDB maps the file and trusts its meta page: a data.mdb cut short (a copy that ran out of
+ * disk) would fault with SIGBUS at the first page past its end. Refuse it before any is read.
+ */
+static int
+check_size(struct store *s, const char *data, char *err, size_t errlen)
+{
+    struct stat st;
+    MDB_envinfo info;
+    MDB_stat ms;
+    if (stat(data, &st) != 0)
+        return fail(err, errlen, errno, "cannot stat %s: %s", data, strerror(errno));
+    int rc = mdb_env_info(s->env, &info);
+    if (!rc)
+        rc = mdb_env_stat(s->env, &ms);
+    if (rc)
+        return fail(err, errlen, rc, "cannot read the state store in %s: %s", s->dir,
+                    store_strerror(rc));
+    uint64_t expected = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
+    if ((uint64_t)st.st_size < expected)
+        return fail(err, errlen, MDB_CORRUPTED, "%s is truncated (%llu bytes, %llu expected)", data,
+                    (unsigned long long)st.st_size, (unsigned long long)expected);
+    return 0;
+}
+
 int
 store_open(struct store **out, const char *dir, unsigned flags, size_t initial_map, char *err,
            size_t errlen)
@@ -243,6 +270,9 @@ store_open(struct store **out, const char *dir, unsigned flags, size_t initial_m
         fail(err, errlen, rc, "cannot open the state store in %s: %s", dir, store_strerror(rc));
         goto fail;
     }
+    rc = check_size(s, data, err, errlen);
+    if (rc)
+        goto fail;
     /* Slots of readers that died (kill -9) pin pages forever unless cleared. */
     mdb_reader_check(s->env, &s->stale);
     MDB_txn *txn;
@@ -330,10 +360,10 @@ grow(struct store *s, char *err, size_t errlen)
  * the user needs to hear.
  */
 static const char *
-write_error(const struct store *s, int rc)
+write_error(const char *dir, int rc)
 {
     struct statvfs fs;
-    if (rc == EIO && statvfs(s->dir, &fs) == 0 && (uint64_t)fs.f_bavail * fs.f_frsize < (1u << 20))
+    if (rc == EIO && statvfs(dir, &fs) == 0 && (uint64_t)fs.f_bavail * fs.f_frsize < (1u << 20))
         return "No space left on device";
     return store_strerror(rc);
 }
@@ -364,7 +394,7 @@ store_write(struct store *s, int (*fn)(MDB_txn *txn, void *arg), void *arg, char
         }
         if (rc != MDB_MAP_FULL)
             return fail(err, errlen, rc, "cannot write the state store in %s: %s", s->dir,
-                        write_error(s, rc));
+                        write_error(s->dir, rc));
         rc = grow(s, err, errlen);
         if (rc)
             return rc;
@@ -372,19 +402,69 @@ store_write(struct store *s, int (*fn)(MDB_txn *txn, void *arg), void *arg, char
     return fail(err, errlen, MDB_MAP_FULL, "the state map of %s keeps filling up", s->dir);
 }
 
+/* Whether dir holds nothing but "." and "..". */
+static int
+dir_is_empty(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    struct dirent *e;
+    int empty = 1;
+    while (empty && (e = readdir(d)))
+        empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+    closedir(d);
+    return empty;
+}
+
+/*
+ * The copy goes to data.mdb.tmp and becomes data.mdb only once complete and on disk, so that a
+ * failed backup (a full disk, say) never leaves a truncated data.mdb that LMDB would map and
+ * fault on.
+ */
 int
 store_backup(struct store *s, const char *dir, char *err, size_t errlen)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/data.mdb", dir);
-    if (access(path, F_OK) == 0)
-        return fail(err, errlen, EEXIST, "%s already holds a state store; back up elsewhere", dir);
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+    char tmp[4096], final[4096];
+    if (snprintf(tmp, sizeof tmp, "%s/data.mdb.tmp", dir) >= (int)sizeof tmp)
+        return fail(err, errlen, ENAMETOOLONG, "backup dir %s: %s", dir, strerror(ENAMETOOLONG));
+    snprintf(final, sizeof final, "%s/data.mdb", dir);
+    int created = mkdir(dir, 0700) == 0;
+    if (!created && errno != EEXIST)
         return fail(err, errlen, errno, "cannot create %s: %s", dir, strerror(errno));
-    int rc = mdb_env_copy2(s->env, dir, MDB_CP_COMPACT);
-    if (rc)
-        return fail(err, errlen, rc, "cannot copy the state store to %s: %s", dir,
-                    store_strerror(rc));
+    if (!created && access(final, F_OK) == 0)
+        return fail(err, errlen, EEXIST, "%s already holds a state store; back up elsewhere", dir);
+    if (!created && !dir_is_empty(dir))
+        return fail(err, errlen, ENOTEMPTY,
+                    "%s is not an empty directory; back up into a new or empty one", dir);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        int e = errno;
+        if (created)
+            rmdir(dir);
+        return fail(err, errlen, e, "cannot create %s: %s", tmp, strerror(e));
+    }
+    int rc = mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT);
+    if (!rc && fsync(fd) != 0)
+        rc = errno;
+    if (close(fd) != 0 && !rc)
+        rc = errno;
+    if (!rc && rename(tmp, final) != 0)
+        rc = errno;
+    if (rc) {
+        /* The cause first: a short write reads as EIO until the space is given back. */
+        fail(err, errlen, rc, "cannot copy the state store to %s: %s", dir, write_error(dir, rc));
+        unlink(tmp);
+        if (created)
+            rmdir(dir);
+        return rc;
+    }
+    /* The rename is durable once the directory is. */
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
     return 0;
 }
 

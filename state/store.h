@@ -24,7 +24,7 @@ enum store_db {
     DB_META,        /* "schema_version" -> u32 LE, "created" -> f64, "tars_version" -> text */
     DB_PLUGINS,     /* plugin name -> JSON record */
     DB_AGENTS,      /* agent id -> JSON record */
-    DB_CHECKPOINTS, /* agent id \0 u64 BE step -> checkpoint (header + run blob) */
+    DB_CHECKPOINTS, /* agent id \0 u64 BE sequence -> checkpoint (header + run blob) */
     DB_EPISODES,    /* agent id \0 u64 BE episode number -> 32-byte episode record */
     DB_SCALARS,     /* agent id \0 u64 BE sequence -> JSON object of training scalars */
     DB_PROPOSALS,   /* u64 BE id -> JSON proposal (hot reload) */
@@ -42,8 +42,8 @@ struct store;
 /*
  * Opens (creating when absent and not read-only) the store in dir: clears stale reader slots,
  * checks that it is a tars store of a schema this build reads, migrates older schemas.
- * A foreign or corrupt data.mdb, a newer schema, a missing or unwritable dir fail with one
- * sentence naming the path and the cause, and nothing is written. initial_map is the map
+ * A foreign, corrupt or truncated data.mdb, a newer schema, a missing or unwritable dir fail
+ * with one sentence naming the path and the cause, and nothing is written. initial_map is the map
  * size to start with (0: 64 MiB); the map grows as needed.
  */
 int store_open(struct store **out, const char *dir, unsigned flags, size_t initial_map, char *err,
@@ -68,7 +68,12 @@ void store_read_end(struct store *s, MDB_txn *txn);
 int store_write(struct store *s, int (*fn)(MDB_txn *txn, void *arg), void *arg, char *err,
                 size_t errlen);
 
-/* A consistent, compacted copy into dir (which must not exist or be empty). */
+/*
+ * A consistent, compacted copy (one read transaction) into dir/data.mdb. dir must not exist
+ * (it is created, mode 0700) or be an empty directory. The copy is written to
+ * dir/data.mdb.tmp (mode 0600), synced, then renamed: on failure (a full disk, say) the
+ * partial copy is removed, and so is dir when this call created it; err says why.
+ */
 int store_backup(struct store *s, const char *dir, char *err, size_t errlen);
 
 /* The text of an LMDB or errno code. */

@@ -10,6 +10,7 @@ enum item_kind { I_EPISODES, I_CHECKPOINT, I_SCALARS, I_JSON, I_TRUNCATE, I_FORG
 
 struct item {
     struct item *next;
+    uint64_t serial; /* its place in the order items were queued, from 1 */
     enum item_kind kind;
     char agent[72];        /* agent id, or the JSON record's key */
     unsigned char key[40]; /* I_PUT, I_DEL: a binary key */
@@ -21,8 +22,13 @@ struct item {
     size_t len;
     size_t n; /* episode records in data */
     atomic_int *in_flight;
+    int superseded; /* I_CHECKPOINT: a newer one of its agent is queued behind it */
 };
 
+/*
+ * Progress is counted in item serials. Every attempt takes the whole queue from its head, and
+ * a failed one goes back to the head, so "every item up to serial N" is well defined.
+ */
 struct writer {
     struct store *store;
     struct writer_limits lim;
@@ -31,11 +37,15 @@ struct writer {
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t wake; /* the writer: work or a flush request */
-    pthread_cond_t done; /* flushers: a batch committed */
+    pthread_cond_t done; /* flushers: an attempt ended */
     struct item *head, *tail;
     uint64_t queued_episodes;
-    uint64_t enqueued;  /* items ever queued */
-    uint64_t committed; /* items ever handled (committed or failed) */
+    uint64_t enqueued;  /* serial of the newest item queued */
+    uint64_t committed; /* every item up to this serial is committed (or superseded) */
+    uint64_t attempts;  /* attempts ended */
+    int attempting;     /* one is under way */
+    int gave_up;        /* stopped with items lost */
+    unsigned failing;   /* consecutive failed attempts; 0 while the store takes writes */
     int flush_wanted;
     int stopping;
     int last_rc;
@@ -58,12 +68,65 @@ item_free(struct item *it)
     free(it);
 }
 
+/* The producer's flag goes down once the writer no longer holds a pointer to it. */
+static void
+release(struct item *it)
+{
+    if (it->in_flight)
+        atomic_store(it->in_flight, 0);
+    it->in_flight = NULL;
+}
+
+/*
+ * While the store fails, checkpoints pile up behind the one that could not be written; only
+ * the newest of each agent is worth keeping (it supersedes the older ones, which retention
+ * would delete anyway). Runs under the lock, in one pass over the queue plus one over its
+ * checkpoints, as the queue may hold millions of episode items by then.
+ */
+static void
+supersede_checkpoints(struct writer *w)
+{
+    size_t n = 0;
+    for (struct item *it = w->head; it; it = it->next)
+        n += it->kind == I_CHECKPOINT;
+    struct item **ck = n > 1 ? malloc(n * sizeof *ck) : NULL;
+    if (!ck)
+        return; /* nothing to supersede, or no memory to find out: keep them all */
+    n = 0;
+    for (struct item *it = w->head; it; it = it->next)
+        if (it->kind == I_CHECKPOINT)
+            ck[n++] = it;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n && !ck[i]->superseded; j++)
+            ck[i]->superseded = strcmp(ck[i]->agent, ck[j]->agent) == 0;
+    free(ck);
+    struct item **link = &w->head, *prev = NULL;
+    while (*link) {
+        struct item *it = *link;
+        if (!it->superseded) {
+            prev = it;
+            link = &it->next;
+            continue;
+        }
+        *link = it->next; /* never the tail: a newer checkpoint follows it */
+        w->stats.superseded++;
+        /* The newer one may be the same run's, with the same flag: leave that up. */
+        for (struct item *later = it->next; later && it->in_flight; later = later->next)
+            if (later->in_flight == it->in_flight)
+                it->in_flight = NULL;
+        release(it);
+        item_free(it);
+    }
+    w->tail = prev;
+}
+
 static int
 push(struct writer *w, struct item *it)
 {
     pthread_mutex_lock(&w->lock);
     if (w->stopping) {
         pthread_mutex_unlock(&w->lock);
+        release(it);
         item_free(it);
         return -1;
     }
@@ -76,12 +139,14 @@ push(struct writer *w, struct item *it)
         }
         w->queued_episodes += it->n;
     }
+    it->serial = ++w->enqueued;
     if (w->tail)
         w->tail->next = it;
     else
         w->head = it;
     w->tail = it;
-    w->enqueued++;
+    if (it->kind == I_CHECKPOINT && w->failing)
+        supersede_checkpoints(w);
     pthread_mutex_unlock(&w->lock);
     return 0;
 }
@@ -224,12 +289,9 @@ apply(MDB_txn *txn, void *arg)
     int rc = 0;
     for (struct item *it = b->items; it && !rc; it = it->next) {
         switch (it->kind) {
-        case I_EPISODES: {
-            const struct episode_rec *e = it->data;
-            for (size_t i = 0; i < it->n && !rc; i++)
-                rc = rec_put_episode(s, txn, it->agent, &e[i], w->lim.episodes_kept);
+        case I_EPISODES:
+            rc = rec_put_episodes(s, txn, it->agent, it->data, it->n, w->lim.episodes_kept);
             break;
-        }
         case I_CHECKPOINT:
             rc = rec_put_checkpoint(s, txn, it->agent, &it->hdr, it->data, it->len,
                                     w->lim.checkpoints_kept);
@@ -275,8 +337,14 @@ apply(MDB_txn *txn, void *arg)
     return rc;
 }
 
-static void
-commit_batch(struct writer *w, struct item *items, size_t n_items)
+/*
+ * One attempt at a batch: the whole queue as it was taken, items through `last`. Committed,
+ * the items are freed. Failed (a full disk, say), they go back to the head of the queue, ahead
+ * of what was queued meanwhile, so that order holds and nothing is lost: the writer retries
+ * them. Returns 0 or the store's error.
+ */
+static int
+attempt(struct writer *w, struct item *items, struct item *last)
 {
     struct batch b = {w, items};
     char err[512] = "";
@@ -287,30 +355,58 @@ commit_batch(struct writer *w, struct item *items, size_t n_items)
     for (struct item *it = items; it; it = it->next) {
         episodes += it->kind == I_EPISODES ? it->n : 0;
         checkpoints += it->kind == I_CHECKPOINT;
+        /* Committed or not, the producer may go on (and free what the flag lives in): a
+         * failed checkpoint stays queued, but the writer forgets where its flag was. */
+        release(it);
     }
+    /* Reported before a flusher can learn of the failure, so that it sees it counted. */
+    if (rc && w->on_error)
+        w->on_error(err, w->on_error_arg);
     pthread_mutex_lock(&w->lock);
-    w->queued_episodes -= episodes;
-    w->committed += n_items;
     w->stats.commit_seconds += dt;
+    w->attempts++;
+    w->attempting = 0;
     if (rc) {
+        w->failing++;
         w->stats.failures++;
         w->last_rc = rc;
         snprintf(w->last_err, sizeof w->last_err, "%s", err);
+        last->next = w->head;
+        if (!w->head)
+            w->tail = last;
+        w->head = items;
+        supersede_checkpoints(w);
     } else {
+        w->failing = 0;
+        w->committed = last->serial;
+        w->queued_episodes -= episodes;
         w->stats.commits++;
         w->stats.episodes += episodes;
         w->stats.checkpoints += checkpoints;
     }
     pthread_cond_broadcast(&w->done);
     pthread_mutex_unlock(&w->lock);
-    if (rc && w->on_error)
-        w->on_error(err, w->on_error_arg);
-    for (struct item *it = items, *next; it; it = next) {
+    for (struct item *it = rc ? NULL : items, *next; it; it = next) {
         next = it->next;
-        if (it->in_flight)
-            atomic_store(it->in_flight, 0);
         item_free(it);
     }
+    return rc;
+}
+
+/* At stop, on a store that still fails: what is queued is lost, and counted. Under the lock. */
+static void
+give_up(struct writer *w)
+{
+    for (struct item *it = w->head, *next; it; it = next) {
+        next = it->next;
+        w->stats.lost += it->kind == I_EPISODES ? it->n : 1;
+        release(it);
+        item_free(it);
+    }
+    w->head = w->tail = NULL;
+    w->queued_episodes = 0;
+    w->gave_up = 1;
+    pthread_cond_broadcast(&w->done);
 }
 
 /* Absolute CLOCK_MONOTONIC time `seconds` from now, for the condition variable. */
@@ -325,9 +421,21 @@ deadline(double seconds)
     return ts;
 }
 
+/* After n failed attempts in a row: WRITER_PERIOD_MS doubled n - 1 times, at most 5 s. */
+static double
+backoff(unsigned n)
+{
+    double s = WRITER_PERIOD_MS / 1000.0;
+    for (unsigned i = 1; i < n && s < WRITER_RETRY_MAX_S; i++)
+        s *= 2;
+    return s < WRITER_RETRY_MAX_S ? s : WRITER_RETRY_MAX_S;
+}
+
 /*
  * Commits what accumulated at most every WRITER_PERIOD_MS, so that many small records make
- * few transactions; a flush or stop request commits at once.
+ * few transactions; a flush or stop request commits at once. A failed batch is retried with
+ * backoff (a full disk is not freed in milliseconds), and at once for a flush or a stop. At
+ * stop, a batch that fails once more is given up.
  */
 static void *
 writer_main(void *arg)
@@ -341,24 +449,25 @@ writer_main(void *arg)
                 deadline(w->head ? next_commit - now() : WRITER_PERIOD_MS / 1000.0);
             pthread_cond_timedwait(&w->wake, &w->lock, &until);
         }
-        struct item *items = w->head;
-        size_t n = 0;
-        for (struct item *it = items; it; it = it->next)
-            n++;
-        w->head = w->tail = NULL;
         w->flush_wanted = 0;
-        pthread_mutex_unlock(&w->lock);
-        if (items) {
-            commit_batch(w, items, n);
-        } else {
-            pthread_mutex_lock(&w->lock);
+        if (!w->head) {
             pthread_cond_broadcast(&w->done); /* a flush with nothing queued */
-            pthread_mutex_unlock(&w->lock);
+            if (w->stopping)
+                break;
+            continue;
         }
-        next_commit = now() + WRITER_PERIOD_MS / 1000.0;
+        int final = w->stopping;
+        struct item *items = w->head, *last = w->tail;
+        w->head = w->tail = NULL;
+        w->attempting = 1;
+        pthread_mutex_unlock(&w->lock);
+        int rc = attempt(w, items, last);
         pthread_mutex_lock(&w->lock);
-        if (w->stopping && !w->head)
+        if (rc && final) {
+            give_up(w);
             break;
+        }
+        next_commit = now() + (rc ? backoff(w->failing) : WRITER_PERIOD_MS / 1000.0);
     }
     pthread_mutex_unlock(&w->lock);
     return NULL;
@@ -395,41 +504,48 @@ writer_start(struct writer **out, struct store *s, const struct writer_limits *l
     return 0;
 }
 
+/*
+ * Waits for everything queued before the call to commit, or for one attempt that began after
+ * the call (and so held all of it) to fail: a flush never answers from an older attempt, and
+ * asks for one at once, even while the writer backs off.
+ */
 int
 writer_flush(struct writer *w, char *err, size_t errlen)
 {
     pthread_mutex_lock(&w->lock);
     uint64_t target = w->enqueued;
-    int failures = (int)w->stats.failures;
-    w->flush_wanted = 1;
-    pthread_cond_signal(&w->wake);
-    while (w->committed < target)
+    uint64_t after = w->attempts + (w->attempting ? 1 : 0);
+    while (w->committed < target && w->attempts <= after && !w->gave_up) {
+        w->flush_wanted = 1;
+        pthread_cond_signal(&w->wake);
         pthread_cond_wait(&w->done, &w->lock);
-    int rc = (int)w->stats.failures != failures ? w->last_rc : 0;
-    if (rc && err)
-        snprintf(err, errlen, "%s", w->last_err);
+    }
+    int rc = 0;
+    if (w->committed < target) {
+        rc = w->last_rc ? w->last_rc : EIO;
+        if (err)
+            snprintf(err, errlen, "%s", w->last_err);
+    }
     pthread_mutex_unlock(&w->lock);
     return rc;
 }
 
-void
+int
 writer_stop(struct writer *w)
 {
     if (!w)
-        return;
+        return 0;
     pthread_mutex_lock(&w->lock);
     w->stopping = 1;
     pthread_cond_signal(&w->wake);
     pthread_mutex_unlock(&w->lock);
     pthread_join(w->thread, NULL);
-    for (struct item *it = w->head, *next; it; it = next) {
-        next = it->next;
-        item_free(it);
-    }
+    int rc = w->stats.lost ? -1 : 0;
     pthread_mutex_destroy(&w->lock);
     pthread_cond_destroy(&w->wake);
     pthread_cond_destroy(&w->done);
     free(w);
+    return rc;
 }
 
 void

@@ -5,6 +5,14 @@
  * when asked to flush. Records of one producer commit in the order they were queued, so an
  * agent's episodes always land no later than the checkpoint that follows them.
  *
+ * A batch that fails (a full disk, say) is not lost: it goes back to the head of the queue and
+ * is retried, WRITER_PERIOD_MS after the first failure, then backing off to one attempt every
+ * WRITER_RETRY_MAX_S (at once when a flush or the stop asks). Meanwhile records keep queueing,
+ * bounded as follows: episode records beyond max_backlog are dropped (and counted); of the
+ * checkpoints queued behind a failure only the newest of each agent is kept; truncates,
+ * forgets, puts, deletes, JSON records and scalars are always kept. Only writer_stop gives up
+ * on a store that still fails, and says so.
+ *
  * Threads: every writer_* call is thread-safe and never blocks on I/O, except writer_flush
  * and writer_stop, which wait for the commit.
  */
@@ -17,7 +25,8 @@
 #include "records.h"
 #include "store.h"
 
-#define WRITER_PERIOD_MS 100
+#define WRITER_PERIOD_MS   100
+#define WRITER_RETRY_MAX_S 5.0
 
 struct writer_limits {
     unsigned checkpoints_kept; /* per agent */
@@ -28,10 +37,17 @@ struct writer_limits {
 
 struct writer_stats {
     uint64_t commits;
-    uint64_t episodes;     /* committed */
-    uint64_t checkpoints;  /* committed */
-    uint64_t dropped;      /* episode records dropped because the writer fell behind */
-    uint64_t failures;     /* batches that could not be committed */
+    uint64_t episodes;    /* committed */
+    uint64_t checkpoints; /* committed */
+    uint64_t dropped;     /* episode records dropped because the writer fell behind */
+    /*
+     * Failed attempts at a batch since the writer started (each is retried). Non-zero means
+     * some write failed since start, even if a retry later committed it: the host then exits
+     * non-zero at stop, as dropped records may have gone with it.
+     */
+    uint64_t failures;
+    uint64_t superseded;   /* queued checkpoints replaced by a newer one while failing */
+    uint64_t lost;         /* records given up by writer_stop on a store that still failed */
     double commit_seconds; /* total time in store_write */
 };
 
@@ -40,14 +56,20 @@ struct writer;
 /* Starts the writer thread. The error callback (may be NULL) reports failed batches. */
 int writer_start(struct writer **out, struct store *s, const struct writer_limits *lim,
                  void (*on_error)(const char *msg, void *arg), void *arg);
-/* Commits everything queued, then stops the thread and frees the writer. */
-void writer_stop(struct writer *w);
+/*
+ * Commits everything queued, then stops the thread and frees the writer. When the store still
+ * fails, what is queued is given up after one more attempt: returns -1 then (0 otherwise).
+ */
+int writer_stop(struct writer *w);
 
 /* Queues n episode records of an agent (copied). Returns 0, or -1 when dropped. */
 int writer_episodes(struct writer *w, const char *agent, const struct episode_rec *e, size_t n);
 /*
  * Queues a checkpoint (the writer takes ownership of blob, malloc'd). When in_flight is
- * non-NULL it is cleared once the checkpoint is committed (or has failed).
+ * non-NULL it is cleared once the checkpoint is committed, or its first attempt failed (it
+ * stays queued and is retried, but the writer no longer touches in_flight), or a newer
+ * checkpoint of the agent superseded it, or it was refused; so after a writer_flush that
+ * covered it, in_flight may be freed whatever the flush returned.
  */
 int writer_checkpoint(struct writer *w, const char *agent, const struct checkpoint_hdr *h,
                       void *blob, size_t len, atomic_int *in_flight);
@@ -67,7 +89,11 @@ int writer_del(struct writer *w, enum store_db db, const void *key, size_t klen)
  * (UINT64_MAX: none). */
 int writer_truncate(struct writer *w, const char *agent, uint64_t episodes, uint64_t scalars);
 
-/* Waits until everything queued before the call is committed; 0 or the error, in err. */
+/*
+ * Waits until everything queued before the call is committed: 0. When an attempt that began
+ * after the call fails instead, returns its error (an LMDB or errno code), with the store's
+ * sentence in err; the records stay queued and are retried.
+ */
 int writer_flush(struct writer *w, char *err, size_t errlen);
 void writer_stats(struct writer *w, struct writer_stats *out);
 

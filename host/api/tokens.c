@@ -65,7 +65,12 @@ tokens_create(struct host *h, enum api_role role, const char *name, const char *
         return -1;
     }
     free(value);
-    return commit(h, err, errlen) ? -1 : 0;
+    if (commit(h, err, errlen)) {
+        /* The put stays queued for a retry; a token the caller never saw must not follow. */
+        writer_del(h->writer, DB_TOKENS, hash, ID_BYTES);
+        return -1;
+    }
+    return 0;
 }
 
 /* The record stored under a token id (8 bytes), or NULL. */

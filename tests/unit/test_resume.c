@@ -3,7 +3,8 @@
  * load it into a fresh run (built with another seed, so nothing carries over by accident),
  * train M more on both, and the agents' states are identical bit for bit. Two runs with one
  * seed produce identical states. Small networks keep it quick; every path of each agent runs
- * (rollouts and updates, replay warm-up and training, target updates, normalisation).
+ * (rollouts and updates, replay warm-up and training, target updates, normalisation). And
+ * run_load's contract: a refused state leaves the run as it was.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -154,6 +155,169 @@ refusals(void)
     run_destroy(other);
 }
 
+/* A run's own fields, to see whether a load changed them. */
+struct snapshot {
+    float obs[64];
+    double ep_return[8];
+    uint32_t ep_len[8];
+    double window[RUN_RETURN_WINDOW];
+    uint32_t window_n, window_at;
+    uint64_t steps, episodes;
+};
+
+static void
+snap(struct run *r, struct snapshot *s)
+{
+    memset(s, 0, sizeof *s);
+    memcpy(s->obs, r->buf.obs, (size_t)r->buf.n * r->buf.obs_width * sizeof(float));
+    memcpy(s->ep_return, r->buf.ep_return, r->buf.n * sizeof(double));
+    memcpy(s->ep_len, r->buf.ep_len, r->buf.n * sizeof(uint32_t));
+    memcpy(s->window, r->window, sizeof s->window);
+    s->window_n = r->window_n;
+    s->window_at = r->window_at;
+    s->steps = atomic_load(&r->steps);
+    s->episodes = atomic_load(&r->episodes);
+}
+
+static int
+same(struct run *r, const struct snapshot *before)
+{
+    struct snapshot now;
+    snap(r, &now);
+    return memcmp(&now, before, sizeof now) == 0;
+}
+
+/* The fields of a run blob, decoded and written back, so that a test can change one. */
+struct run_blob {
+    uint64_t steps, episodes;
+    uint32_t n, ow;
+    float obs[64];
+    double ep_return[8];
+    uint32_t ep_len[8];
+    double window[RUN_RETURN_WINDOW];
+    uint32_t window_n, window_at;
+    unsigned char *agent, *env;
+    size_t alen, elen;
+};
+
+static int
+blob_decode(const void *data, size_t len, struct run_blob *b)
+{
+    tars_blob_reader *rd;
+    char why[256];
+    memset(b, 0, sizeof *b);
+    if (tars_blob_reader_new(data, len, "tars-run", &rd, why, sizeof why))
+        return -1;
+    int rc = tars_blob_get_u64(rd, &b->steps) || tars_blob_get_u64(rd, &b->episodes) ||
+             tars_blob_get_u32(rd, &b->n) || tars_blob_get_u32(rd, &b->ow) || b->n > 8 ||
+             b->n * b->ow > 64 || tars_blob_get_f32s(rd, b->obs, b->n * b->ow) ||
+             tars_blob_get_f64s(rd, b->ep_return, b->n) ||
+             tars_blob_get_bytes(rd, b->ep_len, b->n * sizeof(uint32_t)) ||
+             tars_blob_get_f64s(rd, b->window, RUN_RETURN_WINDOW) ||
+             tars_blob_get_u32(rd, &b->window_n) || tars_blob_get_u32(rd, &b->window_at) ||
+             tars_blob_peek_len(rd, &b->alen) || !(b->agent = malloc(b->alen + 1)) ||
+             tars_blob_get_bytes(rd, b->agent, b->alen) || tars_blob_peek_len(rd, &b->elen) ||
+             !(b->env = malloc(b->elen + 1)) || tars_blob_get_bytes(rd, b->env, b->elen);
+    tars_blob_reader_free(rd);
+    return rc ? -1 : 0;
+}
+
+/* The blob of b (malloc'd into *out). */
+static size_t
+blob_encode(const struct run_blob *b, void **out)
+{
+    tars_blob_writer *w;
+    const void *data;
+    size_t len = 0;
+    *out = NULL;
+    if (tars_blob_writer_new("tars-run", &w))
+        return 0;
+    if (!(tars_blob_set_version(w, 1) || tars_blob_put_u64(w, b->steps) ||
+          tars_blob_put_u64(w, b->episodes) || tars_blob_put_u32(w, b->n) ||
+          tars_blob_put_u32(w, b->ow) || tars_blob_put_f32s(w, b->obs, b->n * b->ow) ||
+          tars_blob_put_f64s(w, b->ep_return, b->n) ||
+          tars_blob_put_bytes(w, b->ep_len, b->n * sizeof(uint32_t)) ||
+          tars_blob_put_f64s(w, b->window, RUN_RETURN_WINDOW) ||
+          tars_blob_put_u32(w, b->window_n) || tars_blob_put_u32(w, b->window_at) ||
+          tars_blob_put_bytes(w, b->agent, b->alen) || tars_blob_put_bytes(w, b->env, b->elen) ||
+          tars_blob_writer_finish(w, &data, &len)) &&
+        (*out = malloc(len)))
+        memcpy(*out, data, len);
+    tars_blob_writer_free(w);
+    return *out ? len : 0;
+}
+
+/*
+ * run_load changes the run only when everything loaded: not when the state is another
+ * agent's, not when its return window is out of range; and an env that saved no state keeps
+ * the observations and episode accumulators of its own reset.
+ */
+static void
+load_contract(void)
+{
+    char err[512];
+    struct setup dqn4 = setups[4];
+    dqn4.n_envs = setups[0].n_envs;
+    struct run *ppo = make_run(&setups[0], 1), *dqn = make_run(&dqn4, 1);
+    void *state, *bad;
+    size_t len, blen;
+    struct snapshot before;
+    steps(ppo, 40);
+    run_save(ppo, &state, &len, err, sizeof err);
+
+    snap(dqn, &before);
+    ok(run_load(dqn, state, len, err, sizeof err) != 0, "a PPO state does not load into DQN");
+    ok(same(dqn, &before),
+       "and leaves the run as it was: counters, observations, accumulators, window");
+    run_destroy(dqn);
+
+    struct run_blob b;
+    ok(blob_decode(state, len, &b) == 0, "the run state decodes field by field");
+    struct run *fresh = make_run(&setups[0], 2);
+    uint32_t at = b.window_at;
+    b.window_at = RUN_RETURN_WINDOW;
+    blen = blob_encode(&b, &bad);
+    snap(fresh, &before);
+    ok(bad && run_load(fresh, bad, blen, err, sizeof err) != 0,
+       "a return window position of %u is refused", RUN_RETURN_WINDOW);
+    like(err, "return window is out of range (", "as out of range");
+    ok(same(fresh, &before), "and nothing of the run changed");
+    free(bad);
+    b.window_at = at;
+    b.window_n = RUN_RETURN_WINDOW + 1;
+    blen = blob_encode(&b, &bad);
+    ok(bad && run_load(fresh, bad, blen, err, sizeof err) != 0, "so is a window of %u returns",
+       RUN_RETURN_WINDOW + 1);
+    free(bad);
+    run_destroy(fresh);
+
+    /* As saved by an env without save: no env state. */
+    b.window_n = RUN_RETURN_WINDOW;
+    for (uint32_t i = 0; i < RUN_RETURN_WINDOW; i++)
+        b.window[i] = i;
+    b.elen = 0;
+    blen = blob_encode(&b, &bad);
+    fresh = make_run(&setups[0], 2);
+    snap(fresh, &before);
+    ok(bad && run_load(fresh, bad, blen, err, sizeof err) == 0, "a state without the env's loads");
+    struct snapshot now;
+    snap(fresh, &now);
+    ok(memcmp(now.obs, before.obs, sizeof now.obs) == 0 &&
+           memcmp(now.ep_return, before.ep_return, sizeof now.ep_return) == 0 &&
+           memcmp(now.ep_len, before.ep_len, sizeof now.ep_len) == 0,
+       "the freshly reset env keeps its own observations and episode accumulators");
+    ok(now.steps == b.steps && now.episodes == b.episodes && now.window_n == RUN_RETURN_WINDOW &&
+           memcmp(now.window, b.window, sizeof now.window) == 0,
+       "while counters and the return window are restored");
+    is_near(atomic_load(&fresh->mean_return), 49.5, 1e-9, "and the mean return with them");
+    free(bad);
+    free(b.agent);
+    free(b.env);
+    free(state);
+    run_destroy(fresh);
+    run_destroy(ppo);
+}
+
 int
 main(void)
 {
@@ -168,6 +332,7 @@ main(void)
     for (size_t i = 0; i < sizeof setups / sizeof setups[0]; i++)
         check(&setups[i]);
     refusals();
+    load_contract();
     registry_free(&reg);
     return done_testing();
 }
