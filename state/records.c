@@ -243,6 +243,19 @@ rec_put_checkpoint(struct store *s, MDB_txn *txn, const char *agent, const struc
 }
 
 int
+checkpoint_decode(const void *data, size_t len, struct checkpoint_hdr *h)
+{
+    const unsigned char *p = data;
+    if (len < CHECKPOINT_HDR_SIZE || memcmp(p, CHECKPOINT_MAGIC, 4) != 0)
+        return MDB_CORRUPTED;
+    h->step = get64(p + 8);
+    h->episodes = get64(p + 16);
+    h->wall_time = getf64(p + 24);
+    h->scalar_seq = get64(p + 32);
+    return 0;
+}
+
+int
 rec_last_checkpoint(struct store *s, MDB_txn *txn, const char *agent, struct checkpoint_hdr *h,
                     const void **blob, size_t *len)
 {
@@ -252,15 +265,10 @@ rec_last_checkpoint(struct store *s, MDB_txn *txn, const char *agent, struct che
     if (rc)
         return rc;
     rc = seek_last(c, agent, &k, &v);
-    if (!rc && (v.mv_size < CHECKPOINT_HDR_SIZE || memcmp(v.mv_data, CHECKPOINT_MAGIC, 4) != 0))
-        rc = MDB_CORRUPTED;
+    if (!rc)
+        rc = checkpoint_decode(v.mv_data, v.mv_size, h);
     if (!rc) {
-        const unsigned char *p = v.mv_data;
-        h->step = get64(p + 8);
-        h->episodes = get64(p + 16);
-        h->wall_time = getf64(p + 24);
-        h->scalar_seq = get64(p + 32);
-        *blob = p + CHECKPOINT_HDR_SIZE;
+        *blob = (const unsigned char *)v.mv_data + CHECKPOINT_HDR_SIZE;
         *len = v.mv_size - CHECKPOINT_HDR_SIZE;
     }
     mdb_cursor_close(c);
@@ -305,17 +313,4 @@ rec_each(struct store *s, MDB_txn *txn, enum store_db db, const char *agent, uin
     }
     mdb_cursor_close(c);
     return rc == MDB_NOTFOUND ? 0 : rc;
-}
-
-int
-checkpoint_decode(const void *data, size_t len, struct checkpoint_hdr *h)
-{
-    const unsigned char *p = data;
-    if (len < CHECKPOINT_HDR_SIZE || memcmp(p, CHECKPOINT_MAGIC, 4) != 0)
-        return MDB_CORRUPTED;
-    h->step = get64(p + 8);
-    h->episodes = get64(p + 16);
-    h->wall_time = getf64(p + 24);
-    h->scalar_seq = get64(p + 32);
-    return 0;
 }
