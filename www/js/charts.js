@@ -27,8 +27,20 @@ function countTick(v, i, all) {
   const step = spacing(v, all);
   const mag = all && all.length ? Math.max(...all.map((t) => Math.abs(t.value))) : Math.abs(v);
   if (mag >= 1e6) return `${(v / 1e6).toFixed(clamp(6 - exp10(step), 0, 3))}M`;
+  if (v === 0) return '0';
   if (mag >= 1e4) return `${(v / 1e3).toFixed(clamp(3 - exp10(step), 0, 2))}k`;
   return fmt.int(v);
+}
+
+// Ticks for a time axis on round clock steps (10 s, 1 min, 5 min...), which Chart.js's
+// decimal steps are not; the axis spans the data exactly.
+const CLOCK_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400];
+function clockTicks(scale) {
+  const span = scale.max - scale.min;
+  const step = CLOCK_STEPS.find((s) => span / s <= 5) || 86400 * Math.ceil(span / 86400 / 5);
+  const ticks = [];
+  for (let t = Math.ceil(scale.min / step) * step; t <= scale.max; t += step) ticks.push({ value: t });
+  scale.ticks = ticks;
 }
 
 // An axis's tick labels: counts, or times as a clock.
@@ -70,6 +82,7 @@ export function line(canvas, { datasets, x = 'count', xTitle, y2 = false }) {
     x: {
       type: 'linear',
       bounds: x === 'time' ? 'data' : 'ticks',
+      afterBuildTicks: x === 'time' ? clockTicks : undefined,
       title: { display: !!xTitle, text: xTitle },
       ticks: { maxTicksLimit: x === 'time' ? 5 : 7, callback: ticks[x], maxRotation: 0, autoSkipPadding: 16 },
       grid: { display: false },
@@ -126,21 +139,26 @@ export function fitBulk(chart) {
     delete scale.min;
     delete scale.max;
     delete scale.ticks.stepSize;
-    if (ys.length < 20) continue;
+    scale.ticks.maxTicksLimit = 6;
+    if (ys.length < 10) continue;
     ys.sort((a, b) => a - b);
-    const q = (f) => ys[Math.min(ys.length - 1, Math.floor(f * ys.length))];
-    const lo = q(0.02);
-    const hi = q(0.98);
+    // The 5th and 95th percentiles, but never the extremes themselves: one spike among the
+    // first dozen points is an outlier too.
+    const last = ys.length - 1;
+    const lo = ys[Math.max(1, Math.floor(0.05 * last))];
+    const hi = ys[Math.min(last - 1, Math.ceil(0.95 * last))];
     const all = ys[ys.length - 1] - ys[0];
     if (hi > lo && all > 4 * (hi - lo)) {
       // Bounds on a round step, so the edge ticks read like the others.
-      const raw = ((hi - lo) * 1.3) / 5;
+      const pad = (hi - lo) * 0.15;
+      const raw = (hi - lo + 2 * pad) / 5;
       const unit = 10 ** exp10(raw);
       const step = [1, 2, 5, 10].find((m) => m * unit >= raw) * unit;
-      scale.min = Math.floor((lo - (hi - lo) * 0.15) / step) * step;
-      scale.max = Math.ceil((hi + (hi - lo) * 0.15) / step) * step;
+      scale.min = Math.floor((lo - pad) / step) * step;
+      scale.max = Math.ceil((hi + pad) / step) * step;
       if (ys[0] >= 0) scale.min = Math.max(0, scale.min); // rates and the like stay positive
       scale.ticks.stepSize = step;
+      scale.ticks.maxTicksLimit = 12; // every step: Chart.js would space them unevenly otherwise
     }
   }
 }

@@ -254,8 +254,10 @@ export function mount(ctx, id) {
       if (p.mean_return !== undefined) setText(s.mean.v, fmt.num(p.mean_return));
       if (p.last_return !== undefined) setText(s.last.v, fmt.num(p.last_return));
       if (p.checkpoint_step !== undefined) {
-        setText(s.ckpt.v, p.checkpoint_time ? fmt.int(p.checkpoint_step) : 'none');
-        s.ckpt.el.title = p.checkpoint_time ? `Written ${fmt.time(p.checkpoint_time)}` : 'None written yet';
+        // A new agent reports its creation time with step 0: nothing is saved before a step.
+        const has = p.checkpoint_time && p.checkpoint_step > 0;
+        setText(s.ckpt.v, has ? fmt.int(p.checkpoint_step) : 'none yet');
+        s.ckpt.el.title = has ? `Written ${fmt.time(p.checkpoint_time)}` : 'None written yet';
       }
     }
 
