@@ -101,28 +101,22 @@ const steps = [
     return role === 'admin' && links.includes('Tokens') && links.includes('New agent') && stored === adminToken;
   }],
   ['the agents table lists both agents, running', async () => {
-    await page.locator('tr[data-id="alpha"]').waitFor();
-    await page.locator('tr[data-id="beta"]').waitFor();
-    return (await cell('alpha', 3)) === 'running' && (await cell('beta', 3)) === 'running';
+    await page.locator('tr[data-id="cartpole-a2c"]').waitFor();
+    await page.locator('tr[data-id="cartpole-random"]').waitFor();
+    return (await cell('cartpole-a2c', 3)) === 'running' && (await cell('cartpole-random', 3)) === 'running';
   }],
   ['  its steps grow from the stream, without reloading', async () => {
-    const first = await cell('alpha', 4);
+    const first = await cell('cartpole-a2c', 4);
     await page.evaluate(() => { window.tarsMarker = 1; }); // gone if the page reloaded
-    await waitFor(([f]) => document.querySelector('tr[data-id="alpha"] td:nth-child(4)').innerText !== f, [first]);
-    const then = await cell('alpha', 4);
-    diag(`alpha's steps: ${first} then ${then}`);
+    await waitFor(([f]) => document.querySelector('tr[data-id="cartpole-a2c"] td:nth-child(4)').innerText !== f, [first]);
+    const then = await cell('cartpole-a2c', 4);
+    diag(`cartpole-a2c's steps: ${first} then ${then}`);
     const n = (s) => Number(s.replace(/,/g, ''));
     return n(then) > n(first) && (await page.evaluate(() => window.tarsMarker === 1)) &&
       (await page.locator('#live.live').count()) === 1;
   }],
   ['an agent page opens from the table; its return chart has points', async () => {
-    if (screenshots) {
-      // Let alpha learn before the pictures (not a test: nothing is asserted on it).
-      await page.waitForFunction(() => Number(document.querySelector('tr[data-id="alpha"] td:nth-child(7)')
-        .innerText.replace(/,/g, '')) > 400, null, { timeout: 120000 }).catch(() => diag('alpha did not reach 400'));
-      await page.screenshot({ path: join(docsImg, 'ui-agents.png') });
-    }
-    await page.click('a[href="#/agents/alpha"]');
+    await page.click('a[href="#/agents/cartpole-a2c"]');
     await page.locator('canvas[data-chart="return"]').waitFor();
     await waitFor(() => {
       const c = window.Chart.getChart(document.querySelector('canvas[data-chart="return"]'));
@@ -132,7 +126,7 @@ const steps = [
     const [n, mean] = await page.evaluate(() => window.Chart.getChart(document.querySelector('canvas[data-chart="return"]'))
       .data.datasets.slice(0, 2).map((d) => d.data.length));
     diag(`${n} returns, ${mean} rolling means`);
-    return page.url().endsWith('#/agents/alpha') && n > 0 && mean === n;
+    return page.url().endsWith('#/agents/cartpole-a2c') && n > 0 && mean === n;
   }],
   ['  and grows from the stream', async () => {
     const last = await lastEpisode();
@@ -159,13 +153,28 @@ const steps = [
   }],
   ['the create form shows the API\'s error next to the field it names', async () => {
     if (screenshots) {
+      // The pictures once the agent has learnt (not a test: nothing is asserted on them).
+      await page.waitForFunction(() => Number(document.querySelector('[data-stat="Mean return"] .stat-value')
+        .innerText.replace(/,/g, '')) >= 450 && window.Chart.getChart(document.querySelector('canvas[data-chart="losses"]'))
+        .data.datasets[0].data.length >= 60, null, { timeout: 300000 }).catch(() => diag('it did not learn in time'));
       await page.evaluate(() => window.scrollTo(0, 0));
+      await page.mouse.move(600, 740);
       await page.screenshot({ path: join(docsImg, 'ui-agent.png') });
+      await page.click('#nav a[href="#/agents"]');
+      await page.locator('tr[data-id="cartpole-random"] td:nth-child(4)').waitFor();
+      if (await page.locator('tr[data-id="pendulum-ddpg"]').count()) { // one stopped, for the look
+        await page.click('tr[data-id="pendulum-ddpg"] [data-action="stop"]');
+        await page.locator('tr[data-id="pendulum-ddpg"] .badge', { hasText: 'stopped' }).waitFor();
+        await page.locator('.notice .close').first().click(); // dismissed: not in the picture
+      }
+      await page.waitForTimeout(1500); // a few batches, so steps/s is filled in
+      await page.mouse.move(600, 700); // no hover highlight in the picture
+      await page.screenshot({ path: join(docsImg, 'ui-agents.png') });
     }
     await page.click('#nav a[href="#/new"]');
     await page.locator('[data-param="gamma"] input').waitFor();
     await expectFailure(409, '/api/v1/agents', async () => {
-      await page.fill('#f-id', 'alpha');
+      await page.fill('#f-id', 'cartpole-a2c');
       await page.click('form.create button[type=submit]');
       await page.locator('[data-field="id"] .field-error:not([hidden])').waitFor();
     });
@@ -210,7 +219,7 @@ const steps = [
     await page.locator('#confirm[open]').waitFor();
     await page.click('#confirm-ok');
     await page.waitForURL(/#\/agents$/);
-    await page.locator('tr[data-id="alpha"]').waitFor();
+    await page.locator('tr[data-id="cartpole-a2c"]').waitFor();
     return (await page.locator('tr[data-id="made-in-ui"]').count()) === 0;
   }],
   ['the plugins page lists plugins and opens a schema', async () => {
@@ -242,7 +251,7 @@ const steps = [
     await page.locator('#token').waitFor();
     await page.fill('#token', globalThis.viewerToken);
     await page.click('form.signin-form button[type=submit]');
-    await page.locator('tr[data-id="alpha"]').waitFor();
+    await page.locator('tr[data-id="cartpole-a2c"]').waitFor();
     const links = await page.locator('#nav a').allInnerTexts();
     const buttons = await page.locator('table.agents button').count();
     await page.goto(`${url}#/tokens`);
