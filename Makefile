@@ -9,7 +9,7 @@ PROVE      ?= prove
 # Tests that prove runs: C unit tests (built), shell integration tests, lint.
 TESTS = $(BUILD)/tests/unit/test_* tests/integration/*.sh tests/learning/*.sh tests/lint/*.sh
 
-.PHONY: all deps build check check-asan check-tsan demo bench install clean format
+.PHONY: all deps browser-deps build check check-asan check-tsan demo bench install clean format
 
 all: build
 
@@ -22,24 +22,37 @@ deps:
 	for t in $(TOOLS); do command -v $$t >/dev/null 2>&1 || ok=0; done; \
 	[ $$ok = 1 ] || packaging/deps.sh
 
+# The browser test's tools (tests/integration/ui.sh): Debian's chromium, and node and npm
+# (Debian's only where none are installed), then playwright-core as package-lock.json pins it,
+# again whenever the lock is newer than node_modules. playwright-core downloads no browser.
+BROWSER_TOOLS = chromium node npm
+NODE_DEPS     = node_modules/.package-lock.json
+browser-deps:
+	@ok=1; for t in $(BROWSER_TOOLS); do command -v $$t >/dev/null 2>&1 || ok=0; done; \
+	[ $$ok = 1 ] || packaging/deps.sh test
+
+$(NODE_DEPS): package-lock.json | browser-deps
+	npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
 build: deps
 	@$(CMAKE) -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@$(CMAKE) --build $(BUILD) -j $(JOBS)
 
-check: build
+check: build $(NODE_DEPS)
 	TARS_BUILD=$(abspath $(BUILD)) $(PROVE) -j$(JOBS) $(TESTS)
 	@$(MAKE) --no-print-directory check-asan
 	@$(MAKE) --no-print-directory check-tsan
 
 # The suite again on an AddressSanitizer + UndefinedBehaviorSanitizer build.
-check-asan: deps
+check-asan: deps $(NODE_DEPS)
 	@$(CMAKE) -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTARS_SANITIZE=address,undefined >/dev/null
 	@$(CMAKE) --build $(ASAN_BUILD) -j $(JOBS)
 	TARS_BUILD=$(abspath $(ASAN_BUILD)) TARS_SANITIZED=1 \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  $(PROVE) -j$(JOBS) $(ASAN_BUILD)/tests/unit/test_* tests/integration/*.sh
 
-check-tsan: deps
+check-tsan: deps $(NODE_DEPS)
 	@$(CMAKE) -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTARS_SANITIZE=thread >/dev/null
 	@$(CMAKE) --build $(TSAN_BUILD) -j $(JOBS)
 	TARS_BUILD=$(abspath $(TSAN_BUILD)) TARS_SANITIZED=1 TSAN_OPTIONS=halt_on_error=1 \

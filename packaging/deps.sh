@@ -7,7 +7,7 @@ set -eu
 build_pkgs="gcc make cmake pkg-config clang-format
 libuv1-dev libopenblas-dev liblmdb-dev libcivetweb-dev liburcu-dev
 libjansson-dev libsodium-dev libcurl4-openssl-dev libjs-chart.js"
-test_pkgs="perl lmdb-utils valgrind clang curl nginx openssl"
+test_pkgs="perl lmdb-utils valgrind clang curl chromium nginx openssl"
 bench_pkgs="wrk"
 
 group=${1:-all}
@@ -21,6 +21,13 @@ all) want="$build_pkgs $test_pkgs $bench_pkgs" ;;
 	exit 2
 	;;
 esac
+# The browser test runs on node and npm. A machine may already have them from elsewhere
+# (NodeSource's nodejs bundles npm, and Debian's npm would conflict with it), so Debian's
+# packages are asked for only when the commands are missing.
+if [ "$group" != build ]; then
+	command -v node >/dev/null 2>&1 || want="$want nodejs"
+	command -v npm >/dev/null 2>&1 || want="$want npm"
+fi
 
 missing=""
 for p in $want; do
