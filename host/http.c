@@ -178,8 +178,6 @@ http_start(struct http *s, const char *listen, unsigned n_threads, struct host *
         /* Stream clients only listen: ping them rather than time them out. */
         "enable_websocket_ping_pong", "yes",
         "websocket_timeout_ms", "5000",
-        /* The UI's files change with tarsd: browsers revalidate them. */
-        "static_file_max_age", "0",
         h->cfg.tls_cert ? "ssl_certificate" : NULL, h->cfg.tls_cert,
         NULL};
     // clang-format on

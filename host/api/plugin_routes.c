@@ -65,7 +65,8 @@ api_plugin_get(struct api_req *q)
         o = plugin_json(p);
         if (o && p->info) {
             json_object_set_new(o, "schema", pjson_schema(p->info->params, p->info->n_params));
-            json_object_set(o, "defaults", p->m.defaults ? p->m.defaults : json_object());
+            json_object_set_new(o, "defaults",
+                                p->m.defaults ? json_deep_copy(p->m.defaults) : json_object());
             json_object_set_new(o, "agents", users(h, p));
         }
     }

@@ -2,8 +2,16 @@
  * The web UI's files: / and everything outside /api come from www_dir, and /vendor/chart.js/
  * from Debian's Chart.js (chartjs_dir). Only plain names are served (no "..", no hidden
  * files), with headers that keep the pages to their own origin.
+ *
+ * tarsd sends the files itself: CivetWeb's file sending formats its Date header with gmtime(),
+ * whose buffer every thread shares, so two workers serving files at once race (ThreadSanitizer
+ * saw it with a browser loading its modules in parallel).
  */
 #include <civetweb.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include <sys/stat.h>
 #include "api.h"
@@ -53,10 +61,64 @@ plain(const char *p)
     return 1;
 }
 
-static void
-not_found(struct mg_connection *c, const char *path)
+#define MAX_FILE (16u << 20)
+
+/* A short plain-text reply (errors). */
+static int
+reply_text(struct mg_connection *c, int status, const char *text)
 {
-    mg_send_http_error(c, 404, "No file %s here.", path);
+    char *out = NULL;
+    int n = asprintf(&out,
+                     "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                     "Content-Length: %zu\r\nCache-Control: no-store\r\n%s\r\n%s\n",
+                     status, mg_get_response_code_text(c, status), strlen(text) + 1, headers, text);
+    if (n > 0)
+        mg_write(c, out, (size_t)n);
+    free(out);
+    return status;
+}
+
+/* The whole file, or NULL (with errno) when it cannot be read. */
+static char *
+slurp(const char *path, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    char *buf = NULL;
+    if (fd < 0)
+        return NULL;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size <= MAX_FILE &&
+        (buf = malloc((size_t)st.st_size + 1))) {
+        size_t got = 0;
+        ssize_t n;
+        while (got < (size_t)st.st_size && (n = read(fd, buf + got, (size_t)st.st_size - got)) > 0)
+            got += (size_t)n;
+        *len = got;
+    }
+    close(fd);
+    return buf;
+}
+
+static int
+send_file(struct mg_connection *c, const char *path, const char *type, int head)
+{
+    size_t len = 0;
+    char *body = slurp(path, &len);
+    if (!body)
+        return reply_text(c, 404, "No such file.");
+    char *out = NULL;
+    int n = asprintf(&out,
+                     "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                     "Cache-Control: no-cache\r\n%s\r\n",
+                     type, len, headers);
+    if (n > 0) {
+        mg_write(c, out, (size_t)n);
+        if (!head)
+            mg_write(c, body, len);
+    }
+    free(out);
+    free(body);
+    return n > 0 ? 200 : 500;
 }
 
 struct file_call {
@@ -94,28 +156,19 @@ serve_file(struct mg_connection *c, struct host *h)
     const struct mg_request_info *ri = mg_get_request_info(c);
     const char *uri = ri->local_uri ? ri->local_uri : "/";
     char path[4096];
-    struct stat st;
-    if (strcmp(ri->request_method, "GET") != 0 && strcmp(ri->request_method, "HEAD") != 0) {
-        mg_send_http_error(c, 405, "Only GET here.");
-        return 405;
-    }
+    int head = strcmp(ri->request_method, "HEAD") == 0;
+    if (strcmp(ri->request_method, "GET") != 0 && !head)
+        return reply_text(c, 405, "Only GET here.");
     if (strcmp(uri, "/") == 0)
         uri = "/index.html";
     const char *type = mime(uri);
-    if (!plain(uri) || !type) {
-        not_found(c, uri);
-        return 404;
-    }
+    if (!plain(uri) || !type)
+        return reply_text(c, 404, "No such file.");
     if (strncmp(uri, CHARTJS_PREFIX, strlen(CHARTJS_PREFIX)) == 0)
         snprintf(path, sizeof path, "%s/%s", h->cfg.chartjs_dir, uri + strlen(CHARTJS_PREFIX));
     else
         snprintf(path, sizeof path, "%s%s", h->cfg.www_dir, uri);
-    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
-        not_found(c, uri);
-        return 404;
-    }
-    mg_send_mime_file2(c, path, type, headers);
-    return 200;
+    return send_file(c, path, type, head);
 }
 
 int

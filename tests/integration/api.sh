@@ -126,8 +126,9 @@ expect 201 "" "operator creates a PPO agent"
 check "  running" test "$(json state <"$TMP/out")" = running
 check "  with the preset's parameters" test "$(json params.n_steps <"$TMP/out")" = 32
 
+# Until episodes are in the history (the writer commits them within a period).
 for i in $(seq 100); do
-	api_ep=$(TOKEN=$VIEWER api /api/v1/agents/learner | json episodes)
+	api_ep=$(TOKEN=$VIEWER api /api/v1/agents/learner | json history.count)
 	[ "${api_ep:-0}" -gt 5 ] 2>/dev/null && break
 	sleep 0.1
 done

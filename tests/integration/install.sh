@@ -8,10 +8,21 @@ cmake --install "$B" --prefix "$P" >"$TMP/install.log" 2>&1
 ok $? "cmake --install into a temporary prefix"
 for f in include/tars/plugin.h include/tars/params.h lib/libtars-sdk.so.1 lib/pkgconfig/tars-sdk.pc \
 	lib/cmake/TarsSDK/TarsSDKConfig.cmake bin/tarsd bin/tarsctl lib/tars/plugins/env-cartpole.so \
-	etc/tars/manifests/cartpole.json; do
+	etc/tars/manifests/cartpole.json share/tars/www/index.html share/tars/www/js/app.js; do
 	check "installs $f" test -e "$P/$f"
 done
 check "manifests are installed as files, not links" test ! -L "$P/etc/tars/manifests/cartpole.json"
+"$P/bin/tarsd" serve --listen 127.0.0.1:0 --state "$TMP/istate" --log-format json 2>"$TMP/iserve.log" &
+IPID=$!
+_pids="$_pids $IPID"
+for i in $(seq 100); do
+	IPORT=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$TMP/iserve.log" | head -n 1)
+	[ -n "$IPORT" ] && break
+	sleep 0.1
+done
+curl -s "http://127.0.0.1:${IPORT:-1}/" >"$TMP/index.html"
+check "the installed tarsd serves the installed UI" grep -q '<title>' "$TMP/index.html"
+kill -TERM "$IPID"
 check "libtars-sdk has a SONAME" sh -c "readelf -d '$P/lib/libtars-sdk.so.1' | grep -q 'SONAME.*libtars-sdk.so.1'"
 check "host-side headers are not installed" test ! -e "$P/include/tars/host_side.h"
 

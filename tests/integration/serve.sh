@@ -60,7 +60,8 @@ ok $? "SIGTERM stops tarsd"
 check "  with exit code 0" test "$EXIT_CODE" -eq 0
 check "  logging a clean stop" contains "$TMP/serve.log" '"msg":"stopped cleanly"'
 check "  and each agent's final count" contains "$TMP/serve.log" '"source":"policy","msg":"stopped after'
-check "logs are JSON lines" perl -MJSON::PP -ne 'JSON::PP->new->decode($_)' "$TMP/serve.log"
+# (ASan warns once, on its own line, that it follows the API's stack switches only partly.)
+check "logs are JSON lines" perl -MJSON::PP -ne 'next if /^==\d+==WARNING: ASan doesn.t fully support makecontext/; JSON::PP->new->decode($_)' "$TMP/serve.log"
 
 start_serve --config "$TMP/tars.json"
 ok $? "a second start works"

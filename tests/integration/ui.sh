@@ -6,14 +6,10 @@
 # warning fails it. `make check` installs chromium, node and playwright-core (package.json).
 #
 # It runs on the sanitizer builds too: the UI drives the HTTP server, the stream and the agent
-# routes the way a person does, which is worth checking under ASan and TSan (it found the two
-# faults that tests/browser/*.supp hold until they are fixed); every wait in it is for a
-# condition, with room for a slow build.
+# routes the way a person does, which is worth checking under ASan and TSan (it found a leak
+# and a data race there before they were fixed); every wait in it is for a condition, with
+# room for a slow build.
 . "$(dirname "$0")/../tap.sh"
-# (The leak suppression needs whole allocation stacks: the fast unwinder skips the handler.)
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0"
-export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$SRC/tests/browser/lsan.supp"
-export TSAN_OPTIONS="${TSAN_OPTIONS:+$TSAN_OPTIONS:}suppressions=$SRC/tests/browser/tsan.supp"
 
 if ! [ -x /usr/bin/chromium ] || ! command -v node >/dev/null 2>&1 ||
 	! [ -d "$SRC/node_modules/playwright-core" ]; then
