@@ -72,6 +72,22 @@ out:
     return rc;
 }
 
+/*
+ * Until the runner has taken the requested checkpoint and the writer has committed it (or
+ * given up for now, on a failing store), at most 30 s: a stop's reply then names the
+ * checkpoint it stands at.
+ */
+static void
+wait_checkpoint(struct run *r)
+{
+    for (int i = 0; i < 30000; i++) {
+        if (!atomic_load(&r->checkpoint_request) && !atomic_load(&r->checkpoint_in_flight))
+            return;
+        struct timespec ts = {0, 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 int
 agents_set_running(struct host *h, const char *id, int running, char *err, size_t errlen)
 {
@@ -106,6 +122,7 @@ agents_set_running(struct host *h, const char *id, int running, char *err, size_
             nanosleep(&ts, NULL);
         }
         atomic_store(&r->checkpoint_request, 1);
+        wait_checkpoint(r);
     }
     if (persist_set_paused(h, id, !running)) {
         snprintf(err, errlen, "agent '%s' is %s, but its record could not be updated", id,

@@ -220,6 +220,7 @@ persist_resume(struct host *h, struct run *r, struct diag *d)
     writer_truncate(h->writer, r->id, hdr.episodes, hdr.scalar_seq);
     r->scalar_seq = hdr.scalar_seq;
     atomic_store(&r->checkpoint_step, hdr.step);
+    atomic_store(&r->checkpointed, 1);
     atomic_store(&r->checkpoint_time, hdr.wall_time);
     hlog(LOG_INFO, r->id, "resumed at step %llu, episode %llu, from the checkpoint of %.0f s ago",
          (unsigned long long)hdr.step, (unsigned long long)hdr.episodes,
@@ -429,6 +430,7 @@ checkpoint(struct host *h, struct run *r)
          (unsigned long long)hdr.step, len);
     atomic_store(&r->checkpoint_in_flight, 1);
     atomic_store(&r->checkpoint_step, hdr.step);
+    atomic_store(&r->checkpointed, 1);
     atomic_store(&r->checkpoint_time, hdr.wall_time);
     return writer_checkpoint(h->writer, r->id, &hdr, blob, len, &r->checkpoint_in_flight);
 }
@@ -443,8 +445,12 @@ persist_after_slice(struct run *r, void *arg)
         record_scalars(h, r);
         r->scalar_time = now;
     }
-    if (atomic_exchange(&r->checkpoint_request, 0))
+    /* The request is cleared only once the checkpoint is queued (in flight): whoever waits
+     * for a checkpoint sees one of the two set until it is committed. */
+    if (atomic_load(&r->checkpoint_request)) {
         checkpoint(h, r);
+        atomic_store(&r->checkpoint_request, 0);
+    }
 }
 
 /* Episodes the history lost (the writer fell far behind): said, at most every 10 s a run. */

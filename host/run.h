@@ -87,6 +87,7 @@ struct run {
     atomic_int stepping;             /* its runner is inside a slice (see runner.c) */
     atomic_int checkpoint_request;   /* set by the control loop, taken by the runner */
     atomic_int checkpoint_in_flight; /* queued and not yet committed */
+    atomic_int checkpointed;         /* it has a checkpoint (taken, queued, or resumed from) */
     _Atomic uint64_t checkpoint_step;
     _Atomic double checkpoint_time;   /* Unix time of the last committed-or-queued one */
     _Atomic uint64_t steps;           /* env transitions: n_envs per vectorised step */

@@ -21,18 +21,24 @@ number_or_null(double v)
 }
 
 json_t *
-api_run_json(struct run *r)
+api_run_json(struct host *h, struct run *r)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:o, s:o, s:o, s:I, s:o}", "id", r->id,
-                     "agent", r->agent_plugin->info->name, "env", r->env_plugin->info->name,
-                     "state", run_state_name(atomic_load(&r->state)), "n_envs", (int)r->n_envs,
-                     "steps", (json_int_t)atomic_load(&r->steps), "episodes",
-                     (json_int_t)atomic_load(&r->episodes), "sps",
-                     number_or_null(atomic_load(&r->sps)), "mean_return",
-                     number_or_null(atomic_load(&r->mean_return)), "last_return",
-                     number_or_null(atomic_load(&r->last_return)), "checkpoint_step",
-                     (json_int_t)atomic_load(&r->checkpoint_step), "checkpoint_time",
-                     number_or_null(atomic_load(&r->checkpoint_time)));
+    int state = atomic_load(&r->state);
+    int checkpointed = atomic_load(&r->checkpointed);
+    json_t *o = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:o, s:o, s:o, s:o, s:o}", "id", r->id, "agent",
+        r->agent_plugin->info->name, "env", r->env_plugin->info->name, "origin",
+        config_agent(&h->cfg, r->id) ? "config" : "api", "state", run_state_name(state), "n_envs",
+        (int)r->n_envs, "steps", (json_int_t)atomic_load(&r->steps), "episodes",
+        (json_int_t)atomic_load(&r->episodes), "sps", number_or_null(atomic_load(&r->sps)),
+        "mean_return", number_or_null(atomic_load(&r->mean_return)), "last_return",
+        number_or_null(atomic_load(&r->last_return)), "checkpoint_step",
+        checkpointed ? json_integer((json_int_t)atomic_load(&r->checkpoint_step)) : json_null(),
+        "checkpoint_time",
+        checkpointed ? number_or_null(atomic_load(&r->checkpoint_time)) : json_null());
+    if (o && state == RUN_FAILED)
+        json_object_set_new(o, "error", json_string(r->error));
+    return o;
 }
 
 int
@@ -42,7 +48,7 @@ api_agents_list(struct api_req *q)
     rcu_enter();
     struct runset *set = runs_current(&q->h->runs);
     for (size_t i = 0; list && i < set->n; i++)
-        json_array_append_new(list, api_run_json(set->v[i]));
+        json_array_append_new(list, api_run_json(q->h, set->v[i]));
     rcu_leave();
     return api_reply(q, 200, json_pack("{s:o}", "agents", list ? list : json_array()));
 }
@@ -53,7 +59,7 @@ live(struct host *h, const char *id, int full)
 {
     rcu_enter();
     struct run *r = runset_find(runs_current(&h->runs), id);
-    json_t *o = r ? api_run_json(r) : NULL;
+    json_t *o = r ? api_run_json(h, r) : NULL;
     if (o && full) {
         const tars_params *ap = __atomic_load_n(&r->agent_params, __ATOMIC_ACQUIRE);
         const tars_params *ep = __atomic_load_n(&r->env_params, __ATOMIC_ACQUIRE);
@@ -64,8 +70,6 @@ live(struct host *h, const char *id, int full)
                             json_integer((json_int_t)atomic_load(&r->history_dropped)));
         json_object_set_new(o, "params", pjson_values(ap));
         json_object_set_new(o, "env_params", pjson_values(ep));
-        if (atomic_load(&r->state) == RUN_FAILED)
-            json_object_set_new(o, "error", json_string(r->error));
     }
     rcu_leave();
     return o;
@@ -103,8 +107,8 @@ api_agent_get(struct api_req *q)
     if (!o)
         return no_agent(q);
     json_t *rec = persist_record(h, id);
-    const char *fields[] = {"preset", "origin", "created"};
-    for (size_t i = 0; i < 3; i++) {
+    const char *fields[] = {"preset", "created"};
+    for (size_t i = 0; i < 2; i++) {
         json_t *v = json_object_get(rec, fields[i]);
         json_object_set(o, fields[i], v ? v : json_null());
     }

@@ -117,7 +117,7 @@ int api_token_delete(struct api_req *q);
 
 /* The JSON of a run as the lists show it (inside rcu_enter). */
 struct run;
-json_t *api_run_json(struct run *r);
+json_t *api_run_json(struct host *h, struct run *r);
 
 /* Serves the UI's files (static.c). */
 int api_static_install(struct mg_context *ctx, struct host *h);

@@ -244,7 +244,7 @@ snapshot(struct host *h)
     rcu_enter();
     struct runset *set = runs_current(&h->runs);
     for (size_t i = 0; i < set->n; i++)
-        json_array_append_new(agents, api_run_json(set->v[i]));
+        json_array_append_new(agents, api_run_json(h, set->v[i]));
     rcu_leave();
     return json_pack("{s:f, s:[{s:s, s:o}]}", "t", stream_unix_now(), "events", "type", "snapshot",
                      "agents", agents);

@@ -6,6 +6,7 @@
  * optional: all of them); it may send {"agents": [...]} again to change the filter. It then
  * receives a snapshot of the agents and batches {"t": UNIX_TIME, "events": [...]} of:
  *   added/removed  an agent joined or left        status    its state changed
+ *   reset          it was replaced by a fresh one  checkpoint it took one
  *   episodes       finished episodes (arrays)     scalars   its newest training scalars
  *   progress       steps, episodes, steps/s and mean return, twice a second
  *

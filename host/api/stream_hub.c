@@ -97,6 +97,32 @@ scalars_event(struct batch *b, struct run *r, const struct feed_take *t)
                         (json_int_t)t->scalars_step, "values", values));
 }
 
+/* Whether r was added, reset, changed state or took a checkpoint since the last period. */
+static void
+changes(struct stream *st, struct batch *b, struct seen *s, struct run *r)
+{
+    int state = atomic_load(&r->state);
+    if (s->state == -1 || s->run != r) {
+        add_event(b, r->id,
+                  json_pack("{s:s, s:o}", "type", s->state == -1 ? "added" : "reset", "agent",
+                            api_run_json(st->h, r)));
+    } else if (state != s->state) {
+        add_event(b, r->id,
+                  json_pack("{s:s, s:s, s:s, s:s?}", "type", "status", "agent", r->id, "state",
+                            run_state_name(state), "error", state == RUN_FAILED ? r->error : NULL));
+    }
+    int checkpointed = atomic_load(&r->checkpointed);
+    uint64_t step = atomic_load(&r->checkpoint_step);
+    if (checkpointed && s->run == r && (!s->checkpointed || step != s->checkpoint_step))
+        add_event(b, r->id,
+                  json_pack("{s:s, s:s, s:I, s:o}", "type", "checkpoint", "agent", r->id, "step",
+                            (json_int_t)step, "time", num(atomic_load(&r->checkpoint_time))));
+    s->run = r;
+    s->state = state;
+    s->checkpointed = checkpointed;
+    s->checkpoint_step = step;
+}
+
 /* This period's events of every agent. */
 static void
 collect(struct stream *st, struct batch *b, double now)
@@ -111,15 +137,7 @@ collect(struct stream *st, struct batch *b, double now)
         if (!s)
             continue;
         s->present = 1;
-        int state = atomic_load(&r->state);
-        if (s->state == -1)
-            add_event(b, r->id, json_pack("{s:s, s:o}", "type", "added", "agent", api_run_json(r)));
-        else if (state != s->state)
-            add_event(b, r->id,
-                      json_pack("{s:s, s:s, s:s, s:s?}", "type", "status", "agent", r->id, "state",
-                                run_state_name(state), "error",
-                                state == RUN_FAILED ? r->error : NULL));
-        s->state = state;
+        changes(st, b, s, r);
         struct feed_take t = {.ep = st->take_buf};
         feed_take(&r->feed, &t);
         if (t.n || t.dropped)

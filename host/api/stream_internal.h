@@ -54,8 +54,11 @@ struct client {
 /* What the hub remembers of each agent between batches. */
 struct seen {
     char id[72];
+    const void *run; /* the run it was: another one under the same id is a reset */
     int state;
     int present;
+    uint64_t checkpoint_step;
+    int checkpointed;
     double progress_time;
 };
 

@@ -124,6 +124,7 @@ expect 409 exists "an id already in use"
 call POST /api/v1/agents -d '{"id": "learner", "agent": "ppo", "env": "cartpole", "preset": "cartpole", "seed": 1}'
 expect 201 "" "operator creates a PPO agent"
 check "  running" test "$(json state <"$TMP/out")" = running
+check "  from the API, with no checkpoint yet" test "$(json origin <"$TMP/out")/$(json checkpoint_step <"$TMP/out")" = api/null
 check "  with the preset's parameters" test "$(json params.n_steps <"$TMP/out")" = 32
 
 # Until episodes are in the history (the writer commits them within a period).
@@ -177,6 +178,7 @@ call POST /api/v1/agents/learner/stop
 expect 200 "" "operator stops the agent"
 check "  stopped" test "$(json state <"$TMP/out")" = stopped
 s1=$(json steps <"$TMP/out")
+check "  the reply names the checkpoint it stands at" test "$(json checkpoint_step <"$TMP/out")" = "$s1"
 for i in $(seq 50); do
 	[ "$(TOKEN=$VIEWER api /api/v1/agents/learner/checkpoints | json checkpoints.0.step)" = "$s1" ] && break
 	sleep 0.1

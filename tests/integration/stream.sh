@@ -36,6 +36,7 @@ api /api/v1/agents -X POST -d '{"id": "gamma", "agent": "random", "env": "pendul
 check "an agent is created while they listen" test "$(json state <"$TMP/created")" = running
 sleep 1
 api /api/v1/agents/beta/stop -X POST >/dev/null
+api /api/v1/agents/gamma/reset -X POST >/dev/null
 sleep 1
 api /api/v1/agents/gamma -X DELETE >/dev/null
 wait $A $A2 $BB $S
@@ -51,6 +52,8 @@ check "  with finished episodes" test "$(events episodes "$TMP/a")" -gt 0
 check "  progress with steps/s" sh -c "grep -q '\"type\":\"progress\",\"agent\":\"alpha\",\"steps\":[0-9]*,\"episodes\":[0-9]*,\"sps\":[0-9]' '$TMP/a'"
 check "  the agent added" test "$(events added "$TMP/a")" -ge 1
 check "  the stop" sh -c "grep -q '\"type\":\"status\",\"agent\":\"beta\",\"state\":\"stopped\"' '$TMP/a'"
+check "  the checkpoint the stop took" sh -c "grep -q '\"type\":\"checkpoint\",\"agent\":\"beta\"' '$TMP/a'"
+check "  the reset" test "$(events reset "$TMP/a")" -ge 1
 check "  and the removal" test "$(events removed "$TMP/a")" -ge 1
 check "a filtered client sees only its agents" \
 	sh -c "! grep -q '\"agent\":\"alpha\"' '$TMP/b' && grep -q '\"agent\":\"beta\"' '$TMP/b'"
