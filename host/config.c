@@ -10,6 +10,7 @@ const char config_default_text[] = "{\n"
                                    "  \"require_pins\": false,\n"
                                    "  \"runners\": 2,\n"
                                    "  \"http_threads\": 16,\n"
+                                   "  \"http_nice\": 10,\n"
                                    "  \"agents\": []\n"
                                    "}\n";
 
@@ -100,6 +101,11 @@ const struct sch_field config_schema[] = {
      .min = 1,
      .max = 1024,
      .help = "CivetWeb worker threads: one per concurrent keep-alive client or WebSocket."},
+    {.key = "http_nice",
+     .type = SCH_INT,
+     .min = 0,
+     .max = 19,
+     .help = "Niceness of the HTTP threads: above 0, training gets the CPU first when both want it."},
     {.key = "checkpoint_every_s",
      .type = SCH_NUMBER,
      .min = 0,
@@ -322,6 +328,7 @@ config_load(struct config *c, const char *file, struct diag *d)
     c->require_pins = sch_bool(root, "require_pins", 0);
     c->runners = (uint32_t)sch_int(root, "runners", 2);
     c->http_threads = (uint32_t)sch_int(root, "http_threads", 16);
+    c->http_nice = (int)sch_int(root, "http_nice", HTTP_NICE_DEFAULT);
     c->checkpoint_every_s = number(root, "checkpoint_every_s", 60.0);
     c->checkpoint_every_steps = (uint64_t)sch_int(root, "checkpoint_every_steps", 0);
     c->checkpoints_kept = (uint32_t)sch_int(root, "checkpoints_kept", 3);

@@ -27,6 +27,9 @@ struct strv {
     size_t n;
 };
 
+/* Training first: the HTTP threads yield the CPU to the runners when both want it. */
+#define HTTP_NICE_DEFAULT 10
+
 struct config {
     struct jdoc doc; /* the file (or the embedded default) */
     char *listen;
@@ -38,6 +41,7 @@ struct config {
     int require_pins;
     uint32_t runners;
     uint32_t http_threads;
+    int http_nice;
     /* persistence */
     double checkpoint_every_s;       /* 0: only on demand and at shutdown */
     uint64_t checkpoint_every_steps; /* 0: by time only */

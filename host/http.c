@@ -6,7 +6,9 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include <stdarg.h>
@@ -34,11 +36,17 @@ on_log(const struct mg_connection *c, const char *msg)
 /* The stack each worker runs the API's handlers on (bigstack.h). */
 #define HANDLER_STACK (8u << 20)
 
-/* CivetWeb's workers run the API handlers, which read shared state under RCU. */
+/*
+ * CivetWeb's workers run the API handlers, which read shared state under RCU. Its threads
+ * run at http_nice: on a machine whose cores the runners fill, requests then take the CPU
+ * the runners leave rather than a fair share of it (Linux's niceness is per thread).
+ */
 static void *
 on_thread_start(const struct mg_context *ctx, int thread_type)
 {
-    (void)ctx;
+    const struct host *h = mg_get_user_data(ctx);
+    if (h->cfg.http_nice && setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), h->cfg.http_nice))
+        hlog(LOG_DEBUG, "http", "could not lower the HTTP threads' priority: %s", strerror(errno));
     if (thread_type != 1)
         return NULL;
     rcu_thread_online();

@@ -1,4 +1,6 @@
 #include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -85,6 +87,9 @@ runner_main(void *arg)
 {
     struct runner *self = arg;
     struct runner_pool *pool = self->pool;
+    char name[16];
+    snprintf(name, sizeof name, "tars-runner-%u", self->index % 1000);
+    pthread_setname_np(pthread_self(), name); /* top -H, and tests/bench/api.sh's accounting */
     rcu_thread_online();
     while (!stopping(pool)) {
         size_t n = take_mine(self), active = 0;

@@ -442,6 +442,7 @@ writer_main(void *arg)
 {
     struct writer *w = arg;
     double next_commit = 0;
+    pthread_setname_np(pthread_self(), "tars-writer");
     pthread_mutex_lock(&w->lock);
     for (;;) {
         while (!w->stopping && !w->flush_wanted && (!w->head || now() < next_commit)) {

@@ -5,6 +5,7 @@
  */
 #include <civetweb.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -241,6 +242,7 @@ void *
 stream_hub_main(void *arg)
 {
     struct stream *st = arg;
+    pthread_setname_np(pthread_self(), "tars-stream");
     rcu_thread_online();
     while (!atomic_load(&st->stop)) {
         struct timespec ts = {0, PERIOD_MS * 1000 * 1000};

@@ -41,6 +41,12 @@ check "  with a JSON error" test "$(json error.code <"$TMP/405")" = method_not_a
 curl -s -o "$TMP/404" -w '%{http_code}' "http://127.0.0.1:$PORT/api/v1/nothing" >"$TMP/code"
 check "an unknown route is 404" test "$(cat "$TMP/code")" = 404
 
+# "NAME NICE" for each of the daemon's threads.
+threads() { for s in /proc/$SERVE_PID/task/*/stat; do sed 's/^[0-9]* (\(.*\)) \(.*\)/\1 \2/' "$s" | awk '{print $1, $18}'; done; }
+threads >"$TMP/threads"
+check "the runners run at tarsd's niceness" sh -c "grep '^tars-runner' '$TMP/threads' | awk '\$2 != 0 {exit 1} END {exit NR != 2}'"
+check "  the HTTP workers at http_nice (10)" sh -c "grep '^civetweb-worker' '$TMP/threads' | awk '\$2 != 10 {exit 1} END {exit NR == 0}'"
+
 # SIGHUP: a manifest added while running is tried; a refused one is tried again.
 printf '{"name": "testagent", "kind": "agent", "version": "0.1.0", "abi": "1.0",\n "library": "late-good.so", "description": "x"}\n' >"$TMP/m/testagent.json"
 kill -HUP "$SERVE_PID"
