@@ -161,6 +161,7 @@ agents_reset(struct host *h, const char *id, char *err, size_t errlen)
     struct run *fresh = NULL;
     json_t *rec = NULL;
     int rc = 0;
+    pthread_rwlock_rdlock(&h->code_lock); /* the plugins looked up stay until fresh is in the set */
     pthread_mutex_lock(&h->runs.lock);
     struct run *old = runset_find(runs_current(&h->runs), id);
     if (!old) {
@@ -202,6 +203,7 @@ agents_reset(struct host *h, const char *id, char *err, size_t errlen)
     hlog(LOG_INFO, id, "reset to step 0");
 out:
     pthread_mutex_unlock(&h->runs.lock);
+    pthread_rwlock_unlock(&h->code_lock);
     json_decref(rec);
     diag_free(&d);
     return rc;

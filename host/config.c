@@ -91,6 +91,9 @@ const struct sch_field config_schema[] = {
     {.key = "require_pins",
      .type = SCH_BOOL,
      .help = "Refuse plugins whose manifest has no sha256 pin."},
+    {.key = "watch_plugins",
+     .type = SCH_BOOL,
+     .help = "Reload a loaded plugin when its library or manifest changes on disk (code swap)."},
     {.key = "runners",
      .type = SCH_INT,
      .min = 1,
@@ -105,7 +108,8 @@ const struct sch_field config_schema[] = {
      .type = SCH_INT,
      .min = 0,
      .max = 19,
-     .help = "Niceness of the HTTP threads: above 0, training gets the CPU first when both want it."},
+     .help =
+         "Niceness of the HTTP threads: above 0, training gets the CPU first when both want it."},
     {.key = "checkpoint_every_s",
      .type = SCH_NUMBER,
      .min = 0,
@@ -326,6 +330,7 @@ config_load(struct config *c, const char *file, struct diag *d)
     c->log_format = strdup(sch_str(root, "log_format", "auto"));
     c->log_level = strdup(sch_str(root, "log_level", "info"));
     c->require_pins = sch_bool(root, "require_pins", 0);
+    c->watch_plugins = sch_bool(root, "watch_plugins", 1);
     c->runners = (uint32_t)sch_int(root, "runners", 2);
     c->http_threads = (uint32_t)sch_int(root, "http_threads", 16);
     c->http_nice = (int)sch_int(root, "http_nice", HTTP_NICE_DEFAULT);

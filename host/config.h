@@ -39,6 +39,7 @@ struct config {
     char *log_format; /* "auto", "text" or "json" */
     char *log_level;
     int require_pins;
+    int watch_plugins; /* reload a loaded plugin when its library or manifest changes */
     uint32_t runners;
     uint32_t http_threads;
     int http_nice;

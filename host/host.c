@@ -56,10 +56,17 @@ host_configure(struct host *h, const struct opts *o, struct diag *d)
     h->started = host_now();
     if (pthread_rwlock_init(&h->reg_lock, NULL) == 0)
         h->reg_lock_ready = 1;
+    /* Writer-preferring: a stream of agent creations must not hold a code swap off. */
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    if (pthread_rwlock_init(&h->code_lock, &attr) == 0)
+        h->code_lock_ready = 1;
+    pthread_rwlockattr_destroy(&attr);
     if (config_load(&h->cfg, o->config, d))
         return -1;
     struct config *c = &h->cfg;
-    if (!h->reg_lock_ready || runs_init(&h->runs, c->runners)) {
+    if (!h->reg_lock_ready || !h->code_lock_ready || runs_init(&h->runs, c->runners)) {
         diag_add(d, "out of memory");
         return -1;
     }
@@ -106,6 +113,8 @@ host_teardown(struct host *h)
         runs_free(&h->runs);
     if (h->reg_lock_ready)
         pthread_rwlock_destroy(&h->reg_lock);
+    if (h->code_lock_ready)
+        pthread_rwlock_destroy(&h->code_lock);
     registry_free(&h->reg);
     config_free(&h->cfg);
     memset(h, 0, sizeof *h);

@@ -18,6 +18,7 @@
 struct store;
 struct writer;
 struct api;
+struct codeswap;
 
 struct host {
     struct config cfg;
@@ -31,6 +32,15 @@ struct host {
     struct runs runs;          /* the agents being trained (RCU, see runset.h) */
     pthread_rwlock_t reg_lock; /* the registry: written by rescans, read by API handlers */
     int runs_ready, reg_lock_ready;
+    /*
+     * Plugin code swaps (codeswap.h). code_lock is held for reading by whoever keeps a plugin
+     * pointer from the registry beyond reg_lock until its run is in the set (agent create and
+     * reset), and for writing by a code swap while it replaces and frees generations. Lock
+     * order: code_lock, then runs.lock, then reg_lock.
+     */
+    pthread_rwlock_t code_lock;
+    int code_lock_ready;
+    struct codeswap *codeswap; /* serve only: the code-swap thread and the plugin dir watch */
     struct runner_pool pool;
     struct http http;
     struct api *api;            /* the API's own state (host/api) */

@@ -161,10 +161,14 @@ loader_fini(struct loader *l)
     }
 }
 
+/*
+ * Writes data to a new file at path (O_EXCL: a copy that exists may be mapped, and writing into
+ * a mapped library crashes the process). Returns 0 or a negative errno (-EEXIST when taken).
+ */
 static int
 write_copy(const char *path, const unsigned char *data, size_t len)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0700);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0700);
     if (fd < 0)
         return -errno;
     size_t put = 0;
@@ -186,6 +190,35 @@ write_copy(const char *path, const unsigned char *data, size_t len)
         return -e;
     }
     return 0;
+}
+
+/*
+ * <cache>/<sha256>.so, or <sha256>-N.so when a live generation already maps a copy of the same
+ * bytes: each load gets a file of its own, which is removed when it is closed.
+ */
+static int
+place_copy(struct loader *l, const char *sha, const unsigned char *data, size_t len, char **out,
+           char *err, size_t errlen)
+{
+    for (unsigned n = 1; n < 1000; n++) {
+        char *copy = NULL;
+        int used = n == 1 ? asprintf(&copy, "%s/%s.so", l->cache_dir, sha)
+                          : asprintf(&copy, "%s/%s-%u.so", l->cache_dir, sha, n);
+        if (used < 0)
+            return tars__errf(err, errlen, TARS_ENOMEM, "out of memory");
+        int rc = write_copy(copy, data, len);
+        if (rc == 0) {
+            *out = copy;
+            return 0;
+        }
+        if (rc != -EEXIST) {
+            tars__errf(err, errlen, rc, "cannot write %s: %s", copy, strerror(-rc));
+            free(copy);
+            return rc;
+        }
+        free(copy);
+    }
+    return tars__errf(err, errlen, TARS_EIO, "too many copies of %s in %s", sha, l->cache_dir);
 }
 
 static int
@@ -317,13 +350,45 @@ loader_check_info(const tars_plugin_info *info, char *err, size_t errlen)
     return check_ops(info, err, errlen);
 }
 
+/* Empties lib but for its sha256, which callers report with a refusal. */
+static void
+keep_sha_only(struct lib *lib)
+{
+    char sha[65];
+    memcpy(sha, lib->sha256, sizeof sha);
+    memset(lib, 0, sizeof *lib);
+    memcpy(lib->sha256, sha, sizeof sha);
+}
+
+/* Unmaps lib and removes its copy; its sha256 stays. Returns 1 when the library stayed mapped. */
+static int
+release(struct lib *lib)
+{
+    int resident = 0;
+    if (lib->handle) {
+        dlclose(lib->handle);
+        /* A library that stays mapped (unique symbols, RTLD_NODELETE, another handle on the same
+         * file) answers RTLD_NOLOAD; say so rather than pretend it left. */
+        void *again = lib->copy ? dlopen(lib->copy, RTLD_NOW | RTLD_NOLOAD) : NULL;
+        if (again) {
+            resident = 1;
+            dlclose(again);
+        }
+    }
+    if (lib->copy) {
+        unlink(lib->copy);
+        free(lib->copy);
+    }
+    keep_sha_only(lib);
+    return resident;
+}
+
 int
-loader_open(struct loader *l, const char *path, const char *pin, struct lib *out, char *err,
-            size_t errlen)
+loader_stage(struct loader *l, const char *path, const char *pin, struct lib *out, char *err,
+             size_t errlen)
 {
     unsigned char *data = NULL, h[crypto_hash_sha256_BYTES];
     size_t len = 0;
-    char *copy = NULL;
     int rc;
     memset(out, 0, sizeof *out);
     if (!sodium_ready())
@@ -333,32 +398,26 @@ loader_open(struct loader *l, const char *path, const char *pin, struct lib *out
         return rc;
     crypto_hash_sha256(h, data, len);
     to_hex(h, out->sha256);
-    if (pin && strcmp(pin, out->sha256) != 0) {
+    if (pin && strcmp(pin, out->sha256) != 0)
         rc = tars__errf(err, errlen, TARS_ECORRUPT,
                         "sha256 mismatch: the manifest pins %s but %s has %s", pin, path,
                         out->sha256);
-        goto fail_data;
-    }
-    if (len < 4 || memcmp(data, "\177ELF", 4) != 0) {
+    else if (len < 4 || memcmp(data, "\177ELF", 4) != 0)
         rc = tars__errf(err, errlen, TARS_EINVAL, "%s is not an ELF shared object", path);
-        goto fail_data;
-    }
-    rc = ensure_cache(l, err, errlen);
-    if (rc)
-        goto fail_data;
-    if (asprintf(&copy, "%s/%s.so", l->cache_dir, out->sha256) < 0) {
-        rc = tars__errf(err, errlen, TARS_ENOMEM, "out of memory");
-        goto fail_data;
-    }
-    rc = write_copy(copy, data, len);
-    if (rc) {
-        tars__errf(err, errlen, rc, "cannot write %s: %s", copy, strerror(-rc));
-        goto fail_copy;
-    }
-    out->handle = dlopen(copy, RTLD_NOW | RTLD_LOCAL);
-    /* The mapping outlives the name; removing it now leaves nothing behind on a crash. */
-    unlink(copy);
-    if (!out->handle) {
+    if (!rc)
+        rc = ensure_cache(l, err, errlen);
+    if (!rc)
+        rc = place_copy(l, out->sha256, data, len, &out->copy, err, errlen);
+    free(data);
+    return rc;
+}
+
+int
+loader_map(struct loader *l, const char *path, struct lib *lib, char *err, size_t errlen)
+{
+    int rc;
+    lib->handle = dlopen(lib->copy, RTLD_NOW | RTLD_LOCAL);
+    if (!lib->handle) {
         const char *why = dlerror();
         /* A copy that cannot be mapped executable usually sits on a noexec mount. */
         int noexec = why && strstr(why, "failed to map segment");
@@ -366,46 +425,47 @@ loader_open(struct loader *l, const char *path, const char *pin, struct lib *out
                         why ? why : "dlopen failed",
                         noexec ? "; is this dir on a noexec mount (set TMPDIR)? " : "",
                         noexec ? l->cache_dir : "");
-        goto fail_copy;
+        goto fail;
     }
     tars_plugin_init_fn init;
-    *(void **)&init = dlsym(out->handle, TARS_PLUGIN_ENTRY);
+    *(void **)&init = dlsym(lib->handle, TARS_PLUGIN_ENTRY);
     if (!init) {
         rc = tars__errf(
             err, errlen, TARS_EABI,
             "%s has no entry symbol %s (not a tars plugin, or built without TARS_PLUGIN)", path,
             TARS_PLUGIN_ENTRY);
-        goto fail_handle;
+        goto fail;
     }
-    out->info = init();
-    if (!out->info) {
+    lib->info = init();
+    if (!lib->info) {
         rc = tars__errf(err, errlen, TARS_EABI, "%s: %s returned NULL", path, TARS_PLUGIN_ENTRY);
-        goto fail_handle;
+        goto fail;
     }
-    rc = loader_check_info(out->info, err, errlen);
+    rc = loader_check_info(lib->info, err, errlen);
     if (rc)
-        goto fail_handle;
-    free(copy);
-    free(data);
+        goto fail;
     return 0;
-
-fail_handle:
-    dlclose(out->handle);
-fail_copy:
-    free(copy);
-fail_data:
-    free(data);
-    char sha[65];
-    memcpy(sha, out->sha256, sizeof sha);
-    memset(out, 0, sizeof *out);
-    memcpy(out->sha256, sha, sizeof sha); /* kept: callers report what they refused */
+fail:
+    release(lib);
     return rc;
 }
 
-void
+int
+loader_open(struct loader *l, const char *path, const char *pin, struct lib *out, char *err,
+            size_t errlen)
+{
+    int rc = loader_stage(l, path, pin, out, err, errlen);
+    if (!rc)
+        rc = loader_map(l, path, out, err, errlen);
+    if (rc)
+        release(out);
+    return rc;
+}
+
+int
 loader_close(struct lib *lib)
 {
-    if (lib->handle)
-        dlclose(lib->handle);
+    int resident = release(lib);
     memset(lib, 0, sizeof *lib);
+    return resident;
 }

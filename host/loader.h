@@ -2,10 +2,16 @@
  * loader — turns a plugin file into a checked descriptor.
  *
  * The file is read once into memory, hashed (SHA-256), compared with the manifest's pin, and
- * written to a content-addressed copy in a private cache dir, which is what gets dlopen'ed.
- * So users may overwrite files in the plugin dirs at any time (overwriting a mapped .so in
- * place crashes the process that maps it), and a rebuilt library always gets a fresh handle
- * (dlopen of an already-loaded path returns the old one). Thread: the control thread.
+ * written to a content-addressed copy in a private cache dir (staging), which is what gets
+ * dlopen'ed (mapping). So users may overwrite files in the plugin dirs at any time (overwriting
+ * a mapped .so in place crashes the process that maps it), and a rebuilt library always gets a
+ * fresh handle (dlopen of an already-loaded path returns the old one). The copy lives as long
+ * as the library is loaded: a code swap hands it to its smoke test (host/smoke.h), which loads
+ * exactly these bytes in a child process before the daemon maps them. A copy is never written
+ * twice: a second live load of the same bytes gets <sha256>-N.so.
+ *
+ * Threads: one loader is used by one thread at a time (the control thread at start, then the
+ * code-swap thread, host/codeswap.h).
  */
 #ifndef TARS_HOST_LOADER_H
 #define TARS_HOST_LOADER_H
@@ -19,8 +25,9 @@ struct loader {
 
 struct lib {
     char sha256[65];
-    void *handle;
-    const tars_plugin_info *info;
+    void *handle;                 /* NULL until mapped */
+    const tars_plugin_info *info; /* in the mapped library: valid until loader_close */
+    char *copy;                   /* the content-addressed copy; removed by loader_close */
 };
 
 void loader_fini(struct loader *l);
@@ -32,7 +39,20 @@ void loader_fini(struct loader *l);
  */
 int loader_open(struct loader *l, const char *path, const char *pin, struct lib *out, char *err,
                 size_t errlen);
-void loader_close(struct lib *lib);
+/*
+ * loader_open in two halves. loader_stage reads path, hashes it, checks the pin and the ELF
+ * magic and writes the copy (out->copy), mapping nothing. loader_map dlopens a staged copy and
+ * checks its descriptor (path only names the file in messages). Each fails like loader_open:
+ * a negative tars_error, one sentence in err, and lib empty but for its sha256.
+ */
+int loader_stage(struct loader *l, const char *path, const char *pin, struct lib *out, char *err,
+                 size_t errlen);
+int loader_map(struct loader *l, const char *path, struct lib *lib, char *err, size_t errlen);
+/*
+ * dlcloses lib (when mapped) and removes its copy. Returns 1 when the library is still mapped
+ * after dlclose (unique symbols, RTLD_NODELETE): it will stay resident until exit.
+ */
+int loader_close(struct lib *lib);
 
 /*
  * The ABI and descriptor checks alone: ABI major equal, minor not newer, sizes, kind, name

@@ -1,9 +1,11 @@
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "host_side.h"
 #include "params_json.h"
@@ -83,11 +85,18 @@ refuse_load(struct plugin *p, struct diag *d, const char *ptr, const char *why)
     return 1;
 }
 
-/* The manifest and the library must agree, and the defaults must fit the schema. */
-static int
-cross_check(struct plugin *p, struct diag *d)
+static double
+unix_now(void)
 {
-    const tars_plugin_info *info = p->lib.info;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* The manifest and the library (info) must agree, and the defaults must fit the schema. */
+static int
+cross_check(struct plugin *p, const tars_plugin_info *info, struct diag *d)
+{
     char msg[512];
     if (info->kind != p->m.kind) {
         snprintf(msg, sizeof msg, "manifest says kind '%s' but %s is a '%s' plugin",
@@ -157,12 +166,14 @@ load_plugin(struct registry *r, struct plugin *p, struct diag *d)
     int rc = loader_open(&r->loader, p->lib_path, p->m.sha256, &p->lib, why, sizeof why);
     if (rc)
         return refuse_load(p, d, rc == TARS_ECORRUPT ? "/sha256" : "/library", why);
-    int errors = cross_check(p, d);
+    int errors = cross_check(p, p->lib.info, d);
     if (errors) {
         loader_close(&p->lib);
         return errors;
     }
     p->info = p->lib.info;
+    p->generation = 1;
+    p->loaded_at = unix_now();
     return 0;
 }
 
@@ -243,16 +254,19 @@ registry_check_dirs(const struct registry *r, struct diag *d)
     return errors;
 }
 
-static void
+int
 plugin_free(struct plugin *p)
 {
-    loader_close(&p->lib);
+    if (!p)
+        return 0;
+    int resident = loader_close(&p->lib);
     manifest_free(&p->m);
     free(p->manifest_path);
     free(p->lib_path);
     free(p->error);
     free(p->warning);
     free(p);
+    return resident;
 }
 
 /*
@@ -308,6 +322,9 @@ registry_free(struct registry *r)
     for (size_t i = 0; i < r->n; i++)
         plugin_free(r->v[i]);
     free(r->v);
+    for (size_t i = 0; i < r->n_retired; i++)
+        plugin_free(r->retired[i]);
+    free(r->retired);
     loader_fini(&r->loader);
     strv_free(&r->manifest_dirs);
     strv_free(&r->plugin_dirs);
@@ -405,4 +422,172 @@ registry_lookup(const struct registry *r, const char *name, uint32_t kind, struc
     registry_names(r, kind, names, sizeof names);
     snprintf(err, errlen, "unknown %s '%s' (available: %s)", kn, name, names);
     return TARS_ENOENT;
+}
+
+/* --- generations (code swaps, host/codeswap.h) */
+
+static int stage_fail(struct plugin *p, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int
+stage_fail(struct plugin *p, char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    plugin_free(p);
+    return -1;
+}
+
+/* The manifest read again must still declare cur: same name and kind, a loadable ABI. */
+static int
+same_plugin(const struct registry *r, const struct plugin *p, const struct plugin *cur, char *err,
+            size_t errlen)
+{
+    const struct manifest *m = &p->m;
+    if (strcmp(m->name, cur->info->name) != 0)
+        return snprintf(err, errlen, "%s now names plugin '%s': a loaded plugin keeps its name",
+                        p->manifest_path, m->name),
+               -1;
+    if (m->kind != cur->info->kind)
+        return snprintf(err, errlen, "%s now says kind '%s'; '%s' is a loaded %s plugin",
+                        p->manifest_path, tars_kind_name(m->kind), m->name,
+                        tars_kind_name(cur->info->kind)),
+               -1;
+    if (m->abi_major != TARS_ABI_MAJOR)
+        return snprintf(err, errlen, "%s declares ABI %u.%u; this host loads ABI %u.x only",
+                        p->manifest_path, m->abi_major, m->abi_minor, TARS_ABI_MAJOR),
+               -1;
+    if (r->require_pins && !m->sha256)
+        return snprintf(err, errlen, "%s has no sha256 pin, and the config sets require_pins",
+                        p->manifest_path),
+               -1;
+    return 0;
+}
+
+int
+registry_stage(struct registry *r, const struct plugin *cur, struct plugin **out, char *err,
+               size_t errlen)
+{
+    struct diag d = {0};
+    char why[768];
+    *out = NULL;
+    struct plugin *p = calloc(1, sizeof *p);
+    if (!p || !(p->manifest_path = strdup(cur->manifest_path)))
+        return stage_fail(p, err, errlen, "out of memory");
+    if (manifest_load(&p->m, p->manifest_path, &d)) {
+        snprintf(why, sizeof why, "%s", d.n ? d.lines[0] : "invalid manifest");
+        diag_free(&d);
+        return stage_fail(p, err, errlen, "%s", why);
+    }
+    if (same_plugin(r, p, cur, why, sizeof why))
+        return stage_fail(p, err, errlen, "%s", why);
+    p->lib_path = find_library(r, p->m.library);
+    if (!p->lib_path)
+        return stage_fail(p, err, errlen, "library '%s' (named by %s) is not in the plugin dirs",
+                          p->m.library, p->manifest_path);
+    if (loader_stage(&r->loader, p->lib_path, p->m.sha256, &p->lib, why, sizeof why)) {
+        /* The hash is worth keeping: callers remember refused builds by it. */
+        *out = p;
+        p->error = strdup(why);
+        snprintf(err, errlen, "%s", why);
+        return -1;
+    }
+    *out = p;
+    return 0;
+}
+
+int
+registry_map(struct registry *r, struct plugin *p, const struct plugin *cur, char *err,
+             size_t errlen)
+{
+    struct diag d = {0};
+    if (loader_map(&r->loader, p->lib_path, &p->lib, err, errlen))
+        return -1;
+    const tars_plugin_info *info = p->lib.info;
+    int bad = info->kind != cur->info->kind || strcmp(info->name, cur->info->name) != 0;
+    if (bad)
+        snprintf(err, errlen, "%s is %s '%s', not %s '%s'", p->lib_path, tars_kind_name(info->kind),
+                 info->name, tars_kind_name(cur->info->kind), cur->info->name);
+    else if (cross_check(p, info, &d))
+        snprintf(err, errlen, "%s", p->error ? p->error : "the manifest and library disagree");
+    diag_free(&d);
+    if (bad || p->error) {
+        loader_close(&p->lib);
+        return -1;
+    }
+    p->info = info;
+    p->generation = cur->generation + 1;
+    p->loaded_at = unix_now();
+    return 0;
+}
+
+int
+registry_check_manifest(struct plugin *p, const struct plugin *cur, char *err, size_t errlen)
+{
+    struct diag d = {0};
+    int bad = cross_check(p, cur->info, &d) != 0;
+    if (bad)
+        snprintf(err, errlen, "%s", p->error ? p->error : "the manifest and library disagree");
+    diag_free(&d);
+    return bad ? -1 : 0;
+}
+
+void
+registry_swap_manifest(struct plugin *cur, struct plugin *p)
+{
+    struct manifest m = cur->m;
+    char *warning = cur->warning;
+    cur->m = p->m;
+    cur->warning = p->warning;
+    p->m = m;
+    p->warning = warning;
+}
+
+static size_t
+slot_of(const struct registry *r, const struct plugin *p)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (r->v[i] == p)
+            return i;
+    return (size_t)-1;
+}
+
+int
+registry_supersede(struct registry *r, struct plugin *cur, struct plugin *next)
+{
+    size_t at = slot_of(r, cur);
+    struct plugin **v = realloc(r->retired, (r->n_retired + 1) * sizeof *v);
+    if (!v || at == (size_t)-1) {
+        if (v)
+            r->retired = v;
+        return -1;
+    }
+    r->retired = v;
+    r->retired[r->n_retired++] = cur;
+    r->v[at] = next;
+    return 0;
+}
+
+int
+registry_unretire(struct registry *r, struct plugin *p)
+{
+    for (size_t i = 0; i < r->n_retired; i++) {
+        if (r->retired[i] == p) {
+            r->retired[i] = r->retired[--r->n_retired];
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int
+registry_rollback(struct registry *r, struct plugin *next, struct plugin *cur)
+{
+    size_t at = slot_of(r, next);
+    if (at == (size_t)-1 || registry_unretire(r, cur))
+        return -1;
+    r->v[at] = cur;
+    return 0;
 }

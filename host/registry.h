@@ -2,9 +2,21 @@
  * registry — the plugins tarsd knows: every manifest found in the manifest dirs, its library
  * resolved in the plugin dirs, loaded and checked. A plugin that fails any check stays in the
  * registry with the reason, so `tarsd check` and the API can show it; only loaded plugins
- * can be instantiated. Thread: written by the control thread; loaded plugin entries are never
- * moved or freed while tarsd runs, so other threads may keep pointers to them (refused ones
- * are freed and retried by a rescan, and never handed out).
+ * can be instantiated.
+ *
+ * Generations: a loaded entry is one build of its plugin (generation 1 at start). A code swap
+ * (host/codeswap.h) builds the next generation beside it, puts it in the entry's slot and
+ * moves the old one to the retired list, where it stays, loaded, until no run uses it; then,
+ * after an RCU grace period, the swap frees it (dlclose, copy removed). So a struct plugin a
+ * run points at lives as long as the run points at it, and one that a thread found in the
+ * registry lives until a code swap retires and frees it: a thread that keeps a plugin pointer
+ * beyond its read lock (agent create and reset, between the lookup and the run's publication)
+ * holds host.code_lock for reading, which a code swap takes for writing.
+ *
+ * Threads: the entries (v, n, retired) are written by the control thread (scans) and the
+ * code-swap thread under host.reg_lock held for writing, and read under it held for reading
+ * (or by the thread that writes them). Refused entries are freed and retried by a rescan, and
+ * never handed out.
  */
 #ifndef TARS_HOST_REGISTRY_H
 #define TARS_HOST_REGISTRY_H
@@ -22,6 +34,8 @@ struct plugin {
     const tars_plugin_info *info; /* NULL unless loaded */
     char *error;                  /* why it was refused; NULL when loaded */
     char *warning;                /* loaded, but something deserves a look */
+    uint64_t generation;          /* 1 for the build loaded at start, +1 per code swap */
+    double loaded_at;             /* Unix time it was loaded */
 };
 
 struct registry {
@@ -31,6 +45,8 @@ struct registry {
     struct strv manifest_dirs;
     struct strv plugin_dirs;
     int require_pins;
+    struct plugin **retired; /* superseded generations that runs may still use */
+    size_t n_retired;
 };
 
 /* Copies the dirs; nothing is read until registry_scan. */
@@ -47,6 +63,8 @@ int registry_check_dirs(const struct registry *r, struct diag *d);
  */
 int registry_scan(struct registry *r, struct diag *d);
 void registry_free(struct registry *r);
+/* Frees an entry (loaded or not); returns 1 when its library stayed mapped (loader_close). */
+int plugin_free(struct plugin *p);
 /* How many plugins are loaded (not refused). */
 size_t registry_loaded(const struct registry *r);
 
@@ -70,4 +88,35 @@ int plugin_params(const struct plugin *p, const char *preset, tars_params **out,
  */
 int registry_lookup(const struct registry *r, const char *name, uint32_t kind, struct plugin **out,
                     char *err, size_t errlen);
+/*
+ * Generations. Thread: the code-swap thread, which alone replaces entries; the functions that
+ * change v or retired need host.reg_lock held for writing.
+ *
+ * registry_stage builds the candidate next generation of the loaded entry cur: its manifest
+ * read again (it must still name cur's plugin and kind), its library resolved and staged
+ * (loader_stage: hashed, pinned, copied; not mapped). On failure returns -1 with one sentence
+ * in err; *out is then NULL, or a candidate whose lib.sha256 says which build was refused
+ * (free it with plugin_free).
+ * registry_map maps a staged candidate and checks it: the same kind and name as cur, the
+ * manifest and library agree, the defaults fit the schema. It becomes generation
+ * cur->generation + 1. On failure: -1, err, the candidate unmapped (free it).
+ */
+int registry_stage(struct registry *r, const struct plugin *cur, struct plugin **out, char *err,
+                   size_t errlen);
+int registry_map(struct registry *r, struct plugin *p, const struct plugin *cur, char *err,
+                 size_t errlen);
+/*
+ * A manifest changed but the library did not: registry_check_manifest checks candidate p's
+ * manifest against cur's library; registry_swap_manifest (reg_lock held for writing) gives cur
+ * p's manifest and p cur's old one (to be freed with p).
+ */
+int registry_check_manifest(struct plugin *p, const struct plugin *cur, char *err, size_t errlen);
+void registry_swap_manifest(struct plugin *cur, struct plugin *p);
+/* Puts next in cur's slot and cur on the retired list. -1 (nothing changed) when out of memory
+ * or cur is not in the registry. */
+int registry_supersede(struct registry *r, struct plugin *cur, struct plugin *next);
+/* Undoes registry_supersede: cur back in next's slot (next is the caller's again). */
+int registry_rollback(struct registry *r, struct plugin *next, struct plugin *cur);
+/* Takes p off the retired list (the caller frees it). -1 when it is not there. */
+int registry_unretire(struct registry *r, struct plugin *p);
 #endif

@@ -38,10 +38,14 @@ struct run_spec {
 struct run;
 typedef void (*run_episode_fn)(struct run *r, uint32_t env, double ret, uint32_t len, void *user);
 
+struct swap_order;
+
 struct run {
     char *id;
-    struct plugin *agent_plugin;
-    struct plugin *env_plugin;
+    /* The plugin generations it runs: replaced by a code swap on the runner (migrate.h), read
+     * by anyone inside rcu_enter/rcu_leave (a superseded one is freed after a grace period). */
+    struct plugin *_Atomic agent_plugin;
+    struct plugin *_Atomic env_plugin;
     const tars_agent_ops *aops;
     const tars_env_ops *eops;
     tars_ctx *actx;
@@ -75,6 +79,9 @@ struct run {
     double scalar_time;  /* when the last one was */
     /* The stream's share (feed.h): the runner publishes, the stream hub takes. */
     struct run_feed feed;
+    /* A code swap's order (migrate.h): posted by the code-swap thread, taken by the runner at
+     * its next slice, which carries it out at that step boundary. */
+    struct swap_order *_Atomic swap;
     /* Set when the run joins the set of runs (runset.c), then fixed. */
     uint32_t runner; /* the runner thread that steps it */
     /* The control loop's. */

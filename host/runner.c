@@ -6,6 +6,7 @@
 #include <time.h>
 #include "host.h"
 #include "log.h"
+#include "migrate.h"
 #include "rcu.h"
 #include "runner.h"
 
@@ -72,8 +73,14 @@ slice(struct runner_pool *pool, struct run *r)
                 break;
             }
         } while (host_now() < until && !stopping(pool) &&
-                 atomic_load_explicit(&r->state, memory_order_relaxed) == RUN_RUNNING);
+                 atomic_load_explicit(&r->state, memory_order_relaxed) == RUN_RUNNING &&
+                 !atomic_load_explicit(&r->swap, memory_order_relaxed)); /* see below */
     }
+    /* A code swap's order (migrate.h) is carried out here, at a step boundary, whatever the
+     * run's state (stopped and failed runs migrate too); a posted one ends the slice early.
+     * One load when there is none. */
+    if (atomic_load_explicit(&r->swap, memory_order_acquire))
+        migrate_take(r);
     atomic_store(&r->stepping, 0);
     /* A failed run's state is suspect: it takes no more checkpoints. */
     int now = atomic_load_explicit(&r->state, memory_order_relaxed);

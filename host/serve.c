@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "api.h"
+#include "codeswap.h"
 #include "host.h"
 #include "log.h"
 #include "persist.h"
@@ -87,24 +88,7 @@ on_signal(uv_signal_t *s, int signum)
         return;
     }
     if (signum == SIGHUP) {
-        struct diag d = {0};
-        pthread_rwlock_wrlock(&h->reg_lock);
-        size_t before = registry_loaded(&h->reg);
-        int refused = registry_scan(&h->reg, &d);
-        size_t added = registry_loaded(&h->reg) - before;
-        pthread_rwlock_unlock(&h->reg_lock);
-        for (size_t i = 0; i < d.n; i++)
-            hlog(LOG_WARN, "registry", "%s", d.lines[i]);
-        /* Loaded entries stay first; what the scan added follows them. Only this thread
-         * changes the registry, so it reads it without the lock. */
-        for (size_t i = before; i < h->reg.n; i++) {
-            const tars_plugin_info *info = h->reg.v[i]->info;
-            if (info)
-                hlog(LOG_INFO, "registry", "loaded %s %s %s", tars_kind_name(info->kind),
-                     info->name, info->version);
-        }
-        hlog(LOG_INFO, "tarsd", "SIGHUP: rescanned manifests: %zu new, %d refused", added, refused);
-        diag_free(&d);
+        codeswap_rescan(h, "SIGHUP");
         return;
     }
     stop(h, signum == SIGINT ? "SIGINT" : "SIGTERM");
@@ -178,9 +162,11 @@ close_walk(uv_handle_t *handle, void *arg)
 static void
 close_loop(struct host *h)
 {
+    codeswap_stop(h);
     uv_walk(&h->loop, close_walk, NULL);
     uv_run(&h->loop, UV_RUN_DEFAULT);
     uv_loop_close(&h->loop);
+    codeswap_free(h); /* its watch's handles are closed now */
 }
 
 int
@@ -211,6 +197,7 @@ cmd_serve(const struct opts *o)
         fprintf(stderr, "tarsd: cannot start the control loop\n");
         goto out;
     }
+    codeswap_start(h); /* plugin code swaps: without them (logged) tarsd still serves */
     if (http_start(&h->http, h->cfg.listen, h->cfg.http_threads, h, err, sizeof err)) {
         fprintf(stderr, "tarsd: %s\n", err);
         close_loop(h);
@@ -245,6 +232,7 @@ cmd_serve(const struct opts *o)
     }
     h->trained = 1;
     uv_run(&h->loop, UV_RUN_DEFAULT);
+    codeswap_stop(h); /* before the runners and the API it waits on */
     runner_pool_stop(&h->pool);
     http_stop(&h->http);
     api_uninstall(h);

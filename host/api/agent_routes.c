@@ -148,12 +148,15 @@ api_agent_create(struct api_req *q)
     if (!errors) {
         config_agent_read(doc.root, &a);
         a.ptr = root_ptr;
+        /* Until the run is in the set, no code swap may free the plugins looked up here. */
+        pthread_rwlock_rdlock(&h->code_lock);
         pthread_rwlock_rdlock(&h->reg_lock);
         errors = host_resolve_agent(h, &doc, &a, &s, &d);
         pthread_rwlock_unlock(&h->reg_lock);
         if (errors) {
             tars_params_free(s.agent_params);
             tars_params_free(s.env_params);
+            pthread_rwlock_unlock(&h->code_lock);
         }
     }
     if (errors) {
@@ -166,6 +169,7 @@ api_agent_create(struct api_req *q)
                             d.lines[0], "details", details));
     } else {
         int rc = agents_create(h, &s, a.preset, err, sizeof err);
+        pthread_rwlock_unlock(&h->code_lock);
         if (rc)
             api_errno(q, rc, err);
         else {

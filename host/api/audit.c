@@ -43,21 +43,10 @@ audit_open(struct host *h)
     return rc;
 }
 
-void
-audit_append(struct host *h, const struct api_req *q)
+/* Queues entry e (consumed) under the next sequence number, and drops the oldest. */
+static void
+append(struct host *h, uint64_t seq, json_t *e)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t seq = atomic_fetch_add(&h->audit_seq, 1) + 1;
-    json_t *who = q->who.role == ROLE_NONE
-                      ? json_null()
-                      : json_pack("{s:s, s:s, s:s}", "token", q->who.id, "name", q->who.name,
-                                  "role", api_role_name(q->who.role));
-    json_t *e = json_pack("{s:I, s:f, s:o, s:s, s:s, s:s, s:i, s:s, s:s}", "seq", (json_int_t)seq,
-                          "time", (double)ts.tv_sec + ts.tv_nsec * 1e-9, "who", who, "address",
-                          q->addr, "method", q->method, "path", q->path, "status", q->status,
-                          "outcome", q->status < 400 ? "ok" : "refused", "detail",
-                          q->status < 400 ? q->audit : q->message);
     char *text = e ? json_dumps(e, JSON_COMPACT) : NULL;
     json_decref(e);
     unsigned char key[8];
@@ -69,6 +58,42 @@ audit_append(struct host *h, const struct api_req *q)
         key_of(seq - h->cfg.audit_kept, key);
         writer_del(h->writer, DB_AUDIT, key, sizeof key);
     }
+}
+
+static double
+unix_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+void
+audit_append(struct host *h, const struct api_req *q)
+{
+    uint64_t seq = atomic_fetch_add(&h->audit_seq, 1) + 1;
+    json_t *who = q->who.role == ROLE_NONE
+                      ? json_null()
+                      : json_pack("{s:s, s:s, s:s}", "token", q->who.id, "name", q->who.name,
+                                  "role", api_role_name(q->who.role));
+    append(h, seq,
+           json_pack("{s:I, s:f, s:o, s:s, s:s, s:s, s:i, s:s, s:s}", "seq", (json_int_t)seq,
+                     "time", unix_now(), "who", who, "address", q->addr, "method", q->method,
+                     "path", q->path, "status", q->status, "outcome",
+                     q->status < 400 ? "ok" : "refused", "detail",
+                     q->status < 400 ? q->audit : q->message));
+}
+
+void
+audit_append_system(struct host *h, const char *who, const char *method, const char *path,
+                    int status, const char *detail)
+{
+    uint64_t seq = atomic_fetch_add(&h->audit_seq, 1) + 1;
+    append(h, seq,
+           json_pack("{s:I, s:f, s:{s:n, s:s, s:s}, s:s, s:s, s:s, s:i, s:s, s:s}", "seq",
+                     (json_int_t)seq, "time", unix_now(), "who", "token", "name", who, "role",
+                     "system", "address", "", "method", method, "path", path, "status", status,
+                     "outcome", status < 400 ? "ok" : "refused", "detail", detail));
 }
 
 json_t *

@@ -1,7 +1,12 @@
-/* Plugins: the registry's entries (loaded and refused), and one with its parameter schema. */
+/*
+ * Plugins: the registry's entries (loaded and refused), one with its parameter schema, its
+ * generations and its last reload, and the reload itself (codeswap.h). Entries are read under
+ * the registry's read lock; the runs using them under RCU.
+ */
 #include <libgen.h>
 #include <string.h>
 #include "api.h"
+#include "codeswap.h"
 #include "host.h"
 #include "params_json.h"
 #include "rcu.h"
@@ -22,6 +27,10 @@ plugin_json(const struct plugin *p)
                           info ? "loaded" : "refused", "error", p->error, "warning", p->warning);
     if (o && info && p->lib.sha256[0])
         json_object_set_new(o, "sha256", json_string(p->lib.sha256));
+    if (o && info) {
+        json_object_set_new(o, "generation", json_integer((json_int_t)p->generation));
+        json_object_set_new(o, "loaded_at", json_real(p->loaded_at));
+    }
     return o;
 }
 
@@ -51,6 +60,22 @@ users(struct host *h, const struct plugin *p)
     return ids;
 }
 
+/* Superseded generations of plugin `name` that agents still run (reg_lock held). */
+static json_t *
+retired(struct host *h, const char *name)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < h->reg.n_retired; i++) {
+        const struct plugin *p = h->reg.retired[i];
+        if (strcmp(p->info->name, name) == 0)
+            json_array_append_new(list,
+                                  json_pack("{s:I, s:s, s:s, s:o}", "generation",
+                                            (json_int_t)p->generation, "version", p->info->version,
+                                            "sha256", p->lib.sha256, "agents", users(h, p)));
+    }
+    return list;
+}
+
 int
 api_plugin_get(struct api_req *q)
 {
@@ -68,10 +93,37 @@ api_plugin_get(struct api_req *q)
             json_object_set_new(o, "defaults",
                                 p->m.defaults ? json_deep_copy(p->m.defaults) : json_object());
             json_object_set_new(o, "agents", users(h, p));
+            json_object_set_new(o, "retired", retired(h, p->info->name));
         }
     }
     pthread_rwlock_unlock(&h->reg_lock);
     if (!o)
         return api_error(q, 404, "not_found", "no plugin '%s'", q->params[0]);
+    json_t *last = codeswap_last(h, q->params[0]);
+    json_object_set_new(o, "last_reload", last ? last : json_null());
     return api_reply(q, 200, o);
+}
+
+int
+api_plugin_reload(struct api_req *q)
+{
+    json_t *res = NULL;
+    int status = codeswap_reload(q->h, q->params[0], q->who.name, &res);
+    const char *msg = json_string_value(json_object_get(res, "message"));
+    const char *why = json_string_value(json_object_get(res, "error"));
+    if (status < 400) {
+        snprintf(q->audit, sizeof q->audit, "%s", msg ? msg : "reloaded");
+        return api_reply(q, status, res);
+    }
+    const char *code = status == 404   ? "not_found"
+                       : status == 409 ? "conflict"
+                       : status == 422 ? "refused"
+                       : status == 503 ? "unavailable"
+                                       : "internal";
+    api_error(q, status, code, "%s", msg ? msg : why ? why : "the reload failed");
+    if (q->reply && res)
+        json_object_set_new(q->reply, "reload", res);
+    else
+        json_decref(res);
+    return status;
 }

@@ -8,6 +8,7 @@ const struct api_route api_routes[] = {
     {"GET", "/api/v1/whoami", ROLE_VIEWER, api_whoami},
     {"GET", "/api/v1/plugins", ROLE_VIEWER, api_plugins_list},
     {"GET", "/api/v1/plugins/{name}", ROLE_VIEWER, api_plugin_get},
+    {"POST", "/api/v1/plugins/{name}/reload", ROLE_ADMIN, api_plugin_reload},
     {"GET", "/api/v1/agents", ROLE_VIEWER, api_agents_list},
     {"POST", "/api/v1/agents", ROLE_OPERATOR, api_agent_create},
     {"GET", "/api/v1/agents/{id}", ROLE_VIEWER, api_agent_get},

@@ -9,6 +9,7 @@
  *   reset          it was replaced by a fresh one  checkpoint it took one
  *   episodes       finished episodes (arrays)     scalars   its newest training scalars
  *   progress       steps, episodes, steps/s and mean return, twice a second
+ *   reload         a plugin's code swap ended (codeswap.h), whatever agents a client follows
  *
  * Back-pressure: each client has a sender thread and a queue. A client that falls more than
  * stream_buffer bytes behind is dropped: its queue is freed, it gets a close frame with code

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "codeswap.h"
 #include "host.h"
 #include "rcu.h"
 #include "stream.h"
@@ -157,6 +158,10 @@ collect(struct stream *st, struct batch *b, double now)
         }
     }
     rcu_leave();
+    json_t *reloads = codeswap_take_events(st->h), *e; /* plugin code swaps: for everyone */
+    size_t k;
+    json_array_foreach(reloads, k, e) add_event(b, "", json_incref(e));
+    json_decref(reloads);
     for (size_t i = 0; i < st->n_seen;) { /* agents that left */
         if (st->seen[i].present) {
             i++;
@@ -171,7 +176,7 @@ collect(struct stream *st, struct batch *b, double now)
 static int
 wanted(const struct client *c, const char *agent)
 {
-    if (!c->n_filter)
+    if (!c->n_filter || !*agent) /* no filter, or an event of no agent (reload) */
         return 1;
     for (size_t i = 0; i < c->n_filter; i++)
         if (strcmp(c->filter[i], agent) == 0)

@@ -1,0 +1,69 @@
+/*
+ * What codeswap.c (the thread, its jobs and the reports), reload.c (the protocol) and watch.c
+ * (the watch of the plugin and manifest dirs) share.
+ */
+#ifndef TARS_HOST_CODESWAP_INTERNAL_H
+#define TARS_HOST_CODESWAP_INTERNAL_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include "codeswap.h"
+
+/* How long a runner may take to reach a step boundary before its order is withdrawn. */
+#define RELOAD_MIGRATE_TIMEOUT_S 30.0
+/* The quiet time after a file's last change before it is looked at (cp writes in chunks). */
+#define WATCH_DEBOUNCE_MS 250
+
+struct cs_job {
+    struct cs_job *next;
+    int rescan;       /* a rescan of the manifest dirs, not a reload */
+    char name[128];   /* the plugin */
+    char trigger[16]; /* "api", "watcher", "manifest" */
+    char who[72];     /* the token's name, or "watcher" */
+    char file[1024];  /* the file whose change triggered it ("" for the API) */
+    double requested; /* host_now() when asked */
+    int waiting;      /* a caller waits for it (and frees it) */
+    int done;         /* under codeswap.lock */
+    int status;       /* HTTP status of the outcome; 0: nothing happened worth a report */
+    json_t *result;   /* the outcome */
+};
+
+struct watch;
+
+struct codeswap {
+    struct host *h;
+    pthread_t thread;
+    int started;
+    atomic_int stop;
+    pthread_mutex_t lock; /* the queue, the reports below, and job.done */
+    pthread_cond_t wake;  /* a job was queued, or stop */
+    pthread_cond_t done;  /* a job finished */
+    struct cs_job *head, *tail;
+    json_t *last;   /* plugin name -> its last reload's outcome */
+    json_t *events; /* outcomes not yet taken by the stream */
+    json_t
+        *refused; /* plugin name -> sha256 of the build refused last (not retried by the watch) */
+    uint64_t seq; /* reloads reported so far */
+    struct watch *watch;
+};
+
+/*
+ * reload.c, on the code-swap thread. Runs a reload job (or a rescan job) to its end and
+ * returns its HTTP status, with the outcome in *result. Status 0 means the watch's change
+ * turned out to be nothing to report (the running build, or one refused before).
+ */
+int reload_run(struct codeswap *cs, struct cs_job *job, json_t **result);
+/* Frees the retired generations no run uses any more (after a grace period); returns their
+ * descriptions (an array, the caller's). */
+json_t *reload_reap(struct codeswap *cs);
+
+/* codeswap.c: whether the build with this sha256 was the last one refused for the plugin. */
+int cs_refused_before(struct codeswap *cs, const char *name, const char *sha);
+
+/* watch.c, on the control thread. */
+int watch_start(struct host *h, struct watch **out);
+void watch_free(struct watch *w);
+
+#endif

@@ -1,0 +1,340 @@
+/*
+ * A code swap's orders carried out on a run's runner (see migrate.h). Only the runner that
+ * owns a run touches its plugin instances, so an order needs no lock: the code-swap thread
+ * posts it with a release store, the runner takes it with an exchange at a step boundary and
+ * answers with a release store of `done`.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "host.h"
+#include "migrate.h"
+#include "params_json.h"
+
+/* "agent 'x' 0.2.0 create failed: <plugin's reason or the code's meaning>" */
+static int
+op_fail(struct swap_order *o, const struct plugin *p, const tars_ctx *ctx, const char *op, int rc)
+{
+    const char *why = tars__ctx_error(ctx);
+    snprintf(o->error, sizeof o->error, "%s '%s' %s %s failed: %s", tars_kind_name(p->info->kind),
+             p->info->name, p->info->version, op, why && *why ? why : tars_strerror(rc));
+    o->rc = rc;
+    return rc;
+}
+
+/* The env instance's blob (malloc'd), or none (len 0) when the env cannot save. */
+static int
+save_env(struct run *r, struct swap_order *o)
+{
+    const struct plugin *p = atomic_load(&r->env_plugin);
+    tars_blob_writer *w = NULL;
+    const void *bytes = NULL;
+    o->blob = NULL;
+    o->len = 0;
+    if (!r->eops->save)
+        return 0;
+    tars__ctx_clear_error(r->ectx);
+    int rc = tars_blob_writer_new(p->info->name, &w);
+    if (!rc && (rc = r->eops->save(r->env, w)) != 0) {
+        op_fail(o, p, r->ectx, "save", rc);
+    } else if (!rc && ((rc = tars_blob_writer_finish(w, &bytes, &o->len)) != 0 ||
+                       !(o->blob = malloc(o->len ? o->len : 1)))) {
+        rc = rc ? rc : TARS_ENOMEM;
+        snprintf(o->error, sizeof o->error, "saving env '%s': %s", p->info->name,
+                 tars_strerror(rc));
+    } else if (!rc) {
+        memcpy(o->blob, bytes, o->len);
+    } else {
+        snprintf(o->error, sizeof o->error, "out of memory");
+    }
+    if (rc)
+        o->len = 0;
+    o->rc = rc;
+    tars_blob_writer_free(w);
+    return rc;
+}
+
+static int
+save_agent(struct run *r, struct swap_order *o)
+{
+    tars__ctx_clear_error(r->actx);
+    o->rc = run_save_agent(r, &o->blob, &o->len, o->error, sizeof o->error);
+    return o->rc;
+}
+
+/* Opens a blob for plugin p's load op; the reader's own complaints become o's error. */
+static int
+open_blob(struct swap_order *o, const struct plugin *p, const void *data, size_t len,
+          tars_blob_reader **rd)
+{
+    char why[256];
+    int rc = tars_blob_reader_new(data, len, p->info->name, rd, why, sizeof why);
+    if (rc) {
+        snprintf(o->error, sizeof o->error, "%s '%s' %s cannot read the old state: %s",
+                 tars_kind_name(p->info->kind), p->info->name, p->info->version, why);
+        o->rc = rc;
+    }
+    return rc;
+}
+
+/* After the load op: its code, or the reader's verdict on what it left unread. */
+static int
+close_blob(struct swap_order *o, const struct plugin *p, const tars_ctx *ctx, tars_blob_reader *rd,
+           int rc)
+{
+    if (!rc)
+        rc = tars_blob_reader_end(rd);
+    if (rc && *tars__ctx_error(ctx) == '\0' && *tars_blob_reader_error(rd))
+        snprintf(o->error, sizeof o->error, "%s '%s' %s load failed: %s",
+                 tars_kind_name(p->info->kind), p->info->name, p->info->version,
+                 tars_blob_reader_error(rd));
+    else if (rc)
+        op_fail(o, p, ctx, "load", rc);
+    o->rc = rc;
+    tars_blob_reader_free(rd);
+    return rc;
+}
+
+static void
+migrate_agent(struct run *r, struct swap_order *o)
+{
+    const struct plugin *to = o->to;
+    const tars_agent_ops *nops = to->info->ops;
+    tars_agent *fresh = NULL;
+    tars_blob_reader *rd;
+    if (save_agent(r, o))
+        return;
+    void *blob = o->blob;
+    o->blob = NULL;
+    tars__ctx_clear_error(r->actx);
+    /* The seed is the one the run was created with; the load restores the RNG's state. */
+    int rc = nops->create(r->actx, &r->spec, r->n_envs, o->params, r->seed * 2, &fresh);
+    if (rc)
+        op_fail(o, to, r->actx, "create", rc);
+    else if (open_blob(o, to, blob, o->len, &rd) == 0)
+        rc = close_blob(o, to, r->actx, rd, nops->load(fresh, rd));
+    else
+        rc = o->rc;
+    free(blob);
+    o->len = 0;
+    if (rc) {
+        if (fresh)
+            nops->destroy(fresh);
+        return;
+    }
+    tars_agent *old = r->agent;
+    const tars_agent_ops *old_ops = r->aops;
+    r->agent = fresh;
+    r->aops = nops;
+    o->old_params = r->agent_params;
+    __atomic_store_n(&r->agent_params, o->params, __ATOMIC_RELEASE);
+    o->params = NULL;
+    atomic_store_explicit(&r->agent_plugin, o->to, memory_order_release);
+    old_ops->destroy(old);
+}
+
+/* The agent was built for the old env's spaces: the new build must keep them. */
+static int
+same_spaces(const tars_env_spec *a, const tars_env_spec *b, char *why, size_t len)
+{
+    if (a->n_agents != b->n_agents)
+        return snprintf(why, len, "%u agents instead of %u", b->n_agents, a->n_agents), 0;
+    if (a->obs.type != b->obs.type || a->obs.dim != b->obs.dim)
+        return snprintf(why, len, "observations of %u floats instead of %u", b->obs.dim,
+                        a->obs.dim),
+               0;
+    if (a->act.type != b->act.type || a->act.dim != b->act.dim)
+        return snprintf(why, len, "another action space (%s of %u instead of %s of %u)",
+                        b->act.type == TARS_SPACE_BOX ? "box" : "discrete", b->act.dim,
+                        a->act.type == TARS_SPACE_BOX ? "box" : "discrete", a->act.dim),
+               0;
+    return 1;
+}
+
+/* Creates the new env instance and loads the old one's blob into it. */
+static int
+fresh_env(struct run *r, struct swap_order *o, const void *blob, size_t len, tars_env **out)
+{
+    const struct plugin *to = o->to;
+    const tars_env_ops *nops = to->info->ops;
+    tars_blob_reader *rd;
+    char why[160];
+    tars__ctx_clear_error(r->ectx);
+    int rc = nops->create(r->ectx, o->params, r->n_envs, r->seed * 2 + 1, out);
+    if (rc)
+        return op_fail(o, to, r->ectx, "create", rc);
+    if (open_blob(o, to, blob, len, &rd) == 0)
+        rc = close_blob(o, to, r->ectx, rd, nops->load(*out, rd));
+    else
+        rc = o->rc;
+    tars_env_spec spec = {0};
+    if (!rc) {
+        nops->spec(*out, &spec);
+        if (!same_spaces(&r->spec, &spec, why, sizeof why)) {
+            snprintf(o->error, sizeof o->error, "env '%s' %s reports %s", to->info->name,
+                     to->info->version, why);
+            rc = o->rc = TARS_EINVAL;
+        }
+    }
+    if (rc) {
+        nops->destroy(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+static void
+migrate_env(struct run *r, struct swap_order *o)
+{
+    tars_env *fresh = NULL;
+    if (save_env(r, o))
+        return;
+    void *blob = o->blob;
+    size_t len = o->len;
+    o->blob = NULL;
+    o->len = 0;
+    int rc = fresh_env(r, o, blob, len, &fresh);
+    free(blob);
+    if (rc)
+        return;
+    tars_env *old = r->env;
+    const tars_env_ops *old_ops = r->eops;
+    r->env = fresh;
+    r->eops = o->to->info->ops;
+    memset(&r->spec, 0, sizeof r->spec);
+    r->eops->spec(fresh, &r->spec);
+    o->old_params = r->env_params;
+    __atomic_store_n(&r->env_params, o->params, __ATOMIC_RELEASE);
+    o->params = NULL;
+    atomic_store_explicit(&r->env_plugin, o->to, memory_order_release);
+    old_ops->destroy(old);
+    /* The evaluation env is built again on first use, by the new code. */
+    if (r->eval_env) {
+        old_ops->destroy(r->eval_env);
+        r->eval_env = NULL;
+    }
+}
+
+void
+migrate_take(struct run *r)
+{
+    struct swap_order *o = atomic_exchange_explicit(&r->swap, NULL, memory_order_acq_rel);
+    if (!o)
+        return;
+    double t0 = host_now();
+    int agent = o->which == TARS_KIND_AGENT;
+    if (o->kind == SWAP_SAVE)
+        agent ? save_agent(r, o) : save_env(r, o);
+    else if (agent)
+        migrate_agent(r, o);
+    else
+        migrate_env(r, o);
+    /* A failed run's state is suspect: it takes no checkpoints (see persist.c). */
+    if (o->kind == SWAP_MIGRATE && o->rc == 0 && atomic_load(&r->state) != RUN_FAILED)
+        atomic_store(&r->checkpoint_request, 1);
+    o->stall_s = host_now() - t0;
+    atomic_store_explicit(&o->done, 1, memory_order_release);
+}
+
+void
+migrate_post(struct run *r, struct swap_order *o)
+{
+    o->rc = 0;
+    o->error[0] = '\0';
+    o->blob = NULL;
+    o->len = 0;
+    o->old_params = NULL;
+    o->stall_s = 0;
+    atomic_init(&o->done, 0);
+    atomic_store_explicit(&r->swap, o, memory_order_release);
+}
+
+/* Withdraws the orders not taken yet; returns how many are still to wait for. */
+static size_t
+withdraw(struct run **runs, struct swap_order **orders, size_t n, double waited)
+{
+    size_t left = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct swap_order *o = orders[i];
+        if (atomic_load_explicit(&o->done, memory_order_acquire))
+            continue;
+        struct swap_order *expect = o;
+        if (atomic_compare_exchange_strong(&runs[i]->swap, &expect, NULL)) {
+            o->rc = -ETIMEDOUT;
+            snprintf(o->error, sizeof o->error,
+                     "agent '%s' did not reach a step boundary within %.0f s", runs[i]->id, waited);
+            atomic_store_explicit(&o->done, 1, memory_order_release);
+        } else {
+            left++;
+        }
+    }
+    return left;
+}
+
+void
+migrate_wait(struct run **runs, struct swap_order **orders, size_t n, double timeout_s,
+             const atomic_int *stop)
+{
+    double start = host_now();
+    int withdrawn = 0;
+    long sleep_ns = 20 * 1000;
+    for (;;) {
+        size_t pending = 0;
+        for (size_t i = 0; i < n; i++)
+            pending += !atomic_load_explicit(&orders[i]->done, memory_order_acquire);
+        if (!pending)
+            return;
+        int stopping = stop && atomic_load(stop);
+        if (!withdrawn && (host_now() - start > timeout_s || stopping)) {
+            withdraw(runs, orders, n, host_now() - start);
+            withdrawn = 1;
+            continue;
+        }
+        /* Runners visit their runs every 2 ms slice (idle ones every 10 ms): poll finely at
+         * first, then back off. */
+        struct timespec ts = {0, sleep_ns};
+        nanosleep(&ts, NULL);
+        if (sleep_ns < 1000 * 1000)
+            sleep_ns += sleep_ns / 4;
+    }
+}
+
+int
+migrate_params(const tars_params *cur, const struct plugin *to, tars_params **out, char *err,
+               size_t errlen)
+{
+    tars_params *p;
+    char why[384];
+    *out = NULL;
+    if (plugin_params(to, NULL, &p, NULL, err, errlen))
+        return -1;
+    json_t *values = pjson_values(cur);
+    if (!values) {
+        tars_params_free(p);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    const char *name;
+    json_t *v;
+    int rc = 0;
+    json_object_foreach(values, name, v)
+    {
+        if (tars_params_index(p, name) < 0)
+            continue; /* the new build dropped it */
+        if (pjson_set(p, name, v, why, sizeof why)) {
+            snprintf(err, errlen, "%s %s refuses the running value: %s", to->info->name,
+                     to->info->version, why);
+            rc = -1;
+            break;
+        }
+    }
+    json_decref(values);
+    if (rc)
+        tars_params_free(p);
+    else
+        *out = p;
+    return rc;
+}

@@ -1,0 +1,634 @@
+/*
+ * The code-swap protocol (codeswap.h, docs/hot-reload.md), one job at a time on the code-swap
+ * thread. The running generation cannot go away under it: only this thread frees generations.
+ *
+ *   1. find     the plugin's running generation (cur)
+ *   2. stage    its manifest read again, its library hashed and copied (no code runs); the same
+ *               sha256 and manifest: nothing to do; the same sha256, a new manifest: the
+ *               manifest alone is swapped
+ *   3. smoke    a state blob of a running instance (saved by its runner), then the new build
+ *               in a child process (smoke.h)
+ *   4. switch   with code_lock (writing) and runs.lock: map and check the build, rebuild each
+ *               instance's parameter snapshot for the new schema, publish the new generation
+ *               in the registry, and have every instance migrate on its runner (migrate.h);
+ *               when none could, put the old generation back
+ *   5. free     retired generations no run uses, after a grace period
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "codeswap_internal.h"
+#include "host.h"
+#include "log.h"
+#include "migrate.h"
+#include "params_json.h"
+#include "persist.h"
+#include "rcu.h"
+#include "smoke.h"
+#include "writer.h"
+
+struct swap {
+    struct codeswap *cs;
+    struct host *h;
+    const struct cs_job *job;
+    struct plugin *cur, *next;
+    int status;          /* 200 unless something refused it */
+    const char *outcome; /* reloaded, partial, unchanged, manifest, refused */
+    char err[1024];
+    char cand_sha[65]; /* the build looked at */
+    char blob[4200];   /* the old version's state for the smoke test ("" when none) */
+    double t_start, t_staged, t_smoked, t_mapped, t_published, t_migrated, t_freed;
+    /* The switch. */
+    size_t n;
+    struct run **runs;
+    struct swap_order *orders;
+    struct swap_order **optrs;
+    size_t migrated;
+    double stall_max;
+    int rolled_back;
+    json_t *instances;
+    json_t *freed;
+    /* The running generation as it was: cur may be freed before the outcome is written. */
+    char cur_version[64];
+    char cur_sha[65];
+    uint64_t cur_gen;
+};
+
+static int refuse(struct swap *x, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+refuse(struct swap *x, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(x->err, sizeof x->err, fmt, ap);
+    va_end(ap);
+    x->status = status;
+    x->outcome = "refused";
+    return -1;
+}
+
+/* Does run r use generation p? (inside a read-side section or with runs.lock) */
+static int
+uses(struct run *r, const struct plugin *p)
+{
+    return atomic_load(&r->agent_plugin) == p || atomic_load(&r->env_plugin) == p;
+}
+
+/* "a, b" of the agents using p, or "" (with runs.lock). */
+static void
+users(struct host *h, const struct plugin *p, char *buf, size_t len)
+{
+    struct runset *set = runs_current(&h->runs);
+    buf[0] = '\0';
+    for (size_t i = 0; i < set->n; i++)
+        if (uses(set->v[i], p))
+            tars__join(buf, len, ", ", set->v[i]->id);
+}
+
+/* 1. The running generation. Returns 0, or -1 with status 404 (or 1 for a refused one). */
+static int
+find_current(struct swap *x)
+{
+    struct host *h = x->h;
+    int refused = 0;
+    pthread_rwlock_rdlock(&h->reg_lock);
+    x->cur = registry_get(&h->reg, x->job->name, 0);
+    for (size_t i = 0; !x->cur && i < h->reg.n; i++)
+        refused |= h->reg.v[i]->m.name && strcmp(h->reg.v[i]->m.name, x->job->name) == 0;
+    pthread_rwlock_unlock(&h->reg_lock);
+    if (x->cur) {
+        snprintf(x->cur_version, sizeof x->cur_version, "%s", x->cur->info->version);
+        snprintf(x->cur_sha, sizeof x->cur_sha, "%s", x->cur->lib.sha256);
+        x->cur_gen = x->cur->generation;
+        return 0;
+    }
+    if (refused)
+        return 1;
+    return refuse(x, 404, "no plugin '%s'", x->job->name);
+}
+
+/* 2. Stages the new build. Returns 0 to go on, 1 when done (unchanged, manifest), -1 refused. */
+static int
+stage(struct swap *x)
+{
+    struct host *h = x->h;
+    char why[1024];
+    pthread_rwlock_rdlock(&h->reg_lock); /* the loader is the registry's: not during a rescan */
+    int rc = registry_stage(&h->reg, x->cur, &x->next, why, sizeof why);
+    pthread_rwlock_unlock(&h->reg_lock);
+    x->t_staged = host_now();
+    if (x->next)
+        snprintf(x->cand_sha, sizeof x->cand_sha, "%s", x->next->lib.sha256);
+    if (rc)
+        return refuse(x, 422, "%s", why);
+    if (strcmp(x->next->lib.sha256, x->cur->lib.sha256) != 0)
+        return 0;
+    if (json_equal(x->next->m.doc.root, x->cur->m.doc.root)) {
+        x->outcome = "unchanged";
+        return 1;
+    }
+    if (registry_check_manifest(x->next, x->cur, why, sizeof why))
+        return refuse(x, 422, "%s", why);
+    pthread_rwlock_wrlock(&h->reg_lock);
+    registry_swap_manifest(x->cur, x->next);
+    pthread_rwlock_unlock(&h->reg_lock);
+    x->outcome = "manifest";
+    return 1;
+}
+
+/* An env whose instances are in use must save and load, or they cannot move (409). */
+static int
+movable(struct swap *x, const struct plugin *p)
+{
+    char names[512];
+    if (p->info->kind != TARS_KIND_ENV || ((const tars_env_ops *)p->info->ops)->save)
+        return 0;
+    users(x->h, x->cur, names, sizeof names);
+    if (!*names)
+        return 0;
+    return refuse(x, 409,
+                  "env '%s' %s cannot save and load its state, so the agents using it (%s) "
+                  "cannot move to another build; stop using it first",
+                  p->info->name, p->info->version, names);
+}
+
+/* 3a. A running instance (with runs.lock): the one to copy a state and settings from. */
+static struct run *
+pick_instance(struct swap *x)
+{
+    struct runset *set = runs_current(&x->h->runs);
+    struct run *best = NULL;
+    for (size_t i = 0; i < set->n; i++) {
+        struct run *r = set->v[i];
+        int state = atomic_load(&r->state);
+        if (!uses(r, x->cur) || state == RUN_FAILED || state == RUN_READY)
+            continue;
+        if (!best || state == RUN_RUNNING)
+            best = r;
+        if (state == RUN_RUNNING)
+            break;
+    }
+    return best;
+}
+
+/* An env generation as the smoke job names it. */
+static json_t *
+env_entry(const struct plugin *env, const tars_params *params)
+{
+    return json_pack("{s:s, s:s, s:s, s:o}", "name", env->info->name, "library", env->lib.copy,
+                     "sha256", env->lib.sha256, "params",
+                     params ? pjson_values(params) : json_object());
+}
+
+/* Every loaded env, for an agent no instance of which runs (reg_lock held). */
+static void
+all_envs(struct host *h, json_t *envs)
+{
+    for (size_t i = 0; i < h->reg.n; i++) {
+        const struct plugin *p = h->reg.v[i];
+        if (p->info && p->info->kind == TARS_KIND_ENV && p->lib.copy)
+            json_array_append_new(envs, env_entry(p, NULL));
+    }
+}
+
+/* Writes the saved state for the child; "" in x->blob when there is none. */
+static void
+keep_blob(struct swap *x, const struct swap_order *o)
+{
+    x->blob[0] = '\0';
+    if (o->rc || !o->len)
+        return;
+    snprintf(x->blob, sizeof x->blob, "%s/smoke-state-%llu.bin", x->h->reg.loader.cache_dir,
+             (unsigned long long)x->cs->seq + 1);
+    FILE *f = fopen(x->blob, "wb");
+    int ok = f && fwrite(o->blob, 1, o->len, f) == o->len;
+    if (f)
+        ok = fclose(f) == 0 && ok;
+    if (!ok) {
+        hlog(LOG_WARN, "reload", "cannot write %s; the smoke test goes without the old state",
+             x->blob);
+        unlink(x->blob);
+        x->blob[0] = '\0';
+    }
+}
+
+/* The running instance's settings and state into the smoke job (runs.lock held). */
+static void
+from_instance(struct swap *x, struct run *r, json_t *job)
+{
+    struct swap_order o = {.kind = SWAP_SAVE, .which = x->cur->info->kind};
+    struct swap_order *op = &o;
+    int agent = o.which == TARS_KIND_AGENT;
+    const tars_params *ap = __atomic_load_n(&r->agent_params, __ATOMIC_ACQUIRE);
+    const tars_params *ep = __atomic_load_n(&r->env_params, __ATOMIC_ACQUIRE);
+    json_object_set_new(job, "params", pjson_values(agent ? ap : ep));
+    json_object_set_new(job, "n_envs", json_integer(r->n_envs));
+    json_object_set_new(job, "seed", json_integer((json_int_t)r->seed));
+    if (agent)
+        json_array_append_new(json_object_get(job, "envs"), env_entry(r->env_plugin, ep));
+    migrate_post(r, &o);
+    migrate_wait(&r, &op, 1, RELOAD_MIGRATE_TIMEOUT_S, &x->cs->stop);
+    if (o.rc)
+        hlog(LOG_WARN, "reload", "plugin '%s': no state from agent '%s' for the smoke test: %s",
+             x->cur->info->name, r->id, o.error);
+    keep_blob(x, &o);
+    free(o.blob);
+    if (*x->blob)
+        json_object_set_new(job, "state", json_string(x->blob));
+}
+
+/* 3. The smoke test of the staged build. */
+static int
+smoke(struct swap *x)
+{
+    struct host *h = x->h;
+    const struct plugin *n = x->next;
+    json_t *job = json_pack(
+        "{s:s, s:s, s:s, s:s, s:O, s:i, s:[]}", "kind", tars_kind_name(x->cur->info->kind), "name",
+        x->cur->info->name, "library", n->lib.copy, "sha256", n->lib.sha256, "defaults",
+        n->m.defaults ? n->m.defaults : json_object(), "steps", SMOKE_STEPS, "envs");
+    if (!job)
+        return refuse(x, 500, "out of memory");
+    pthread_mutex_lock(&h->runs.lock);
+    struct run *r = pick_instance(x);
+    if (r)
+        from_instance(x, r, job);
+    pthread_mutex_unlock(&h->runs.lock);
+    if (!r && x->cur->info->kind == TARS_KIND_AGENT) {
+        pthread_rwlock_rdlock(&h->reg_lock);
+        all_envs(h, json_object_get(job, "envs"));
+        pthread_rwlock_unlock(&h->reg_lock);
+    }
+    char why[900];
+    int rc = smoke_run(h->reg.loader.cache_dir, job, SMOKE_TIMEOUT_S, why, sizeof why);
+    json_decref(job);
+    if (*x->blob)
+        unlink(x->blob);
+    x->t_smoked = host_now();
+    return rc ? refuse(x, 422, "%s", why) : 0;
+}
+
+/* 4a. Maps the build in the daemon and checks it. */
+static int
+map_next(struct swap *x)
+{
+    char why[1024];
+    pthread_rwlock_rdlock(&x->h->reg_lock);
+    int rc = registry_map(&x->h->reg, x->next, x->cur, why, sizeof why);
+    pthread_rwlock_unlock(&x->h->reg_lock);
+    x->t_mapped = host_now();
+    return rc ? refuse(x, 422, "%s", why) : 0;
+}
+
+/* 4b. An order for every run of cur, with its snapshot rebuilt for next (runs.lock held). */
+static int
+prepare_orders(struct swap *x)
+{
+    struct runset *set = runs_current(&x->h->runs);
+    uint32_t kind = x->cur->info->kind;
+    char why[768];
+    x->runs = calloc(set->n ? set->n : 1, sizeof *x->runs);
+    x->orders = calloc(set->n ? set->n : 1, sizeof *x->orders);
+    x->optrs = calloc(set->n ? set->n : 1, sizeof *x->optrs);
+    if (!x->runs || !x->orders || !x->optrs)
+        return refuse(x, 500, "out of memory");
+    for (size_t i = 0; i < set->n; i++) {
+        struct run *r = set->v[i];
+        if (!uses(r, x->cur))
+            continue;
+        struct swap_order *o = &x->orders[x->n];
+        const tars_params *p = __atomic_load_n(
+            kind == TARS_KIND_AGENT ? &r->agent_params : &r->env_params, __ATOMIC_ACQUIRE);
+        *o = (struct swap_order){.kind = SWAP_MIGRATE, .which = kind, .to = x->next};
+        x->runs[x->n] = r;
+        x->optrs[x->n++] = o;
+        if (migrate_params(p, x->next, &o->params, why, sizeof why))
+            return refuse(x, 422, "agent '%s': %s", r->id, why);
+    }
+    return 0;
+}
+
+/* 4c. The new generation takes cur's place in the registry. */
+static int
+publish(struct swap *x)
+{
+    pthread_rwlock_wrlock(&x->h->reg_lock);
+    int rc = registry_supersede(&x->h->reg, x->cur, x->next);
+    pthread_rwlock_unlock(&x->h->reg_lock);
+    x->t_published = host_now();
+    return rc ? refuse(x, 500, "out of memory") : 0;
+}
+
+/* The agent's record follows its plugins' versions and parameters (a restart rebuilds it). */
+static void
+record_run(struct host *h, struct run *r)
+{
+    json_t *rec = persist_record(h, r->id);
+    if (!rec)
+        return;
+    const tars_params *ap = __atomic_load_n(&r->agent_params, __ATOMIC_ACQUIRE);
+    const tars_params *ep = __atomic_load_n(&r->env_params, __ATOMIC_ACQUIRE);
+    json_object_set_new(rec, "agent_version", json_string(r->agent_plugin->info->version));
+    json_object_set_new(rec, "env_version", json_string(r->env_plugin->info->version));
+    json_object_set_new(rec, "params", pjson_values(ap));
+    json_object_set_new(rec, "env_params", pjson_values(ep));
+    char *text = json_dumps(rec, JSON_COMPACT);
+    if (text)
+        writer_json(h->writer, DB_AGENTS, r->id, text, strlen(text));
+    free(text);
+    json_decref(rec);
+}
+
+/* 4d. Every instance migrates on its runner; the outcome of each. */
+static void
+migrate_all(struct swap *x)
+{
+    for (size_t i = 0; i < x->n; i++)
+        migrate_post(x->runs[i], x->optrs[i]);
+    migrate_wait(x->runs, x->optrs, x->n, RELOAD_MIGRATE_TIMEOUT_S, &x->cs->stop);
+    x->t_migrated = host_now();
+    x->instances = json_array();
+    for (size_t i = 0; i < x->n; i++) {
+        struct swap_order *o = x->optrs[i];
+        int moved = o->rc == 0;
+        x->migrated += moved;
+        if (o->stall_s > x->stall_max)
+            x->stall_max = o->stall_s;
+        json_array_append_new(x->instances,
+                              json_pack("{s:s, s:s, s:f, s:s?}", "agent", x->runs[i]->id, "outcome",
+                                        moved ? "migrated" : "kept", "stall_ms", o->stall_s * 1e3,
+                                        "error", moved ? NULL : o->error));
+        if (moved)
+            record_run(x->h, x->runs[i]);
+        else
+            hlog(LOG_ERROR, x->runs[i]->id, "stays on %s %s: %s", x->cur->info->name,
+                 x->cur->info->version, o->error);
+        tars_params_free(o->params); /* not taken: the migration failed */
+        o->params = NULL;
+    }
+}
+
+/* 4e. When no instance could move, the old generation goes back in its place. */
+static void
+settle(struct swap *x)
+{
+    if (x->n && !x->migrated) {
+        pthread_rwlock_wrlock(&x->h->reg_lock);
+        registry_rollback(&x->h->reg, x->next, x->cur);
+        pthread_rwlock_unlock(&x->h->reg_lock);
+        x->rolled_back = 1;
+        refuse(x, 422, "no instance could move to the new build: %s", x->optrs[0]->error);
+        return;
+    }
+    x->outcome = x->migrated == x->n ? "reloaded" : "partial";
+    if (x->migrated < x->n)
+        for (size_t i = 0; i < x->n; i++)
+            if (x->optrs[i]->rc) {
+                snprintf(x->err, sizeof x->err, "agent '%s' stays on %s: %s", x->runs[i]->id,
+                         x->cur->info->version, x->optrs[i]->error);
+                break;
+            }
+}
+
+/* Takes the retired generations no run uses off the list (code_lock and runs.lock held). */
+static size_t
+unused_retired(struct host *h, struct plugin **out, size_t cap)
+{
+    struct runset *set = runs_current(&h->runs);
+    size_t n = 0;
+    pthread_rwlock_wrlock(&h->reg_lock);
+    for (size_t i = 0; i < h->reg.n_retired && n < cap;) {
+        struct plugin *p = h->reg.retired[i];
+        int used = 0;
+        for (size_t k = 0; k < set->n && !used; k++)
+            used = uses(set->v[k], p);
+        if (used) {
+            i++;
+            continue;
+        }
+        registry_unretire(&h->reg, p);
+        out[n++] = p;
+    }
+    pthread_rwlock_unlock(&h->reg_lock);
+    return n;
+}
+
+/* Frees generations after the grace period that follows their last use. */
+static json_t *
+free_generations(struct plugin **v, size_t n)
+{
+    json_t *freed = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_pack("{s:I, s:s, s:s}", "generation", (json_int_t)v[i]->generation,
+                              "version", v[i]->info->version, "sha256", v[i]->lib.sha256);
+        char what[160];
+        snprintf(what, sizeof what, "%s %s (generation %llu)", v[i]->info->name,
+                 v[i]->info->version, (unsigned long long)v[i]->generation);
+        int resident = plugin_free(v[i]);
+        if (resident)
+            hlog(LOG_WARN, "reload",
+                 "%s was closed but stays mapped (unique symbols or RTLD_NODELETE?)", what);
+        else
+            hlog(LOG_DEBUG, "reload", "%s unloaded", what);
+        json_object_set_new(o, "resident", json_boolean(resident));
+        json_array_append_new(freed, o);
+    }
+    return freed;
+}
+
+/* 4. The switch, under code_lock (writing) and runs.lock; then what it left is freed. */
+static void
+switch_code(struct swap *x)
+{
+    struct host *h = x->h;
+    struct plugin *gone[64];
+    pthread_rwlock_wrlock(&h->code_lock);
+    pthread_mutex_lock(&h->runs.lock);
+    if (!map_next(x) && !movable(x, x->next) && !prepare_orders(x) && !publish(x)) {
+        migrate_all(x);
+        settle(x);
+    }
+    size_t n_gone = unused_retired(h, gone, sizeof gone / sizeof gone[0]);
+    pthread_mutex_unlock(&h->runs.lock);
+    pthread_rwlock_unlock(&h->code_lock);
+    /* Readers that saw the old generations or snapshots (inside rcu_enter) are gone after it. */
+    rcu_wait();
+    for (size_t i = 0; i < x->n; i++)
+        tars_params_free(x->optrs[i]->old_params);
+    x->freed = free_generations(gone, n_gone);
+    x->t_freed = host_now();
+}
+
+json_t *
+reload_reap(struct codeswap *cs)
+{
+    struct host *h = cs->h;
+    struct plugin *gone[64];
+    pthread_rwlock_wrlock(&h->code_lock);
+    pthread_mutex_lock(&h->runs.lock);
+    size_t n = unused_retired(h, gone, sizeof gone / sizeof gone[0]);
+    pthread_mutex_unlock(&h->runs.lock);
+    pthread_rwlock_unlock(&h->code_lock);
+    if (!n)
+        return json_array();
+    rcu_wait();
+    return free_generations(gone, n);
+}
+
+/* A refused plugin named by a reload, or a new manifest the watch saw: a rescan loads it. */
+static int
+rescan_job(struct codeswap *cs, const struct cs_job *job, json_t **result)
+{
+    struct host *h = cs->h;
+    char why[1024] = "";
+    codeswap_rescan(h, job->trigger);
+    if (!job->name[0]) {
+        *result = NULL;
+        return 0;
+    }
+    pthread_rwlock_rdlock(&h->reg_lock);
+    const struct plugin *p = registry_get(&h->reg, job->name, 0);
+    for (size_t i = 0; !p && i < h->reg.n; i++)
+        if (h->reg.v[i]->m.name && strcmp(h->reg.v[i]->m.name, job->name) == 0)
+            snprintf(why, sizeof why, "%s", h->reg.v[i]->error ? h->reg.v[i]->error : "refused");
+    json_t *o =
+        p ? json_pack("{s:s, s:s, s:s, s:I, s:s, s:s}", "plugin", job->name, "outcome", "loaded",
+                      "message", "loaded by a rescan", "generation", (json_int_t)p->generation,
+                      "version", p->info->version, "sha256", p->lib.sha256)
+          : json_pack("{s:s, s:s, s:s, s:s}", "plugin", job->name, "outcome", "refused", "message",
+                      "a rescan did not load it", "error", why);
+    pthread_rwlock_unlock(&h->reg_lock);
+    *result = o;
+    return p ? 200 : 422;
+}
+
+static double
+ms(double from, double to)
+{
+    return from > 0 && to >= from ? (to - from) * 1e3 : 0;
+}
+
+/* Where the time went, in milliseconds; total is request -> every instance migrated. */
+static json_t *
+timings(const struct swap *x)
+{
+    double end = x->t_migrated > 0 ? x->t_migrated : host_now();
+    return json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "queued",
+                     ms(x->job->requested, x->t_start), "stage", ms(x->t_start, x->t_staged),
+                     "smoke", ms(x->t_staged, x->t_smoked), "load", ms(x->t_smoked, x->t_mapped),
+                     "migrate", ms(x->t_published, x->t_migrated), "free",
+                     ms(x->t_migrated, x->t_freed), "total", ms(x->job->requested, end));
+}
+
+/* The outcome in one sentence, for the reply, the log and the audit log. */
+static void
+message(const struct swap *x, char *buf, size_t len)
+{
+    const char *name = x->job->name, *o = x->outcome;
+    char sha[9];
+    memcpy(sha, x->cand_sha, 8);
+    sha[8] = '\0';
+    if (strcmp(o, "unchanged") == 0)
+        snprintf(buf, len,
+                 "plugin '%s': the library has the sha256 of generation %llu (%s): "
+                 "nothing to do",
+                 name, (unsigned long long)x->cur_gen, x->cur_version);
+    else if (strcmp(o, "manifest") == 0)
+        snprintf(buf, len,
+                 "plugin '%s': the manifest changed, the library did not: generation "
+                 "%llu (%s) goes on with the new manifest",
+                 name, (unsigned long long)x->cur_gen, x->cur_version);
+    else if (strcmp(o, "refused") == 0 && x->status == 404)
+        snprintf(buf, len, "%s", x->err);
+    else if (strcmp(o, "refused") == 0)
+        snprintf(buf, len, "plugin '%s': the new build%s%s%s was refused: %s; %s keeps running",
+                 name, *sha ? " (sha256 " : "", sha, *sha ? ")" : "", x->err,
+                 *x->cur_version ? x->cur_version : "the old version");
+    else
+        snprintf(buf, len,
+                 "plugin '%s': generation %llu (%s, sha256 %s) replaced %llu (%s); "
+                 "%zu of %zu instances migrated in %.1f ms (longest runner stall %.2f ms)%s%s",
+                 name, (unsigned long long)x->next->generation, x->next->info->version, sha,
+                 (unsigned long long)x->cur_gen, x->cur_version, x->migrated, x->n,
+                 ms(x->job->requested, x->t_migrated), x->stall_max * 1e3, *x->err ? "; " : "",
+                 x->err);
+}
+
+static json_t *
+result_json(const struct swap *x)
+{
+    char msg[2048];
+    message(x, msg, sizeof msg);
+    int swapped = !strcmp(x->outcome, "reloaded") || !strcmp(x->outcome, "partial");
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?}", "plugin", x->job->name, "outcome",
+                          x->outcome, "trigger", x->job->trigger, "message", msg, "error",
+                          *x->err ? x->err : NULL, "file", *x->job->file ? x->job->file : NULL);
+    if (!o || !x->cur_gen)
+        return o;
+    json_object_set_new(o, "generation",
+                        json_integer((json_int_t)(swapped ? x->next->generation : x->cur_gen)));
+    json_object_set_new(o, "version",
+                        json_string(swapped ? x->next->info->version : x->cur_version));
+    json_object_set_new(o, "sha256", json_string(swapped ? x->next->lib.sha256 : x->cur_sha));
+    if (*x->cand_sha)
+        json_object_set_new(o, "candidate_sha256", json_string(x->cand_sha));
+    if (swapped)
+        json_object_set_new(o, "previous",
+                            json_pack("{s:I, s:s, s:s}", "generation", (json_int_t)x->cur_gen,
+                                      "version", x->cur_version, "sha256", x->cur_sha));
+    if (x->instances)
+        json_object_set(o, "instances", x->instances);
+    json_object_set_new(o, "migrated", json_integer((json_int_t)x->migrated));
+    json_object_set_new(o, "kept",
+                        json_integer((json_int_t)(x->instances ? x->n - x->migrated : 0)));
+    json_object_set_new(o, "stall_max_ms", json_real(x->stall_max * 1e3));
+    json_object_set_new(
+        o, "took_ms",
+        json_real(ms(x->job->requested, x->t_migrated > 0 ? x->t_migrated : host_now())));
+    json_object_set_new(o, "timings_ms", timings(x));
+    json_object_set_new(o, "freed", x->freed ? json_incref(x->freed) : json_array());
+    return o;
+}
+
+static void
+cleanup(struct swap *x)
+{
+    int published = !strcmp(x->outcome, "reloaded") || !strcmp(x->outcome, "partial");
+    if (x->next && !published)
+        plugin_free(x->next); /* never published, or rolled back before the grace period */
+    free(x->runs);
+    free(x->orders);
+    free(x->optrs);
+    json_decref(x->instances);
+    json_decref(x->freed);
+}
+
+int
+reload_run(struct codeswap *cs, struct cs_job *job, json_t **result)
+{
+    struct swap x = {.cs = cs,
+                     .h = cs->h,
+                     .job = job,
+                     .status = 200,
+                     .outcome = "refused",
+                     .t_start = host_now()};
+    int rc = find_current(&x);
+    if (rc == 1)
+        return rescan_job(cs, job, result);
+    if (!rc)
+        rc = stage(&x);
+    int quiet = strcmp(job->trigger, "api") != 0 &&
+                (!strcmp(x.outcome, "unchanged") ||
+                 (rc < 0 && x.next && cs_refused_before(cs, job->name, x.cand_sha)) ||
+                 (!rc && cs_refused_before(cs, job->name, x.cand_sha)));
+    if (!rc && !quiet && !movable(&x, x.cur) && !smoke(&x))
+        switch_code(&x);
+    *result = quiet ? NULL : result_json(&x);
+    int status = quiet ? 0 : x.status;
+    cleanup(&x);
+    return status;
+}

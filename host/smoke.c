@@ -1,0 +1,146 @@
+/* The parent half of the smoke test (smoke.h): start the child, wait for it, say why it failed. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "host.h"
+#include "smoke.h"
+
+extern char **environ;
+
+/* The most telling line of the child's output: a sanitizer's SUMMARY, else the last line. */
+static void
+last_words(const char *path, char *out, size_t len)
+{
+    char buf[8192];
+    out[0] = '\0';
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    struct stat st;
+    off_t from = fstat(fd, &st) == 0 && st.st_size > (off_t)sizeof buf - 1
+                     ? st.st_size - (off_t)sizeof buf + 1
+                     : 0;
+    ssize_t n = pread(fd, buf, sizeof buf - 1, from);
+    close(fd);
+    if (n <= 0)
+        return;
+    buf[n] = '\0';
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        buf[--n] = '\0';
+    const char *line = strstr(buf, "SUMMARY: ");
+    if (!line) {
+        line = strrchr(buf, '\n');
+        line = line ? line + 1 : buf;
+    }
+    char one[1024];
+    snprintf(one, sizeof one, "%.*s", (int)strcspn(line, "\n"), line);
+    tars__escape_line(one, out, len);
+}
+
+static int
+spawn(const char *job, const char *out, pid_t *pid, char *err, size_t errlen)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return snprintf(err, errlen, "cannot find tarsd's own executable: %s", strerror(errno)), -1;
+    exe[n] = '\0';
+    int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return snprintf(err, errlen, "cannot create %s: %s", out, strerror(errno)), -1;
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, fd, 1);
+    posix_spawn_file_actions_adddup2(&fa, fd, 2);
+    /* Nothing of the daemon's leaks into the child: not the state dir's lock, not a socket. */
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+                                        POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setpgroup(&attr, 0);
+    char *argv[] = {exe, SMOKE_COMMAND, (char *)job, NULL};
+    int rc = posix_spawn(pid, exe, &fa, &attr, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    close(fd);
+    if (rc)
+        return snprintf(err, errlen, "cannot start the smoke test (%s): %s", exe, strerror(rc)), -1;
+    return 0;
+}
+
+/* Waits for pid at most timeout_s; kills it after. Returns 1 when it had to. */
+static int
+reap(pid_t pid, double timeout_s, int *status)
+{
+    double until = host_now() + timeout_s;
+    long sleep_ns = 100 * 1000;
+    for (;;) {
+        pid_t got = waitpid(pid, status, WNOHANG);
+        if (got == pid || (got < 0 && errno != EINTR))
+            return 0;
+        if (host_now() > until) {
+            kill(pid, SIGKILL);
+            while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+                ;
+            return 1;
+        }
+        struct timespec ts = {0, sleep_ns};
+        nanosleep(&ts, NULL);
+        if (sleep_ns < 5 * 1000 * 1000)
+            sleep_ns *= 2;
+    }
+}
+
+int
+smoke_run(const char *dir, json_t *job, double timeout_s, char *err, size_t errlen)
+{
+    static unsigned counter; /* the code-swap thread's */
+    char job_path[4096], out_path[4096], words[512];
+    unsigned n = ++counter;
+    snprintf(job_path, sizeof job_path, "%s/smoke-%u.json", dir, n);
+    snprintf(out_path, sizeof out_path, "%s/smoke-%u.out", dir, n);
+    if (json_dump_file(job, job_path, JSON_COMPACT) != 0) {
+        snprintf(err, errlen, "cannot write %s", job_path);
+        return -1;
+    }
+    pid_t pid;
+    int status = 0, rc = spawn(job_path, out_path, &pid, err, errlen);
+    if (rc == 0) {
+        int killed = reap(pid, timeout_s, &status);
+        last_words(out_path, words, sizeof words);
+        if (killed) {
+            snprintf(err, errlen, "the smoke test did not finish within %.0f s and was killed%s%s",
+                     timeout_s, *words ? "; its last output: " : "", words);
+            rc = -1;
+        } else if (WIFSIGNALED(status)) {
+            int sig = WTERMSIG(status);
+            const char *abbrev = sigabbrev_np(sig), *descr = sigdescr_np(sig);
+            snprintf(err, errlen, "the smoke test crashed with SIG%s (%s)%s%s",
+                     abbrev ? abbrev : "?", descr ? descr : "unknown signal",
+                     *words ? "; its last output: " : "", words);
+            rc = -1;
+        } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            snprintf(err, errlen, "the smoke test failed: %s",
+                     *words ? words : "it exited with an error and said nothing");
+            rc = -1;
+        }
+    }
+    unlink(job_path);
+    unlink(out_path);
+    return rc;
+}

@@ -1,0 +1,47 @@
+/*
+ * smoke — a new build's smoke test, in a child process, before the daemon maps the build: a
+ * library that crashes, hangs or fails its ops is refused with the cause, and never runs a
+ * line of code inside tarsd (not even its constructors).
+ *
+ * The child is tarsd itself, started afresh (posix_spawn of /proc/self/exe with the hidden
+ * subcommand `tarsd __smoke JOB.json`): forking a multi-threaded daemon and going on in the
+ * child is unsafe (locks held by threads that do not exist there), and a fresh process tests
+ * the build as the daemon would load it. The job (JSON, written by the code swap) names the
+ * staged copy of the build and its sha256, its kind and name, the parameter values and n_envs
+ * of a running instance, and a state blob saved by a running instance of the old version:
+ *
+ *   agent  create it on the env (and env parameters) of a running instance, or on each loaded
+ *          env in turn until one has spaces it accepts; step `steps` times; save; load into a
+ *          fresh instance; load the old version's blob into another and step again;
+ *   env    create, reset, step with random actions; when it can save: save, load into a fresh
+ *          instance, load the old version's blob and step again;
+ *   other  load and check only.
+ *
+ * Job keys: kind, name, library, sha256, params (values by name; names the build does not
+ * declare are skipped), defaults (the manifest's), n_envs, seed, steps, state (a file, or
+ * absent), envs (agent: [{name, library, sha256, params}]).
+ *
+ * Threads: smoke_run on the code-swap thread; smoke_main is the child's main.
+ */
+#ifndef TARS_HOST_SMOKE_H
+#define TARS_HOST_SMOKE_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#define SMOKE_COMMAND   "__smoke"
+#define SMOKE_STEPS     32   /* vectorised steps before and after each load */
+#define SMOKE_TIMEOUT_S 10.0 /* the child's limit; it is killed after it */
+
+/*
+ * Writes job to dir, runs the child on it and waits at most timeout_s. Returns 0 when it
+ * passed; otherwise -1 with one sentence in err: the child's own (its last line on stderr),
+ * the signal that killed it with its last output ("SIGSEGV (Segmentation fault)"), or the
+ * timeout.
+ */
+int smoke_run(const char *dir, json_t *job, double timeout_s, char *err, size_t errlen);
+
+/* The child: `tarsd __smoke JOB.json`. Returns its exit status (0 passed, 1 refused). */
+int smoke_main(const char *job_path);
+
+#endif
