@@ -84,8 +84,8 @@ event_of(const json_t *res)
                           "version", "sha256",  "migrated", "kept",    "took_ms", "seq"};
     for (size_t i = 0; e && i < sizeof keys / sizeof keys[0]; i++) {
         json_t *v = json_object_get(res, keys[i]);
-        if (v)
-            json_object_set(e, keys[i], v);
+        if (v) /* a copy: res goes to another thread (the API's), and jansson shares nothing */
+            json_object_set_new(e, keys[i], json_deep_copy(v));
     }
     return e;
 }

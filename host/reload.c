@@ -248,9 +248,9 @@ smoke(struct swap *x)
     struct host *h = x->h;
     const struct plugin *n = x->next;
     json_t *job = json_pack(
-        "{s:s, s:s, s:s, s:s, s:O, s:i, s:[]}", "kind", tars_kind_name(x->cur->info->kind), "name",
+        "{s:s, s:s, s:s, s:s, s:o, s:i, s:[]}", "kind", tars_kind_name(x->cur->info->kind), "name",
         x->cur->info->name, "library", n->lib.copy, "sha256", n->lib.sha256, "defaults",
-        n->m.defaults ? n->m.defaults : json_object(), "steps", SMOKE_STEPS, "envs");
+        n->m.defaults ? json_incref(n->m.defaults) : json_object(), "steps", SMOKE_STEPS, "envs");
     if (!job)
         return refuse(x, 500, "out of memory");
     pthread_mutex_lock(&h->runs.lock);

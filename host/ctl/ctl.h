@@ -112,6 +112,7 @@ int cmd_version(struct ctl *c, int argc, char **argv);
 int cmd_whoami(struct ctl *c, int argc, char **argv);
 int cmd_plugins(struct ctl *c, int argc, char **argv);
 int cmd_plugin_show(struct ctl *c, int argc, char **argv);
+int cmd_plugin_reload(struct ctl *c, int argc, char **argv);
 int cmd_agents(struct ctl *c, int argc, char **argv);
 int cmd_agent_show(struct ctl *c, int argc, char **argv);
 int cmd_agent_create(struct ctl *c, int argc, char **argv);

@@ -1,6 +1,6 @@
 /*
- * tarsctl health, version, whoami, plugins and plugin show: what tarsd is, who is asking,
- * and which plugins it found.
+ * tarsctl health, version, whoami, plugins, plugin show and plugin reload: what tarsd is, who
+ * is asking, which plugins it found, and replacing one's code while it runs.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +149,15 @@ cmd_plugin_show(struct ctl *c, int argc, char **argv)
         kv("warning", "%s", str(r, "warning"));
     kv("library", "%s", str(r, "library"));
     kv("sha256", "%s", str(r, "sha256"));
+    if (json_is_integer(json_object_get(r, "generation"))) {
+        char at[FMT_LEN];
+        kv("generation", "%lld, loaded %s",
+           (long long)json_integer_value(json_object_get(r, "generation")),
+           fmt_time(at, json_object_get(r, "loaded_at")));
+    }
+    const json_t *last = json_object_get(r, "last_reload");
+    if (json_is_object(last))
+        kv("last reload", "%s", str(last, "message"));
     kv("manifest", "%s", str(r, "manifest"));
     char *agents = join_strings(json_object_get(r, "agents"), ", ");
     kv("used by", "%s", agents && *agents ? agents : "no agent");
@@ -162,4 +171,53 @@ cmd_plugin_show(struct ctl *c, int argc, char **argv)
     }
     json_decref(r);
     return 0;
+}
+
+/* One line per instance of a reload's outcome: migrated (with its stall) or kept (why). */
+static void
+print_instances(const json_t *list)
+{
+    size_t i;
+    json_t *it;
+    json_array_foreach(list, i, it)
+    {
+        const char *error = json_string_value(json_object_get(it, "error"));
+        if (error)
+            printf("  %-12s kept the old build: %s\n", str(it, "agent"), error);
+        else
+            printf("  %-12s migrated (runner stall %.2f ms)\n", str(it, "agent"),
+                   json_number_value(json_object_get(it, "stall_ms")));
+    }
+}
+
+int
+cmd_plugin_reload(struct ctl *c, int argc, char **argv)
+{
+    const char *name;
+    int rc = ctl_parse(c, argc, argv, NULL, &name, 1);
+    if (rc)
+        return ctl_parse_exit(rc);
+    char *path = api_path("/api/v1/plugins/%s/reload", name);
+    json_t *r;
+    /* A reload runs a smoke test and waits for every runner: give it time, unless told. */
+    if (!c->timeout_s)
+        c->timeout_s = 120;
+    rc = path ? api_do(c, "POST", path, NULL, 0, &r) : CTL_EXIT_FAIL;
+    free(path);
+    if (rc || !r)
+        return rc;
+    printf("%s\n", str(r, "message"));
+    print_instances(json_object_get(r, "instances"));
+    const json_t *t = json_object_get(r, "timings_ms");
+    if (json_object_size(t) && strcmp(str(r, "outcome"), "unchanged") != 0)
+        printf("took %.1f ms: stage %.1f, smoke test %.1f, load %.1f, migrate %.1f, free %.1f\n",
+               json_number_value(json_object_get(t, "total")),
+               json_number_value(json_object_get(t, "stage")),
+               json_number_value(json_object_get(t, "smoke")),
+               json_number_value(json_object_get(t, "load")),
+               json_number_value(json_object_get(t, "migrate")),
+               json_number_value(json_object_get(t, "free")));
+    rc = strcmp(str(r, "outcome"), "partial") == 0 ? CTL_EXIT_FAIL : 0;
+    json_decref(r);
+    return rc;
 }

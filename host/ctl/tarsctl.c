@@ -84,6 +84,8 @@ static const struct ctl_cmd commands[] = {
     {"checkpoints", NULL, "ID", "the checkpoints kept for an agent", cmd_checkpoints},
     {"plugins", NULL, "", "the plugins found, loaded or refused", cmd_plugins},
     {"plugin", "show", "NAME", "one plugin: schema, presets, agents using it", cmd_plugin_show},
+    {"plugin", "reload", "NAME", "load its new build; agents migrate as they train (admin)",
+     cmd_plugin_reload},
     {"audit", NULL, "[--limit N] [--before SEQ]", "the audit log, newest first", cmd_audit},
     {"token", "create", "--role viewer|operator|admin --name NAME",
      "a new token, printed once (admin)", cmd_token_create},

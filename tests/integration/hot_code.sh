@@ -165,6 +165,15 @@ cp "$TP/hot-v2.so" "$TMP/plugins/hotagent.so"
 check "the running build again: 200" test "$(code "$TOKEN" hotagent)" = 200
 check "  unchanged: nothing to do, it says" has "$TMP/out" message "nothing to do"
 check "an unknown plugin: 404" test "$(code "$TOKEN" nosuch)" = 404
+"$TARSCTL" --url "http://127.0.0.1:$PORT" --token "$TOKEN" plugin reload hotagent >"$TMP/ctl.out" 2>&1
+check "tarsctl plugin reload: exit 0" test $? -eq 0
+check "  saying nothing was to do" contains "$TMP/ctl.out" "nothing to do"
+"$TARSCTL" --url "http://127.0.0.1:$PORT" --token "$OPERATOR" plugin reload hotagent >"$TMP/ctl.out" 2>&1
+check "  refused to an operator: exit 1" test $? -eq 1
+check "  with one line naming the role" contains "$TMP/ctl.out" "needs the admin role"
+"$TARSCTL" --url "http://127.0.0.1:$PORT" --token "$TOKEN" plugin show hotagent >"$TMP/ctl.out" 2>&1
+check "tarsctl plugin show: the generation" contains "$TMP/ctl.out" "generation   2, loaded"
+check "  and the last reload" contains "$TMP/ctl.out" "last reload  plugin 'hotagent': the library has the sha256 of generation 2"
 cp "$TP/hot-v1.so" "$TMP/plugins/hotagent.so"
 sleep 0.5 # the watch may get there first: either way the API's reply is the one that counts
 check "back to 0.1.0 through the API: 200" test "$(code "$TOKEN" hotagent)" = 200
@@ -211,6 +220,7 @@ before=$(steps a1)
 kill -TERM "$SERVE_PID"
 wait_exit "$SERVE_PID"
 check "SIGTERM stops tarsd cleanly (every instance and library freed under ASan)" test "$EXIT_CODE" -eq 0
+[ "$EXIT_CODE" -eq 0 ] || diag "exit code $EXIT_CODE; the log ends with:" "$(tail -n 40 "$TMP/serve.log")"
 start_serve --config "$TMP/tars.json"
 ok $? "tarsd starts again"
 api /api/v1/agents/a1 >"$TMP/agent.json"

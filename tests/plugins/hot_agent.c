@@ -91,7 +91,7 @@ observe(tars_agent *a, const tars_params *p, const tars_batch *b, tars_scalars *
     a->observed++;
 #ifdef HOT_CRASH
     if (a->observed > 4)
-        *(volatile int *)(uintptr_t)a->observed = 1; /* an address no one maps: SIGSEGV */
+        *(volatile int *)(uintptr_t)(16 * a->observed) = 1; /* in page 0, unmapped: SIGSEGV */
 #endif
     return tars_scalar(s, "hot/observed", (double)a->observed);
 }
