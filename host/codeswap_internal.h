@@ -59,6 +59,16 @@ int reload_run(struct codeswap *cs, struct cs_job *job, json_t **result);
  * descriptions (an array, the caller's). */
 json_t *reload_reap(struct codeswap *cs);
 
+/* retire.c. Whether run r uses generation p (inside a read-side section, or with runs.lock). */
+struct run;
+struct plugin;
+int retire_uses(struct run *r, const struct plugin *p);
+/* Takes up to cap retired generations no run uses off the retired list into out (code_lock
+ * held for writing, and runs.lock); returns how many. */
+size_t retire_unused(struct host *h, struct plugin **out, size_t cap);
+/* Frees them (after rcu_wait): their descriptions, with "resident" when dlclose left one. */
+json_t *retire_free(struct plugin **v, size_t n);
+
 /* codeswap.c: whether the build with this sha256 was the last one refused for the plugin. */
 int cs_refused_before(struct codeswap *cs, const char *name, const char *sha);
 

@@ -12,7 +12,7 @@
  *               instance's parameter snapshot for the new schema, publish the new generation
  *               in the registry, and have every instance migrate on its runner (migrate.h);
  *               when none could, put the old generation back
- *   5. free     retired generations no run uses, after a grace period
+ *   5. free     retired generations no run uses, after a grace period (retire.c)
  */
 #include <errno.h>
 #include <stdio.h>
@@ -71,13 +71,6 @@ refuse(struct swap *x, int status, const char *fmt, ...)
     return -1;
 }
 
-/* Does run r use generation p? (inside a read-side section or with runs.lock) */
-static int
-uses(struct run *r, const struct plugin *p)
-{
-    return atomic_load(&r->agent_plugin) == p || atomic_load(&r->env_plugin) == p;
-}
-
 /* "a, b" of the agents using p, or "" (with runs.lock). */
 static void
 users(struct host *h, const struct plugin *p, char *buf, size_t len)
@@ -85,7 +78,7 @@ users(struct host *h, const struct plugin *p, char *buf, size_t len)
     struct runset *set = runs_current(&h->runs);
     buf[0] = '\0';
     for (size_t i = 0; i < set->n; i++)
-        if (uses(set->v[i], p))
+        if (retire_uses(set->v[i], p))
             tars__join(buf, len, ", ", set->v[i]->id);
 }
 
@@ -165,7 +158,7 @@ pick_instance(struct swap *x)
     for (size_t i = 0; i < set->n; i++) {
         struct run *r = set->v[i];
         int state = atomic_load(&r->state);
-        if (!uses(r, x->cur) || state == RUN_FAILED || state == RUN_READY)
+        if (!retire_uses(r, x->cur) || state == RUN_FAILED || state == RUN_READY)
             continue;
         if (!best || state == RUN_RUNNING)
             best = r;
@@ -298,7 +291,7 @@ prepare_orders(struct swap *x)
         return refuse(x, 500, "out of memory");
     for (size_t i = 0; i < set->n; i++) {
         struct run *r = set->v[i];
-        if (!uses(r, x->cur))
+        if (!retire_uses(r, x->cur))
             continue;
         struct swap_order *o = &x->orders[x->n];
         const tars_params *p = __atomic_load_n(
@@ -394,52 +387,6 @@ settle(struct swap *x)
             }
 }
 
-/* Takes the retired generations no run uses off the list (code_lock and runs.lock held). */
-static size_t
-unused_retired(struct host *h, struct plugin **out, size_t cap)
-{
-    struct runset *set = runs_current(&h->runs);
-    size_t n = 0;
-    pthread_rwlock_wrlock(&h->reg_lock);
-    for (size_t i = 0; i < h->reg.n_retired && n < cap;) {
-        struct plugin *p = h->reg.retired[i];
-        int used = 0;
-        for (size_t k = 0; k < set->n && !used; k++)
-            used = uses(set->v[k], p);
-        if (used) {
-            i++;
-            continue;
-        }
-        registry_unretire(&h->reg, p);
-        out[n++] = p;
-    }
-    pthread_rwlock_unlock(&h->reg_lock);
-    return n;
-}
-
-/* Frees generations after the grace period that follows their last use. */
-static json_t *
-free_generations(struct plugin **v, size_t n)
-{
-    json_t *freed = json_array();
-    for (size_t i = 0; i < n; i++) {
-        json_t *o = json_pack("{s:I, s:s, s:s}", "generation", (json_int_t)v[i]->generation,
-                              "version", v[i]->info->version, "sha256", v[i]->lib.sha256);
-        char what[160];
-        snprintf(what, sizeof what, "%s %s (generation %llu)", v[i]->info->name,
-                 v[i]->info->version, (unsigned long long)v[i]->generation);
-        int resident = plugin_free(v[i]);
-        if (resident)
-            hlog(LOG_WARN, "reload",
-                 "%s was closed but stays mapped (unique symbols or RTLD_NODELETE?)", what);
-        else
-            hlog(LOG_DEBUG, "reload", "%s unloaded", what);
-        json_object_set_new(o, "resident", json_boolean(resident));
-        json_array_append_new(freed, o);
-    }
-    return freed;
-}
-
 /* 4. The switch, under code_lock (writing) and runs.lock; then what it left is freed. */
 static void
 switch_code(struct swap *x)
@@ -452,31 +399,15 @@ switch_code(struct swap *x)
         migrate_all(x);
         settle(x);
     }
-    size_t n_gone = unused_retired(h, gone, sizeof gone / sizeof gone[0]);
+    size_t n_gone = retire_unused(h, gone, sizeof gone / sizeof gone[0]);
     pthread_mutex_unlock(&h->runs.lock);
     pthread_rwlock_unlock(&h->code_lock);
     /* Readers that saw the old generations or snapshots (inside rcu_enter) are gone after it. */
     rcu_wait();
     for (size_t i = 0; i < x->n; i++)
         tars_params_free(x->optrs[i]->old_params);
-    x->freed = free_generations(gone, n_gone);
+    x->freed = retire_free(gone, n_gone);
     x->t_freed = host_now();
-}
-
-json_t *
-reload_reap(struct codeswap *cs)
-{
-    struct host *h = cs->h;
-    struct plugin *gone[64];
-    pthread_rwlock_wrlock(&h->code_lock);
-    pthread_mutex_lock(&h->runs.lock);
-    size_t n = unused_retired(h, gone, sizeof gone / sizeof gone[0]);
-    pthread_mutex_unlock(&h->runs.lock);
-    pthread_rwlock_unlock(&h->code_lock);
-    if (!n)
-        return json_array();
-    rcu_wait();
-    return free_generations(gone, n);
 }
 
 /* A refused plugin named by a reload, or a new manifest the watch saw: a rescan loads it. */
