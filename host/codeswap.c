@@ -14,6 +14,7 @@
 #include "host.h"
 #include "log.h"
 #include "rcu.h"
+#include "writer.h"
 
 /* How often the thread looks for retired generations whose last run has gone. */
 #define REAP_EVERY_S 1
@@ -102,8 +103,13 @@ report(struct codeswap *cs, const struct cs_job *j, int status, json_t *res)
     const char *sha = json_string_value(json_object_get(res, "candidate_sha256"));
     hlog(status < 400 && strcmp(outcome, "partial") != 0 ? LOG_INFO : LOG_ERROR, "reload", "%s",
          msg ? msg : "?");
-    if (strcmp(j->trigger, "api") != 0)
+    if (strcmp(j->trigger, "api") != 0) {
+        /* Audited and durable before the outcome shows, as the router does for API calls. */
+        char why[256];
         audit_append_system(h, j->who, "WATCH", j->file, status, msg ? msg : "");
+        if (writer_flush(h->writer, why, sizeof why))
+            hlog(LOG_ERROR, "reload", "the audit entry of this reload was not saved: %s", why);
+    }
     pthread_mutex_lock(&cs->lock);
     json_object_set_new(res, "seq", json_integer((json_int_t)++cs->seq));
     json_object_set_new(res, "time", json_real(unix_now()));

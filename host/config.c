@@ -94,6 +94,12 @@ const struct sch_field config_schema[] = {
     {.key = "watch_plugins",
      .type = SCH_BOOL,
      .help = "Reload a loaded plugin when its library or manifest changes on disk (code swap)."},
+    {.key = "smoke_timeout_s",
+     .type = SCH_NUMBER,
+     .min = 0.1,
+     .max = 3600,
+     .help =
+         "Seconds a new build's smoke test may take before it is killed and the build refused."},
     {.key = "runners",
      .type = SCH_INT,
      .min = 1,
@@ -331,6 +337,7 @@ config_load(struct config *c, const char *file, struct diag *d)
     c->log_level = strdup(sch_str(root, "log_level", "info"));
     c->require_pins = sch_bool(root, "require_pins", 0);
     c->watch_plugins = sch_bool(root, "watch_plugins", 1);
+    c->smoke_timeout_s = number(root, "smoke_timeout_s", SMOKE_TIMEOUT_S_DEFAULT);
     c->runners = (uint32_t)sch_int(root, "runners", 2);
     c->http_threads = (uint32_t)sch_int(root, "http_threads", 16);
     c->http_nice = (int)sch_int(root, "http_nice", HTTP_NICE_DEFAULT);

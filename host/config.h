@@ -27,6 +27,9 @@ struct strv {
     size_t n;
 };
 
+/* A new build's smoke test (smoke.h) is killed after this long. */
+#define SMOKE_TIMEOUT_S_DEFAULT 10.0
+
 /* Training first: the HTTP threads yield the CPU to the runners when both want it. */
 #define HTTP_NICE_DEFAULT 10
 
@@ -39,7 +42,8 @@ struct config {
     char *log_format; /* "auto", "text" or "json" */
     char *log_level;
     int require_pins;
-    int watch_plugins; /* reload a loaded plugin when its library or manifest changes */
+    int watch_plugins;      /* reload a loaded plugin when its library or manifest changes */
+    double smoke_timeout_s; /* how long a new build's smoke test may take */
     uint32_t runners;
     uint32_t http_threads;
     int http_nice;

@@ -29,9 +29,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#define SMOKE_COMMAND   "__smoke"
-#define SMOKE_STEPS     32   /* vectorised steps before and after each load */
-#define SMOKE_TIMEOUT_S 10.0 /* the child's limit; it is killed after it */
+#define SMOKE_COMMAND "__smoke"
+#define SMOKE_STEPS   32 /* vectorised steps before and after each load */
 
 /*
  * Writes job to dir, runs the child on it and waits at most timeout_s. Returns 0 when it

@@ -6,9 +6,11 @@
 # history's episodes stay continuous, the agent's own step count (carried in its state blob)
 # matches the host's at every recorded point, and the old library leaves the process. Then
 # each broken build in turn (not ELF, ABI major, a load that fails, a crash in the smoke test,
-# a schema that refuses a running value) leaves 0.2.0 running, with the cause in the API, the
-# log and the audit log. The reload route, its roles, an env that cannot move, an env that
-# can, and a restart on the new code.
+# a schema that refuses a running value, a smoke test that hangs) leaves 0.2.0 running, with
+# the cause in the API, the log and the audit log. The reload route, its roles, a manifest
+# change, a build some instances cannot move to (they keep the old one, which is freed when the
+# last of them goes), an env that cannot move, an env that can, the stream's reload events, and
+# a restart on the new code.
 . "$(dirname "$0")/../tap.sh"
 
 TP=$B/tests/plugins
@@ -24,11 +26,11 @@ done
 cat >"$TMP/tars.json" <<JSON
 {"listen": "127.0.0.1:0", "state_dir": "state", "manifest_dirs": ["$TMP/manifests"],
  "plugin_dirs": ["$TMP/plugins"], "runners": 2, "api_rate": 0, "api_address_rate": 0,
- "scalars_every_s": 0.01,
+ "scalars_every_s": 0.01, "smoke_timeout_s": 5,
  "agents": [
-  {"id": "a1", "agent": "hotagent", "env": "cartpole", "n_envs": 4, "seed": 1, "params": {"epsilon": 0.5}},
-  {"id": "a2", "agent": "hotagent", "env": "cartpole", "n_envs": 4, "seed": 2, "params": {"epsilon": 0.5}},
-  {"id": "e1", "agent": "hotagent", "env": "hotenv", "n_envs": 2, "seed": 3}]}
+  {"id": "a1", "agent": "hotagent", "env": "cartpole", "n_envs": 4, "seed": 1, "params": {"epsilon": 0.5, "work_us": 200}},
+  {"id": "a2", "agent": "hotagent", "env": "cartpole", "n_envs": 4, "seed": 2, "params": {"epsilon": 0.5, "work_us": 200}},
+  {"id": "e1", "agent": "hotagent", "env": "hotenv", "n_envs": 4, "seed": 3, "params": {"work_us": 200}}]}
 JSON
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 V1=$(sha "$TP/hot-v1.so")
@@ -61,6 +63,29 @@ wait_reload() {
 	return 1
 }
 field() { json "$1" <"$TMP/plugin.json"; }
+# episodes ID: the number of finished episodes the agent reports
+episodes() { api "/api/v1/agents/$1" | json episodes; }
+# continuous ID FROM TO: the agent's history from episode FROM to TO has every number, and the
+# steps at which they ended never go back (a swap between them lost or replayed nothing)
+continuous() {
+	for _i in $(seq 300); do # until the store has the whole range
+		[ "$(api "/api/v1/agents/$1" | json history.last)" -ge "$3" ] 2>/dev/null && break
+		sleep 0.1
+	done
+	_at=$2
+	while [ "$_at" -le "$3" ]; do
+		api "/api/v1/agents/$1/history?from=$_at&limit=10000" >"$TMP/history.json"
+		perl -MJSON::PP -e '
+			my ($from, $to) = @ARGV;
+			my $h = decode_json(join "", <STDIN>);
+			my @e = grep { $_->{episode} <= $to } @{$h->{episodes}};
+			my $bad = grep { $e[$_]{episode} != $from + $_ || ($_ && $e[$_]{step} < $e[$_ - 1]{step}) } 0 .. $#e;
+			printf "# episodes %d to %s: %d, %d out of order (the store holds %d to %d)\n", $from,
+				(@e ? $e[-1]{episode} : "-"), scalar @e, $bad, $h->{first}, $h->{last};
+			exit($bad || !@e)' "$_at" "$3" <"$TMP/history.json" || return 1
+		_at=$((_at + 10000))
+	done
+}
 # has FILE PATH TEXT: the JSON value at PATH in FILE holds TEXT
 has() { json "$2" <"$1" | grep -qF -- "$3" || { diag "$1 $2 is: $(json "$2" <"$1" | head -c 600)"; false; }; }
 # counted ID N_ENVS: in every scalars record of the agent, the host's step counter is N_ENVS
@@ -84,6 +109,11 @@ mapped() { grep -q "$1" "/proc/$SERVE_PID/maps"; }
 
 check "a1 trains" advances a1
 check "a2 trains" advances a2
+# A stream client following a1 only: reload events reach it all the same.
+"$B/tests/tools/wsclient" "$PORT" /api/v1/stream --seconds 600 \
+	--send "{\"token\": \"$(cat "$STATE_DIR/admin.token")\", \"agents\": [\"a1\"]}" >"$TMP/stream.out" 2>&1 &
+WS_PID=$!
+_pids="$_pids $WS_PID"
 api /api/v1/plugins/hotagent >"$TMP/plugin.json"
 check "plugin detail: generation 1" test "$(field generation)" = 1
 check "  version 0.1.0, the library's sha256" test "$(field version)/$(field sha256)" = "0.1.0/$V1"
@@ -91,15 +121,20 @@ check "  and a load time" test "$(field loaded_at | cut -d. -f1)" -gt 1700000000
 check "the v1 library is mapped" mapped "$V1"
 
 # --- a rebuilt library copied over the old file in place
+ep0=$(episodes a1)
 cp "$TP/hot-v2.so" "$TMP/plugins/hotagent.so"
 wait_reload hotagent "$V2"
 ok $? "the watch reloads hotagent after cp over its file"
+ep1=$(episodes a1)
 check "  generation 2, 0.2.0, the new sha256" test "$(field generation)/$(field version)/$(field sha256)" = "2/0.2.0/$V2"
 check "  outcome reloaded, by the watcher" test "$(field last_reload.outcome)/$(field last_reload.trigger)" = reloaded/watcher
 check "  all three instances migrated" test "$(field last_reload.migrated)/$(field last_reload.kept)" = 3/0
 check "  the schema is the new one" has "$TMP/plugin.json" schema bonus
 check "  nothing is left of generation 1" test "$(field retired)" = "[]"
 check "  which the reply says was freed" test "$(field last_reload.freed.0.generation)" = 1
+for _i in $(seq 50); do grep -q '"type":"reload"' "$TMP/stream.out" && break; sleep 0.1; done
+check "the stream sent a reload event, to a client following one agent" \
+	grep -q '"type":"reload","plugin":"hotagent","outcome":"reloaded"' "$TMP/stream.out"
 for id in a1 a2 e1; do
 	api "/api/v1/agents/$id" >"$TMP/agent.json"
 	check "agent $id reports agent_version 0.2.0" test "$(json agent_version <"$TMP/agent.json")" = 0.2.0
@@ -109,6 +144,8 @@ check "  its parameter values carried over (epsilon 0.5)" test "$(json params.ep
 check "  a new parameter takes its default (bonus 0)" test "$(json params.bonus <"$TMP/agent.json")" = 0
 check "a1 keeps training" advances a1
 check "a2 keeps training" advances a2
+sleep 1 # the episodes reach the store
+check "a1's episodes across the swap have every number, in order" continuous a1 "$((ep0 > 500 ? ep0 - 500 : 1))" "$((ep1 + 500))"
 check "the old library left the process (not in /proc/PID/maps)" sh -c "! grep -q $V1 /proc/$SERVE_PID/maps"
 check "  the new one is mapped" mapped "$V2"
 check "the log says what was replaced" contains "$TMP/serve.log" "generation 2 (0.2.0, sha256 ${V2%"${V2#????????}"}) replaced 1 (0.1.0)"
@@ -124,7 +161,8 @@ for case in "notelf:$TMP/notelf.so:is not an ELF shared object" \
 	"abi:$TP/hot-abi.so:this host loads ABI 1.x only" \
 	"loadfail:$TP/hot-loadfail.so:this build cannot read state blobs" \
 	"crash:$TP/hot-crash.so:SEGV" \
-	"narrow:$TP/hot-narrow.so:refuses the running value"; do
+	"narrow:$TP/hot-narrow.so:refuses the running value" \
+	"hang:$TP/hot-hang.so:did not finish within 5 s and was killed"; do
 	name=${case%%:*}
 	rest=${case#*:}
 	file=${rest%%:*}
@@ -148,9 +186,10 @@ for case in "notelf:$TMP/notelf.so:is not an ELF shared object" \
 done
 api /api/v1/agents >"$TMP/agents.json"
 check "no agent failed" test "$(grep -c '"state":"running"' "$TMP/agents.json")" -eq 1 -a "$(grep -o '"state":"running"' "$TMP/agents.json" | wc -l)" -eq 3
-check "the daemon never mapped a broken build" sh -c "! grep -q -e $(sha "$TP/hot-crash.so") -e $(sha "$TP/hot-loadfail.so") /proc/$SERVE_PID/maps"
+check "the daemon never mapped a broken build" sh -c "! grep -q -e $(sha "$TP/hot-crash.so") -e $(sha "$TP/hot-loadfail.so") -e $(sha "$TP/hot-hang.so") /proc/$SERVE_PID/maps"
 
-# --- the reload route (the narrow build is in the file now)
+# --- the reload route
+cp "$TP/hot-narrow.so" "$TMP/plugins/hotagent.so"
 TOKEN=$(cat "$STATE_DIR/admin.token")
 OPERATOR=$(api /api/v1/tokens -X POST -d '{"role": "operator", "name": "ops"}' | json token)
 code() { curl -s -o "$TMP/out" -w '%{http_code}' --max-time 90 -X POST -H "Authorization: Bearer $1" \
@@ -186,6 +225,65 @@ cp "$TP/hot-v2.so" "$TMP/plugins/hotagent.so"
 wait_reload hotagent "$V2"
 check "and forward to 0.2.0 once more" test "$(field version)" = 0.2.0
 
+# wait_seq NAME SEQ: until the plugin's last reload is a later one than SEQ
+wait_seq() {
+	for _i in $(seq 600); do
+		api "/api/v1/plugins/$1" >"$TMP/plugin.json"
+		[ "$(field last_reload.seq)" -gt "$2" ] 2>/dev/null && return 0
+		sleep 0.1
+	done
+	diag "no reload of $1 after number $2: $(head -c 1500 "$TMP/plugin.json")"
+	return 1
+}
+
+# --- a manifest change
+seq=$(field last_reload.seq)
+gen=$(field generation)
+cp "$TMP/manifests/hotagent.json" "$TMP/hotagent.json"
+printf '{"name": "hotagent", "kind": "agent", "version": "0.2.0", "abi": "1.0",\n "library": "hotagent.so", "description": "A code-swap test plugin.",\n "defaults": {"epsilon": 0.3}}\n' \
+	>"$TMP/manifests/hotagent.json"
+wait_seq hotagent "$seq"
+ok $? "the watch sees the manifest change"
+check "  only the manifest changed: it applies, the code stays" test "$(field last_reload.outcome)/$(field generation)" = "manifest/$gen"
+check "  its defaults are the plugin's now" test "$(field defaults.epsilon)" = 0.3
+check "  the warning about the version is gone (it says 0.2.0 now)" test "$(field warning)" = null
+seq=$(field last_reload.seq)
+sed 's/"name": "hotagent"/"name": "coldagent"/' "$TMP/manifests/hotagent.json" >"$TMP/renamed.json"
+cp "$TMP/renamed.json" "$TMP/manifests/hotagent.json"
+wait_seq hotagent "$seq"
+check "a manifest that renames a loaded plugin is refused" test "$(field last_reload.outcome)/$(field name)" = refused/hotagent
+check "  saying so" has "$TMP/plugin.json" last_reload.error "now names plugin 'coldagent': a loaded plugin keeps its name"
+seq=$(field last_reload.seq)
+cp "$TMP/hotagent.json" "$TMP/manifests/hotagent.json"
+wait_seq hotagent "$seq"
+
+# --- a build some instances cannot move to: they keep the old one, freed when they go
+code=$(api /api/v1/agents -X POST -o /dev/null -w '%{http_code}' \
+	-d '{"id": "p1", "agent": "hotagent", "env": "cartpole", "n_envs": 2, "seed": 4, "params": {"work_us": 200}}')
+check "an agent with 2 envs is created" test "$code" = 201
+cp "$TP/hot-picky.so" "$TMP/plugins/hotagent.so"
+wait_reload hotagent "$(sha "$TP/hot-picky.so")"
+check "a build that needs 4 envs: a partial swap" test "$(field last_reload.outcome)/$(field version)" = partial/0.7.0
+check "  three instances moved, one kept the old build" test "$(field last_reload.migrated)/$(field last_reload.kept)" = 3/1
+check "  saying why" has "$TMP/plugin.json" last_reload.error "agent 'p1' stays on 0.2.0: agent 'hotagent' 0.7.0 create failed: this build needs at least 4 envs, not 2"
+check "  the old generation stays, for p1" test "$(field retired.0.agents)" = '["p1"]'
+check "  p1 runs 0.2.0" test "$(api /api/v1/agents/p1 | json agent_version)" = 0.2.0
+check "  and trains" advances p1
+check "  a1 runs 0.7.0" test "$(api /api/v1/agents/a1 | json agent_version)" = 0.7.0
+check "  both builds are mapped" sh -c "grep -q $V2 /proc/$SERVE_PID/maps && grep -q $(sha "$TP/hot-picky.so") /proc/$SERVE_PID/maps"
+check "p1 is deleted" test "$(api /api/v1/agents/p1 -X DELETE -o /dev/null -w '%{http_code}')" = 200
+for _i in $(seq 100); do
+	api /api/v1/plugins/hotagent >"$TMP/plugin.json"
+	[ "$(field retired)" = "[]" ] && break
+	sleep 0.1
+done
+check "  then the old generation is freed" test "$(field retired)" = "[]"
+check "  and leaves the process" sh -c "! grep -q $V2 /proc/$SERVE_PID/maps"
+check "the log says so" contains "$TMP/serve.log" "is unloaded: its last agent left"
+cp "$TP/hot-v2.so" "$TMP/plugins/hotagent.so"
+wait_reload hotagent "$V2"
+check "back on 0.2.0" test "$(field version)/$(field last_reload.outcome)" = 0.2.0/reloaded
+
 # --- envs: one that cannot save may not move while used; one that can, moves
 cp "$TP/hotenv-v2.so" "$TMP/plugins/hotenv.so"
 wait_reload hotenv "$(sha "$TP/hotenv-v2.so")"
@@ -193,25 +291,19 @@ check "an env that cannot save is not swapped under its agent" test "$(field las
 check "  saying why" has "$TMP/plugin.json" last_reload.error "cannot save and load its state, so the agents using it (e1)"
 check "  the API says 409" test "$(code "$TOKEN" hotenv)" = 409
 CP0=$(sha "$TMP/plugins/env-cartpole.so")
+ep0=$(episodes a2)
 printf x >>"$TMP/plugins/env-cartpole.so"
 wait_reload cartpole "$(sha "$TMP/plugins/env-cartpole.so")"
+ep1=$(episodes a2)
 check "cartpole with a byte appended: generation 2" test "$(field generation)/$(field last_reload.migrated)" = 2/2
 check "  its old copy left the process" sh -c "! grep -q $CP0 /proc/$SERVE_PID/maps"
 check "a1 trains on" advances a1
+sleep 1
+check "a2's episodes across the env swap have every number, in order" continuous a2 "$((ep0 - 500))" "$((ep1 + 500))"
 
 # --- continuity: no episode lost or repeated, no step lost or repeated
-sleep 1 # the last episodes and scalars reach the store
-api "/api/v1/agents/a1/history?from=1&limit=10000" >"$TMP/history.json"
-check "a1's history: episodes 1..N without a gap, steps never going back" perl -MJSON::PP -e '
-	my $h = decode_json(join "", <STDIN>);
-	my @e = @{$h->{episodes}};
-	my $bad = 0;
-	for my $i (0 .. $#e) {
-		$bad++ if $e[$i]{episode} != $i + 1;
-		$bad++ if $i && $e[$i]{step} < $e[$i - 1]{step};
-	}
-	print "# ", scalar @e, " episodes, $bad out of order\n";
-	exit($bad || @e < 20 || $h->{first} != 1)' <"$TMP/history.json"
+sleep 1 # the last scalars reach the store
+kill "$WS_PID" 2>/dev/null
 check "a1's agent counted every step the host made, across every swap" counted a1 4
 check "so did a2's" counted a2 4
 
@@ -221,6 +313,11 @@ kill -TERM "$SERVE_PID"
 wait_exit "$SERVE_PID"
 check "SIGTERM stops tarsd cleanly (every instance and library freed under ASan)" test "$EXIT_CODE" -eq 0
 [ "$EXIT_CODE" -eq 0 ] || diag "exit code $EXIT_CODE; the log ends with:" "$(tail -n 40 "$TMP/serve.log")"
+"$TARSD" inspect --state "$STATE_DIR" --json >"$TMP/inspect.json"
+check "no episode is missing from any agent's history (tarsd inspect)" perl -MJSON::PP -e '
+	my @a = @{decode_json(join "", <STDIN>)->{agents}};
+	printf "# %s: episodes %d to %d, %d missing\n", $_->{id}, @{$_->{history}}{qw(first last missing)} for @a;
+	exit(grep { $_->{history}{missing} || !$_->{history}{recorded} } @a)' <"$TMP/inspect.json"
 start_serve --config "$TMP/tars.json"
 ok $? "tarsd starts again"
 api /api/v1/agents/a1 >"$TMP/agent.json"

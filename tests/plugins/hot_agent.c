@@ -8,6 +8,8 @@
  *   HOT_CRASH       dies of SIGSEGV a few steps after it is created
  *   HOT_ABI_MAJOR   built for the next ABI major
  *   HOT_NARROW      'epsilon' may be at most 0.1 (the test's agents run with more)
+ *   HOT_PICKY       refuses to be created for fewer than 4 envs (some instances cannot move)
+ *   HOT_HANG        stops answering a few steps after it is created
  *
  * It plays CartPole-like envs (discrete actions, the second observation's sign... any box):
  * with probability epsilon a random action, else one that leans against observation 2 (the
@@ -15,6 +17,7 @@
  * replace each other in any order): the steps it observed and its RNG.
  */
 #include <stdlib.h>
+#include <time.h>
 #include <tars/tars.h>
 
 #ifndef HOT_VERSION
@@ -30,6 +33,8 @@ static const tars_param_def params[] = {
     TARS_PARAM_FLOAT_DEF("epsilon", 0.1, 0.0, 1.0, TARS_PARAM_HOT, "Chance of a random action."),
 #endif
     TARS_PARAM_ENUM_DEF("mode", 0, modes, TARS_PARAM_HOT, "lean: against the pole; random."),
+    TARS_PARAM_INT_DEF("work_us", 0, 0, 100000, TARS_PARAM_HOT,
+                       "Microseconds each step sleeps (a stand-in for real work)."),
 #ifdef HOT_V2
     TARS_PARAM_FLOAT_DEF("bonus", 0.0, 0.0, 1.0, 0, "A parameter the first build did not have."),
 #endif
@@ -49,6 +54,10 @@ create(tars_ctx *ctx, const tars_env_spec *spec, uint32_t n_envs, const tars_par
     (void)p;
     if (spec->act.type != TARS_SPACE_DISCRETE || spec->n_agents != 1)
         return tars_fail(ctx, TARS_ENOTSUP, "hotagent plays one agent with discrete actions");
+#ifdef HOT_PICKY
+    if (n_envs < 4)
+        return tars_fail(ctx, TARS_EINVAL, "this build needs at least 4 envs, not %u", n_envs);
+#endif
     tars_agent *a = calloc(1, sizeof *a);
     if (!a)
         return TARS_ENOMEM;
@@ -87,11 +96,22 @@ act(tars_agent *a, const tars_params *p, const float *obs, uint32_t n, int explo
 static int
 observe(tars_agent *a, const tars_params *p, const tars_batch *b, tars_scalars *s)
 {
-    (void)p, (void)b;
+    (void)b;
     a->observed++;
+    int64_t us = tars_param_int(p, 2);
+    if (us > 0) {
+        struct timespec ts = {us / 1000000, (long)(us % 1000000) * 1000};
+        nanosleep(&ts, NULL);
+    }
 #ifdef HOT_CRASH
     if (a->observed > 4)
         *(volatile int *)(uintptr_t)(16 * a->observed) = 1; /* in page 0, unmapped: SIGSEGV */
+#endif
+#ifdef HOT_HANG
+    while (a->observed > 4) {
+        struct timespec ts = {1, 0};
+        nanosleep(&ts, NULL);
+    }
 #endif
     return tars_scalar(s, "hot/observed", (double)a->observed);
 }
