@@ -6,7 +6,9 @@
  *
  * Threads: API handlers (CivetWeb workers). Never a runner or the control loop: the changes
  * wait for grace periods and for the runners to let go of a run. They run plugin code, which
- * needs a full-size stack (API handlers run on one, see bigstack.h).
+ * needs a full-size stack (API handlers run on one, see bigstack.h). Whoever looked up the
+ * plugins of a run_spec holds host.code_lock for reading until agents_create returns, so that
+ * no code swap frees them in between (agents_reset takes it itself; see codeswap.h).
  *
  * Errors: 0, or a negative errno with one sentence in err: -ENOENT (no such agent), -EEXIST
  * (id taken), -EINVAL (the plugins refused it), -EBUSY (not in a state that allows it),

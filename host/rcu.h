@@ -1,9 +1,10 @@
 /*
  * rcu — the read-copy-update primitives of tarsd, over liburcu's urcu-memb flavour.
  *
- * Shared structures that readers must see whole (the set of runs, parameter snapshots) are
- * published by pointer: readers load it inside rcu_enter/rcu_leave and never keep it after;
- * a writer publishes a new copy and calls rcu_wait before freeing the old one.
+ * Shared structures that readers must see whole (the set of runs, parameter snapshots, the
+ * plugin generation a run uses, see codeswap.h) are published by pointer: readers load it inside
+ * rcu_enter/rcu_leave and never keep it after; a writer publishes a new copy and calls rcu_wait
+ * before freeing the old one.
  *
  * Pointers are published with C11 release stores and read with acquire loads (rather than
  * liburcu's macros) so that ThreadSanitizer sees the ordering; under TSan the grace period is

@@ -1,4 +1,5 @@
 /* The parent half of the smoke test (smoke.h): start the child, wait for it, say why it failed. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -45,8 +46,70 @@ last_words(const char *path, char *out, size_t len)
     tars__escape_line(one, out, len);
 }
 
+/*
+ * The child's environment: the daemon's, with TMPDIR set to dir, so that its own plugin cache
+ * lands inside dir, where sweep() finds it whatever became of the child (malloc'd, NULL-ended).
+ */
+static char **
+child_env(const char *dir)
+{
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    char **env = calloc(n + 2, sizeof *env);
+    char *tmp = NULL;
+    if (!env || asprintf(&tmp, "TMPDIR=%s", dir) < 0) {
+        free(env);
+        return NULL;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], "TMPDIR=", 7) != 0)
+            env[k++] = environ[i];
+    env[k] = tmp;
+    return env;
+}
+
+static void
+env_free(char **env)
+{
+    if (!env)
+        return;
+    for (size_t i = 0; env[i]; i++)
+        if (strncmp(env[i], "TMPDIR=", 7) == 0)
+            free(env[i]);
+    free(env);
+}
+
+/* Removes what a child left in dir: its tars-plugins-* cache (a crashed child cannot). */
+static void
+sweep(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (strncmp(e->d_name, "tars-plugins-", 13) != 0)
+            continue;
+        char sub[4096];
+        snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name);
+        DIR *s = opendir(sub);
+        struct dirent *f;
+        while (s && (f = readdir(s))) {
+            char file[4400];
+            snprintf(file, sizeof file, "%s/%s", sub, f->d_name);
+            if (f->d_name[0] != '.')
+                unlink(file);
+        }
+        if (s)
+            closedir(s);
+        rmdir(sub);
+    }
+    if (d)
+        closedir(d);
+}
+
 static int
-spawn(const char *job, const char *out, pid_t *pid, char *err, size_t errlen)
+spawn(const char *dir, const char *job, const char *out, pid_t *pid, char *err, size_t errlen)
 {
     char exe[4096];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -74,7 +137,9 @@ spawn(const char *job, const char *out, pid_t *pid, char *err, size_t errlen)
     posix_spawnattr_setsigdefault(&attr, &all);
     posix_spawnattr_setpgroup(&attr, 0);
     char *argv[] = {exe, SMOKE_COMMAND, (char *)job, NULL};
-    int rc = posix_spawn(pid, exe, &fa, &attr, argv, environ);
+    char **env = child_env(dir);
+    int rc = env ? posix_spawn(pid, exe, &fa, &attr, argv, env) : ENOMEM;
+    env_free(env);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     close(fd);
@@ -119,7 +184,7 @@ smoke_run(const char *dir, json_t *job, double timeout_s, char *err, size_t errl
         return -1;
     }
     pid_t pid;
-    int status = 0, rc = spawn(job_path, out_path, &pid, err, errlen);
+    int status = 0, rc = spawn(dir, job_path, out_path, &pid, err, errlen);
     if (rc == 0) {
         int killed = reap(pid, timeout_s, &status);
         last_words(out_path, words, sizeof words);
@@ -142,5 +207,6 @@ smoke_run(const char *dir, json_t *job, double timeout_s, char *err, size_t errl
     }
     unlink(job_path);
     unlink(out_path);
+    sweep(dir);
     return rc;
 }

@@ -21,6 +21,11 @@
  * declare are skipped), defaults (the manifest's), n_envs, seed, steps, state (a file, or
  * absent), envs (agent: [{name, library, sha256, params}]).
  *
+ * The child gets nothing of the daemon's but its environment: no file descriptor past stderr
+ * (not the state dir's lock, not a socket), default signal handling, a process group of its
+ * own, and TMPDIR pointing into the daemon's plugin cache, where its own cache lands and is
+ * removed after it whatever became of it.
+ *
  * Threads: smoke_run on the code-swap thread; smoke_main is the child's main.
  */
 #ifndef TARS_HOST_SMOKE_H

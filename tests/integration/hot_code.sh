@@ -14,7 +14,9 @@
 . "$(dirname "$0")/../tap.sh"
 
 TP=$B/tests/plugins
-mkdir -p "$TMP/plugins" "$TMP/manifests"
+mkdir -p "$TMP/plugins" "$TMP/manifests" "$TMP/cache"
+# tarsd's plugin copies (and its smoke tests') go here, to be seen to go away.
+export TMPDIR="$TMP/cache"
 cp "$TP/hot-v1.so" "$TMP/plugins/hotagent.so"
 cp "$TP/hotenv-v1.so" "$TMP/plugins/hotenv.so"
 cp "$PLUGINS/env-cartpole.so" "$TMP/plugins/env-cartpole.so"
@@ -313,6 +315,7 @@ kill -TERM "$SERVE_PID"
 wait_exit "$SERVE_PID"
 check "SIGTERM stops tarsd cleanly (every instance and library freed under ASan)" test "$EXIT_CODE" -eq 0
 [ "$EXIT_CODE" -eq 0 ] || diag "exit code $EXIT_CODE; the log ends with:" "$(tail -n 40 "$TMP/serve.log")"
+check "  leaving no plugin copy behind, not even of the crashed smoke test" test -z "$(ls -A "$TMP/cache")"
 "$TARSD" inspect --state "$STATE_DIR" --json >"$TMP/inspect.json"
 check "no episode is missing from any agent's history (tarsd inspect)" perl -MJSON::PP -e '
 	my @a = @{decode_json(join "", <STDIN>)->{agents}};
