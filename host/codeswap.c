@@ -229,7 +229,9 @@ codeswap_start(struct host *h)
     }
     cs->started = 1;
     if (h->cfg.watch_plugins && watch_start(h, &cs->watch))
-        hlog(LOG_WARN, "reload", "the plugin dirs are not watched: reload through the API");
+        hlog(LOG_WARN, "reload",
+             "not every plugin and manifest dir is watched (see above): reload what they hold "
+             "through the API");
     return 0;
 }
 

@@ -257,7 +257,8 @@ smoke(struct swap *x)
         pthread_rwlock_unlock(&h->reg_lock);
     }
     char why[900];
-    int rc = smoke_run(h->reg.loader.cache_dir, job, h->cfg.smoke_timeout_s, why, sizeof why);
+    int rc = smoke_run(h->reg.loader.cache_dir, job, h->cfg.smoke_timeout_s, &x->cs->stop, why,
+                       sizeof why);
     json_decref(job);
     if (*x->blob)
         unlink(x->blob);

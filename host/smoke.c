@@ -148,9 +148,9 @@ spawn(const char *dir, const char *job, const char *out, pid_t *pid, char *err, 
     return 0;
 }
 
-/* Waits for pid at most timeout_s; kills it after. Returns 1 when it had to. */
+/* Waits for pid at most timeout_s (or until *stop); kills it then. Returns 1 when it had to. */
 static int
-reap(pid_t pid, double timeout_s, int *status)
+reap(pid_t pid, double timeout_s, const atomic_int *stop, int *status)
 {
     double until = host_now() + timeout_s;
     long sleep_ns = 100 * 1000;
@@ -158,7 +158,7 @@ reap(pid_t pid, double timeout_s, int *status)
         pid_t got = waitpid(pid, status, WNOHANG);
         if (got == pid || (got < 0 && errno != EINTR))
             return 0;
-        if (host_now() > until) {
+        if (host_now() > until || (stop && atomic_load(stop))) {
             kill(pid, SIGKILL);
             while (waitpid(pid, status, 0) < 0 && errno == EINTR)
                 ;
@@ -172,7 +172,8 @@ reap(pid_t pid, double timeout_s, int *status)
 }
 
 int
-smoke_run(const char *dir, json_t *job, double timeout_s, char *err, size_t errlen)
+smoke_run(const char *dir, json_t *job, double timeout_s, const atomic_int *stop, char *err,
+          size_t errlen)
 {
     static unsigned counter; /* the code-swap thread's */
     char job_path[4096], out_path[4096], words[512];
@@ -186,9 +187,12 @@ smoke_run(const char *dir, json_t *job, double timeout_s, char *err, size_t errl
     pid_t pid;
     int status = 0, rc = spawn(dir, job_path, out_path, &pid, err, errlen);
     if (rc == 0) {
-        int killed = reap(pid, timeout_s, &status);
+        int killed = reap(pid, timeout_s, stop, &status);
         last_words(out_path, words, sizeof words);
-        if (killed) {
+        if (killed && stop && atomic_load(stop)) {
+            snprintf(err, errlen, "tarsd is stopping: the smoke test was cut short");
+            rc = -1;
+        } else if (killed) {
             snprintf(err, errlen, "the smoke test did not finish within %.0f s and was killed%s%s",
                      timeout_s, *words ? "; its last output: " : "", words);
             rc = -1;

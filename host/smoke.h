@@ -32,18 +32,20 @@
 #define TARS_HOST_SMOKE_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 #define SMOKE_COMMAND "__smoke"
 #define SMOKE_STEPS   32 /* vectorised steps before and after each load */
 
 /*
- * Writes job to dir, runs the child on it and waits at most timeout_s. Returns 0 when it
- * passed; otherwise -1 with one sentence in err: the child's own (its last line on stderr),
- * the signal that killed it with its last output ("SIGSEGV (Segmentation fault)"), or the
- * timeout.
+ * Writes job to dir, runs the child on it and waits at most timeout_s, or until *stop is set
+ * (stop may be NULL). Returns 0 when it passed; otherwise -1 with one sentence in err: the
+ * child's own (its last line on stderr), the signal that killed it with its last output
+ * ("SIGSEGV (Segmentation fault)"), the timeout, or that tarsd is stopping.
  */
-int smoke_run(const char *dir, json_t *job, double timeout_s, char *err, size_t errlen);
+int smoke_run(const char *dir, json_t *job, double timeout_s, const atomic_int *stop, char *err,
+              size_t errlen);
 
 /* The child: `tarsd __smoke JOB.json`. Returns its exit status (0 passed, 1 refused). */
 int smoke_main(const char *job_path);
