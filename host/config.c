@@ -105,7 +105,8 @@ const struct sch_field config_schema[] = {
      .type = SCH_INT,
      .min = 0,
      .max = 19,
-     .help = "Niceness of the HTTP threads: above 0, training gets the CPU first when both want it."},
+     .help =
+         "Niceness of the HTTP threads: above 0, training gets the CPU first when both want it."},
     {.key = "checkpoint_every_s",
      .type = SCH_NUMBER,
      .min = 0,
