@@ -63,4 +63,30 @@ rcu_wait(void)
 #endif
 }
 
+/*
+ * Calls fn(head) after a grace period, on liburcu's call_rcu thread; for objects a thread
+ * cannot wait for (an API handler replying, a runner). Callers must be RCU threads.
+ * rcu_drain (at exit) waits until every deferred call has run.
+ */
+static inline void
+rcu_defer(struct rcu_head *head, void (*fn)(struct rcu_head *head))
+{
+    urcu_memb_call_rcu(head, fn);
+}
+
+/* The first thing a deferred call does: under TSan, the grace period it waited for. */
+static inline void
+rcu_grace_ended(void)
+{
+#ifdef TARS_RCU_TSAN
+    __tsan_acquire(&tars_rcu_tsan_sync);
+#endif
+}
+
+static inline void
+rcu_drain(void)
+{
+    urcu_memb_barrier();
+}
+
 #endif

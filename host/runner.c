@@ -66,6 +66,8 @@ slice(struct runner_pool *pool, struct run *r)
         /* Each run steps for a time slice rather than once, so that a cheap agent sharing
          * a thread with an expensive one still gets its share of the CPU. */
         double until = host_now() + RUNNER_SLICE_S;
+        /* A read-side section keeps the parameters a step uses alive (run_params_retire). */
+        rcu_enter();
         do {
             if (run_step(r) != 0) {
                 hlog(LOG_ERROR, r->id, "stopped: %s", r->error);
@@ -73,6 +75,7 @@ slice(struct runner_pool *pool, struct run *r)
             }
         } while (host_now() < until && !stopping(pool) &&
                  atomic_load_explicit(&r->state, memory_order_relaxed) == RUN_RUNNING);
+        rcu_leave();
     }
     atomic_store(&r->stepping, 0);
     /* A failed run's state is suspect: it takes no more checkpoints. */

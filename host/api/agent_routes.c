@@ -61,8 +61,8 @@ live(struct host *h, const char *id, int full)
     struct run *r = runset_find(runs_current(&h->runs), id);
     json_t *o = r ? api_run_json(h, r) : NULL;
     if (o && full) {
-        const tars_params *ap = __atomic_load_n(&r->agent_params, __ATOMIC_ACQUIRE);
-        const tars_params *ep = __atomic_load_n(&r->env_params, __ATOMIC_ACQUIRE);
+        const struct run_params *pp = atomic_load_explicit(&r->params, memory_order_acquire);
+        const tars_params *ap = pp->agent, *ep = pp->env;
         json_object_set_new(o, "seed", json_integer((json_int_t)r->seed));
         json_object_set_new(o, "agent_version", json_string(r->agent_plugin->info->version));
         json_object_set_new(o, "env_version", json_string(r->env_plugin->info->version));
@@ -229,13 +229,12 @@ api_agent_params(struct api_req *q)
     rcu_enter();
     struct run *r = runset_find(runs_current(&q->h->runs), q->params[0]);
     if (r) {
-        const tars_params *ap = __atomic_load_n(&r->agent_params, __ATOMIC_ACQUIRE);
-        const tars_params *ep = __atomic_load_n(&r->env_params, __ATOMIC_ACQUIRE);
+        const struct run_params *pp = atomic_load_explicit(&r->params, memory_order_acquire);
         const tars_plugin_info *ai = r->agent_plugin->info, *ei = r->env_plugin->info;
-        o = json_pack("{s:s, s:o, s:o, s:o, s:o}", "id", r->id, "params", pjson_values(ap),
-                      "env_params", pjson_values(ep), "schema",
-                      pjson_schema(ai->params, ai->n_params), "env_schema",
-                      pjson_schema(ei->params, ei->n_params));
+        o = json_pack("{s:s, s:I, s:o, s:o, s:o, s:o}", "id", r->id, "version",
+                      (json_int_t)pp->version, "params", pjson_values(pp->agent), "env_params",
+                      pjson_values(pp->env), "schema", pjson_schema(ai->params, ai->n_params),
+                      "env_schema", pjson_schema(ei->params, ei->n_params));
     }
     rcu_leave();
     return o ? api_reply(q, 200, o) : no_agent(q);

@@ -1,0 +1,358 @@
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "host.h"
+#include "log.h"
+#include "proposals.h"
+#include "store.h"
+#include "writer.h"
+
+const char *const approval_mode_names[] = {"manual", "threshold", "always", NULL};
+
+static double
+wall(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void
+key_of(uint64_t id, unsigned char key[8])
+{
+    for (int i = 7; i >= 0; i--, id >>= 8)
+        key[i] = (unsigned char)id;
+}
+
+static uint64_t
+id_of(const MDB_val *k)
+{
+    uint64_t id = 0;
+    const unsigned char *p = k->mv_data;
+    for (size_t i = 0; i < 8 && i < k->mv_size; i++)
+        id = id << 8 | p[i];
+    return id;
+}
+
+int
+proposals_open(struct host *h)
+{
+    MDB_txn *txn;
+    MDB_cursor *c;
+    MDB_val k, v;
+    uint64_t last = 0;
+    int rc = store_read_begin(h->store, &txn);
+    if (rc)
+        return rc;
+    if ((rc = mdb_cursor_open(txn, store_dbi(h->store, DB_PROPOSALS), &c)) == 0) {
+        if (mdb_cursor_get(c, &k, &v, MDB_LAST) == 0 && k.mv_size == 8)
+            last = id_of(&k);
+        mdb_cursor_close(c);
+    }
+    store_read_end(h->store, txn);
+    h->proposal_seq = last;
+    return rc;
+}
+
+/* Queues the record (committed by the next flush). */
+static int
+queue(struct host *h, json_t *rec)
+{
+    unsigned char key[8];
+    key_of((uint64_t)json_integer_value(json_object_get(rec, "id")), key);
+    char *text = json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    int rc = text ? writer_put(h->writer, DB_PROPOSALS, key, sizeof key, text, strlen(text)) : -1;
+    free(text);
+    return rc;
+}
+
+/* Queues and commits the record. */
+static int
+save(struct host *h, json_t *rec, char *err, size_t errlen)
+{
+    char why[512];
+    if (queue(h, rec)) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    if (writer_flush(h->writer, why, sizeof why)) {
+        snprintf(err, errlen, "the state store failed: %s", why);
+        return -EIO;
+    }
+    return 0;
+}
+
+/* Moves the record to state, noting who did it (NULL: tarsd itself) and why. */
+static void
+transition(json_t *rec, const char *state, json_t *by, const char *note)
+{
+    json_object_set_new(rec, "state", json_string(state));
+    json_array_append_new(json_object_get(rec, "history"),
+                          json_pack("{s:s, s:f, s:O?, s:s?}", "state", state, "time", wall(), "by",
+                                    by, "note", note));
+}
+
+static json_t *
+record_new(uint64_t id, const struct proposal_input *in, json_t *diff)
+{
+    json_t *req = json_pack("{s:O?, s:O?, s:b}", "params", in->change.params, "env_params",
+                            in->change.env_params, "recreate", in->change.recreate);
+    double e = in->expected_improvement;
+    json_t *rec = json_pack("{s:I, s:s, s:s, s:o, s:O, s:s?, s:o, s:O, s:f, s:[], s:n}", "id",
+                            (json_int_t)id, "agent", in->agent, "state", "proposed", "request", req,
+                            "diff", diff, "rationale", in->rationale, "expected_improvement",
+                            isnan(e) ? json_null() : json_real(e), "by", in->who, "created", wall(),
+                            "history", "outcome");
+    if (rec)
+        transition(rec, "proposed", in->who, NULL);
+    return rec;
+}
+
+/* "learning_rate 0.0003 -> 0.001, ..." for the log. */
+static void
+describe(json_t *diff, char *buf, size_t len)
+{
+    const char *scope, *name;
+    json_t *changes, *c;
+    buf[0] = '\0';
+    json_object_foreach(diff, scope, changes)
+    {
+        json_object_foreach(changes, name, c)
+        {
+            char *o = json_dumps(json_object_get(c, "old"), JSON_ENCODE_ANY);
+            char *n = json_dumps(json_object_get(c, "new"), JSON_ENCODE_ANY);
+            size_t at = strlen(buf);
+            snprintf(buf + at, len - at, "%s%s %s -> %s", at ? ", " : "", name, o ? o : "?",
+                     n ? n : "?");
+            free(o);
+            free(n);
+        }
+    }
+}
+
+/* Applies an approved proposal: Applying, then Applied or Failed (both recorded in rec). */
+static void
+apply(struct host *h, json_t *rec, const struct param_request *change)
+{
+    const char *agent = json_string_value(json_object_get(rec, "agent"));
+    uint64_t id = (uint64_t)json_integer_value(json_object_get(rec, "id"));
+    transition(rec, "applying", NULL, NULL);
+    queue(h, rec); /* committed with the agent's record: a crash here leaves it applying */
+    struct param_outcome o;
+    char err[1024], what[768];
+    if (params_apply(h, agent, change, &o, err, sizeof err)) {
+        json_object_set_new(rec, "error", json_string(err));
+        transition(rec, "failed", NULL, err);
+        hlog(LOG_WARN, agent, "proposal %llu failed: %s", (unsigned long long)id, err);
+        json_decref(o.diff);
+        return;
+    }
+    json_object_set_new(rec, "diff", o.diff);
+    json_object_set_new(
+        rec, "outcome",
+        json_pack("{s:I, s:b, s:f, s:o, s:o}", "version", (json_int_t)o.version, "recreated",
+                  o.recreated, "publish_us", o.publish_us, "first_use_us",
+                  o.first_use_us < 0 ? json_null() : json_real(o.first_use_us), "first_use_step",
+                  o.first_use_us < 0 ? json_null() : json_integer((json_int_t)o.first_use_at)));
+    transition(rec, "applied", NULL, NULL);
+    describe(o.diff, what, sizeof what);
+    hlog(LOG_INFO, agent, "proposal %llu applied%s: %s (version %llu)", (unsigned long long)id,
+         o.recreated ? " by re-creating the agent" : "", what[0] ? what : "nothing changed",
+         (unsigned long long)o.version);
+}
+
+/* Where the mode sends a validated proposal: approved (1) or pending approval (0). */
+static int
+auto_approve(const struct host *h, const struct proposal_input *in, char *note, size_t len)
+{
+    double e = in->expected_improvement, thr = h->cfg.hypersync_threshold;
+    switch ((enum approval_mode)h->cfg.hypersync_mode) {
+    case APPROVE_ALWAYS:
+        snprintf(note, len, "approval mode 'always'");
+        return 1;
+    case APPROVE_THRESHOLD:
+        if (!isnan(e) && e >= thr) {
+            snprintf(note, len, "expected improvement %g reaches the threshold %g", e, thr);
+            return 1;
+        }
+        snprintf(note, len,
+                 isnan(e) ? "no expected improvement given (threshold %g)"
+                          : "expected improvement below the threshold %g",
+                 thr);
+        return 0;
+    default:
+        snprintf(note, len, "approval mode 'manual'");
+        return 0;
+    }
+}
+
+int
+proposals_submit(struct host *h, const struct proposal_input *in, json_t **out, char *err,
+                 size_t errlen)
+{
+    json_t *diff = NULL;
+    int cold = 0;
+    *out = NULL;
+    pthread_mutex_lock(&h->proposals_lock);
+    int rc = params_check(h, in->agent, &in->change, &diff, &cold, err, errlen);
+    if (rc == 0 && cold && !in->change.recreate) {
+        snprintf(err, errlen,
+                 "agent '%s': a parameter it changes is not HOT (it cannot change while the agent "
+                 "trains); ask for \"recreate\": true to re-create the agent with it",
+                 in->agent);
+        rc = -EPERM;
+    }
+    json_t *rec = rc ? NULL : record_new(h->proposal_seq + 1, in, diff);
+    if (rc == 0 && !rec) {
+        snprintf(err, errlen, "out of memory");
+        rc = -ENOMEM;
+    }
+    if (rc == 0) {
+        h->proposal_seq++;
+        char note[160];
+        transition(rec, "validated", NULL, NULL);
+        if (in->decide_now) {
+            transition(rec, "approved", in->who, "an admin's own change");
+            apply(h, rec, &in->change);
+        } else if (auto_approve(h, in, note, sizeof note)) {
+            transition(rec, "approved", NULL, note);
+            apply(h, rec, &in->change);
+        } else {
+            transition(rec, "pending_approval", NULL, note);
+        }
+        rc = save(h, rec, err, errlen);
+    }
+    pthread_mutex_unlock(&h->proposals_lock);
+    json_decref(diff);
+    if (rc)
+        json_decref(rec);
+    else
+        *out = rec;
+    return rc;
+}
+
+/* The request a stored proposal makes (borrowing from rec). */
+static struct param_request
+request_of(json_t *rec)
+{
+    json_t *req = json_object_get(rec, "request");
+    return (struct param_request){json_object_get(req, "params"),
+                                  json_object_get(req, "env_params"),
+                                  json_is_true(json_object_get(req, "recreate"))};
+}
+
+int
+proposals_decide(struct host *h, uint64_t id, int approve, json_t *who, const char *reason,
+                 json_t **out, char *err, size_t errlen)
+{
+    int rc = 0;
+    *out = NULL;
+    pthread_mutex_lock(&h->proposals_lock);
+    json_t *rec = proposals_get(h, id);
+    const char *state = json_string_value(json_object_get(rec, "state"));
+    if (!rec) {
+        snprintf(err, errlen, "no proposal %llu", (unsigned long long)id);
+        rc = -ENOENT;
+    } else if (!state || strcmp(state, "pending_approval") != 0) {
+        snprintf(err, errlen, "proposal %llu is %s, not pending approval", (unsigned long long)id,
+                 state ? state : "unreadable");
+        rc = -EBUSY;
+    } else if (approve) {
+        transition(rec, "approved", who, reason);
+        json_object_set(rec, "decided_by", who);
+        struct param_request change = request_of(rec);
+        apply(h, rec, &change);
+    } else {
+        transition(rec, "rejected", who, reason);
+        json_object_set(rec, "decided_by", who);
+    }
+    if (rc == 0)
+        rc = save(h, rec, err, errlen);
+    pthread_mutex_unlock(&h->proposals_lock);
+    if (rc)
+        json_decref(rec);
+    else
+        *out = rec;
+    return rc;
+}
+
+json_t *
+proposals_get(struct host *h, uint64_t id)
+{
+    MDB_txn *txn;
+    MDB_val k, v;
+    unsigned char key[8];
+    json_t *rec = NULL;
+    key_of(id, key);
+    k = (MDB_val){8, key};
+    if (store_read_begin(h->store, &txn))
+        return NULL;
+    if (mdb_get(txn, store_dbi(h->store, DB_PROPOSALS), &k, &v) == 0)
+        rec = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+    store_read_end(h->store, txn);
+    return rec;
+}
+
+json_t *
+proposals_list(struct host *h, const char *agent, const char *state, uint64_t before, size_t limit)
+{
+    json_t *out = json_array();
+    MDB_txn *txn;
+    MDB_cursor *c;
+    MDB_val k, v;
+    unsigned char key[8];
+    if (!out || store_read_begin(h->store, &txn))
+        return out;
+    if (mdb_cursor_open(txn, store_dbi(h->store, DB_PROPOSALS), &c) == 0) {
+        int rc;
+        if (before) {
+            key_of(before, key);
+            k = (MDB_val){8, key};
+            rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+            rc = rc == MDB_NOTFOUND ? mdb_cursor_get(c, &k, &v, MDB_LAST)
+                                    : mdb_cursor_get(c, &k, &v, MDB_PREV);
+            if (!rc && id_of(&k) >= before)
+                rc = MDB_NOTFOUND;
+        } else {
+            rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+        }
+        for (; !rc && json_array_size(out) < limit; rc = mdb_cursor_get(c, &k, &v, MDB_PREV)) {
+            json_t *rec = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+            const char *a = json_string_value(json_object_get(rec, "agent"));
+            const char *s = json_string_value(json_object_get(rec, "state"));
+            if (rec && (!agent || (a && strcmp(a, agent) == 0)) &&
+                (!state || (s && strcmp(s, state) == 0)))
+                json_array_append(out, rec);
+            json_decref(rec);
+        }
+        mdb_cursor_close(c);
+    }
+    store_read_end(h->store, txn);
+    return out;
+}
+
+void
+proposals_recover(struct host *h)
+{
+    json_t *stale = json_array();
+    const char *states[] = {"approved", "applying"};
+    for (size_t i = 0; i < 2; i++) {
+        json_t *l = proposals_list(h, NULL, states[i], 0, 1000);
+        json_array_extend(stale, l);
+        json_decref(l);
+    }
+    size_t i;
+    json_t *rec;
+    json_array_foreach(stale, i, rec)
+    {
+        json_object_set_new(rec, "error", json_string("tarsd stopped before it was applied"));
+        transition(rec, "failed", NULL, "tarsd stopped before it was applied; propose it again");
+        queue(h, rec);
+        hlog(LOG_WARN, "hypersync", "proposal %lld failed: tarsd stopped before it was applied",
+             (long long)json_integer_value(json_object_get(rec, "id")));
+    }
+    json_decref(stale);
+}

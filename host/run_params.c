@@ -1,0 +1,44 @@
+/* The published parameter pairs of runs (run.h): built, freed, and retired after a grace period. */
+#include <stdlib.h>
+#include "run.h"
+
+struct run_params *
+run_params_new(tars_params *agent, tars_params *env, uint64_t version)
+{
+    struct run_params *p = calloc(1, sizeof *p);
+    if (!p) {
+        tars_params_free(agent);
+        tars_params_free(env);
+        return NULL;
+    }
+    p->agent = agent;
+    p->env = env;
+    p->version = version;
+    atomic_init(&p->first_use, 0);
+    atomic_init(&p->first_use_step, 0);
+    return p;
+}
+
+void
+run_params_free(struct run_params *p)
+{
+    if (!p)
+        return;
+    tars_params_free(p->agent);
+    tars_params_free(p->env);
+    free(p);
+}
+
+static void
+free_after_grace(struct rcu_head *head)
+{
+    rcu_grace_ended();
+    run_params_free(caa_container_of(head, struct run_params, rcu));
+}
+
+void
+run_params_retire(struct run_params *p)
+{
+    if (p)
+        rcu_defer(&p->rcu, free_after_grace);
+}
