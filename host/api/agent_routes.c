@@ -231,8 +231,15 @@ api_agent_params(struct api_req *q)
     if (r) {
         const struct run_params *pp = atomic_load_explicit(&r->params, memory_order_acquire);
         const tars_plugin_info *ai = r->agent_plugin->info, *ei = r->env_plugin->info;
-        o = json_pack("{s:s, s:I, s:o, s:o, s:o, s:o}", "id", r->id, "version",
-                      (json_int_t)pp->version, "params", pjson_values(pp->agent), "env_params",
+        /* When the runner first stepped with this version, and how long after publication. */
+        double used = atomic_load_explicit(&pp->first_use, memory_order_acquire);
+        json_t *first_us =
+            pp->version && used > 0 ? json_real((used - pp->published) * 1e6) : json_null();
+        json_t *first_step =
+            used > 0 ? json_integer((json_int_t)atomic_load(&pp->first_use_step)) : json_null();
+        o = json_pack("{s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "id", r->id, "version",
+                      (json_int_t)pp->version, "first_use_us", first_us, "first_use_step",
+                      first_step, "params", pjson_values(pp->agent), "env_params",
                       pjson_values(pp->env), "schema", pjson_schema(ai->params, ai->n_params),
                       "env_schema", pjson_schema(ei->params, ei->n_params));
     }

@@ -11,9 +11,6 @@
 #include "persist.h"
 #include "writer.h"
 
-/* How long a change waits for the runner's first step with it. */
-#define FIRST_USE_WAIT_S 2.0
-
 /* What a request makes of a run's current pair: the new snapshots and what differs. */
 struct prepared {
     struct run *run;
@@ -134,40 +131,21 @@ params_check(struct host *h, const char *id, const struct param_request *rq, jso
     return rc;
 }
 
-/* Rewrites the agent's record with the new values and commits it. */
+/* Queues the agent's record rewritten with the new values (the caller commits it). */
 static int
-save_record(struct host *h, const char *id, const struct prepared *p, char *err, size_t errlen)
+queue_record(struct host *h, const char *id, const tars_params *agent, const tars_params *env,
+             char *err, size_t errlen)
 {
-    json_t *fields = json_pack("{s:o, s:o}", "params", pjson_values(p->agent), "env_params",
-                               pjson_values(p->env));
+    json_t *fields =
+        json_pack("{s:o, s:o}", "params", pjson_values(agent), "env_params", pjson_values(env));
     int rc = fields ? persist_update_record(h, id, fields) : -1;
     json_decref(fields);
-    char why[512];
-    if (rc == 0 && (rc = writer_flush(h->writer, why, sizeof why)) != 0)
-        snprintf(err, errlen, "the state store failed: %s", why);
-    else if (rc)
+    if (rc)
         snprintf(err, errlen, "agent '%s': its record could not be rewritten", id);
     return rc ? -EIO : 0;
 }
 
-/* Inside a read-side section: waits for the runner's first step with np, at most a while. */
-static void
-wait_first_use(const struct run *r, const struct run_params *np, struct param_outcome *out)
-{
-    double until = np->published + FIRST_USE_WAIT_S;
-    double used = 0;
-    while ((used = atomic_load_explicit(&np->first_use, memory_order_acquire)) == 0 &&
-           atomic_load(&r->state) == RUN_RUNNING && host_now() < until) {
-        struct timespec ts = {0, 20 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    if (used > 0) {
-        out->first_use_us = (used - np->published) * 1e6;
-        out->first_use_at = atomic_load_explicit(&np->first_use_step, memory_order_relaxed);
-    }
-}
-
-/* Publishes the prepared pair (consumed) as the run's next version; waits for its first use. */
+/* Publishes the prepared pair (consumed) as the run's next version. */
 static int
 publish(struct host *h, struct prepared *p, double t0, struct param_outcome *out, char *err,
         size_t errlen)
@@ -185,12 +163,7 @@ publish(struct host *h, struct prepared *p, double t0, struct param_outcome *out
     run_params_retire(p->cur);
     out->version = np->version;
     out->publish_us = (np->published - t0) * 1e6;
-    /* np can go only when a later change, which needs the lock, retires it: entering the
-     * read-side section before letting go of the lock keeps it (and r) while we wait. */
-    rcu_enter();
     pthread_mutex_unlock(&h->runs.lock);
-    wait_first_use(r, np, out);
-    rcu_leave();
     return 0;
 }
 
@@ -207,10 +180,9 @@ recreate(struct host *h, const char *id, struct prepared *p, double t0, struct p
     /* The record holds the new values once the agent runs with them. */
     struct run *fresh = runset_find(runs_current(&h->runs), id);
     const struct run_params *np = atomic_load(&fresh->params);
-    struct prepared saved = {.agent = np->agent, .env = np->env};
-    if (save_record(h, id, &saved, err, errlen)) {
+    if (queue_record(h, id, np->agent, np->env, err, errlen)) {
         snprintf(err, errlen,
-                 "agent '%s' runs with the new parameters, but its record could not be saved: "
+                 "agent '%s' runs with the new parameters, but its record could not be rewritten: "
                  "the old ones come back at the next start",
                  id);
         rc = -EIO;
@@ -228,7 +200,6 @@ params_apply(struct host *h, const char *id, const struct param_request *rq,
     double t0 = host_now();
     struct prepared p;
     memset(out, 0, sizeof *out);
-    out->first_use_us = -1;
     pthread_mutex_lock(&h->runs.lock);
     int rc = prepare(h, id, rq, &p, err, errlen);
     if (rc == 0 && p.cold[0] && !rq->recreate) {
@@ -251,7 +222,7 @@ params_apply(struct host *h, const char *id, const struct param_request *rq,
     if (p.cold[0]) {
         rc = recreate(h, id, &p, t0, out, err, errlen);
         pthread_mutex_unlock(&h->runs.lock);
-    } else if ((rc = save_record(h, id, &p, err, errlen)) != 0) {
+    } else if ((rc = queue_record(h, id, p.agent, p.env, err, errlen)) != 0) {
         pthread_mutex_unlock(&h->runs.lock);
     } else {
         rc = publish(h, &p, t0, out, err, errlen); /* unlocks */

@@ -3,9 +3,12 @@
  *
  * A change names new values for the agent's parameters and/or its env's. It is validated
  * against the plugins' schemas (name, type, range, choices). When every parameter it changes
- * is HOT, the agent's record is rewritten and committed, then a new pair of snapshots is
- * published with one pointer store (struct run_params): the runner steps with it from its
- * next step, and the old pair is freed after an RCU grace period. A change to a parameter
+ * is HOT, the agent's rewritten record is queued to the writer, then a new pair of snapshots
+ * is published with one pointer store (struct run_params): the runner steps with it from its
+ * next step, and the old pair is freed after an RCU grace period. The caller commits
+ * (writer_flush) outside its locks, so that concurrent changes share a commit; the writer
+ * keeps a failed batch and retries it, so a change is never published and then forgotten
+ * while tarsd runs. A change to a parameter
  * that is not HOT is refused, or, when the request asks for it, applied by re-creating the
  * agent from its saved state with the new values (agents_recreate).
  *
@@ -31,12 +34,10 @@ struct param_request {
 };
 
 struct param_outcome {
-    json_t *diff;          /* {"params": {name: {"old", "new"}}, "env_params": {...}}; owned */
-    uint64_t version;      /* the version published (the same as before: nothing changed) */
-    int recreated;         /* applied by re-creating the agent */
-    double publish_us;     /* from the request to publication (validation, record, publish) */
-    double first_use_us;   /* from publication to the runner's first step with it; -1: none */
-    uint64_t first_use_at; /* the agent's step counter at that first step */
+    json_t *diff;      /* {"params": {name: {"old", "new"}}, "env_params": {...}}; owned */
+    uint64_t version;  /* the version published (the same as before: nothing changed) */
+    int recreated;     /* applied by re-creating the agent */
+    double publish_us; /* from the request to publication (validation, record, publish) */
 };
 
 /*
@@ -47,8 +48,8 @@ int params_check(struct host *h, const char *id, const struct param_request *rq,
                  int *needs_recreate, char *err, size_t errlen);
 
 /*
- * Applies a request. Returns once the change is durable and published, and — for a running
- * agent — once the runner has stepped with it (at most 2 s; first_use_us is -1 otherwise).
+ * Applies a request: queued to the writer and published (the caller commits). The runner
+ * steps with it from its next step (struct run_params records when that was).
  */
 int params_apply(struct host *h, const char *id, const struct param_request *rq,
                  struct param_outcome *out, char *err, size_t errlen);

@@ -6,6 +6,7 @@
 #include <time.h>
 #include "host.h"
 #include "log.h"
+#include "persist.h"
 #include "proposals.h"
 #include "store.h"
 #include "writer.h"
@@ -85,6 +86,24 @@ save(struct host *h, json_t *rec, char *err, size_t errlen)
     return 0;
 }
 
+/*
+ * Commits an applied change with its record, outside the locks so that concurrent changes
+ * share a commit. A change is published before it is committed; should the store fail, the
+ * writer keeps both and retries, so they are saved once it recovers (or lost with a crash).
+ */
+static int
+commit(struct host *h, char *err, size_t errlen)
+{
+    char why[512];
+    if (writer_flush(h->writer, why, sizeof why) == 0)
+        return 0;
+    snprintf(err, errlen,
+             "the change is applied, but the state store failed (%s): it is saved once the "
+             "store recovers",
+             why);
+    return -EIO;
+}
+
 /* Moves the record to state, noting who did it (NULL: tarsd itself) and why. */
 static void
 transition(json_t *rec, const char *state, json_t *by, const char *note)
@@ -133,14 +152,19 @@ describe(json_t *diff, char *buf, size_t len)
     }
 }
 
-/* Applies an approved proposal: Applying, then Applied or Failed (both recorded in rec). */
-static void
+/*
+ * Applies an approved proposal: Applying, then Applied or Failed (both recorded in rec).
+ * Returns 1 when applied; the caller queues rec and commits it with the change (commit()).
+ */
+static int
 apply(struct host *h, json_t *rec, const struct param_request *change)
 {
     const char *agent = json_string_value(json_object_get(rec, "agent"));
     uint64_t id = (uint64_t)json_integer_value(json_object_get(rec, "id"));
     transition(rec, "applying", NULL, NULL);
-    queue(h, rec); /* committed with the agent's record: a crash here leaves it applying */
+    /* Queued before the change: a commit of the writer's that falls between the two leaves
+     * it applying, which proposals_recover settles by the agent's record. */
+    queue(h, rec);
     struct param_outcome o;
     char err[1024], what[768];
     if (params_apply(h, agent, change, &o, err, sizeof err)) {
@@ -148,20 +172,18 @@ apply(struct host *h, json_t *rec, const struct param_request *change)
         transition(rec, "failed", NULL, err);
         hlog(LOG_WARN, agent, "proposal %llu failed: %s", (unsigned long long)id, err);
         json_decref(o.diff);
-        return;
+        return 0;
     }
     json_object_set_new(rec, "diff", o.diff);
-    json_object_set_new(
-        rec, "outcome",
-        json_pack("{s:I, s:b, s:f, s:o, s:o}", "version", (json_int_t)o.version, "recreated",
-                  o.recreated, "publish_us", o.publish_us, "first_use_us",
-                  o.first_use_us < 0 ? json_null() : json_real(o.first_use_us), "first_use_step",
-                  o.first_use_us < 0 ? json_null() : json_integer((json_int_t)o.first_use_at)));
+    json_object_set_new(rec, "outcome",
+                        json_pack("{s:I, s:b, s:f}", "version", (json_int_t)o.version, "recreated",
+                                  o.recreated, "publish_us", o.publish_us));
     transition(rec, "applied", NULL, NULL);
     describe(o.diff, what, sizeof what);
     hlog(LOG_INFO, agent, "proposal %llu applied%s: %s (version %llu)", (unsigned long long)id,
          o.recreated ? " by re-creating the agent" : "", what[0] ? what : "nothing changed",
          (unsigned long long)o.version);
+    return 1;
 }
 
 /* Where the mode sends a validated proposal: approved (1) or pending approval (0). */
@@ -213,17 +235,23 @@ proposals_submit(struct host *h, const struct proposal_input *in, json_t **out, 
     if (rc == 0) {
         h->proposal_seq++;
         char note[160];
+        int applied = 0;
         transition(rec, "validated", NULL, NULL);
         if (in->decide_now) {
             transition(rec, "approved", in->who, "an admin's own change");
-            apply(h, rec, &in->change);
+            applied = apply(h, rec, &in->change);
         } else if (auto_approve(h, in, note, sizeof note)) {
             transition(rec, "approved", NULL, note);
-            apply(h, rec, &in->change);
+            applied = apply(h, rec, &in->change);
         } else {
             transition(rec, "pending_approval", NULL, note);
         }
-        rc = save(h, rec, err, errlen);
+        rc = applied ? queue(h, rec) : save(h, rec, err, errlen);
+        if (applied && rc == 0) {
+            pthread_mutex_unlock(&h->proposals_lock);
+            rc = commit(h, err, errlen);
+            pthread_mutex_lock(&h->proposals_lock);
+        }
     }
     pthread_mutex_unlock(&h->proposals_lock);
     json_decref(diff);
@@ -264,14 +292,19 @@ proposals_decide(struct host *h, uint64_t id, int approve, json_t *who, const ch
         transition(rec, "approved", who, reason);
         json_object_set(rec, "decided_by", who);
         struct param_request change = request_of(rec);
-        apply(h, rec, &change);
+        rc = apply(h, rec, &change);
     } else {
         transition(rec, "rejected", who, reason);
         json_object_set(rec, "decided_by", who);
     }
-    if (rc == 0)
+    int applied = rc == 1;
+    if (applied)
+        rc = queue(h, rec);
+    else if (rc == 0)
         rc = save(h, rec, err, errlen);
     pthread_mutex_unlock(&h->proposals_lock);
+    if (applied && rc == 0)
+        rc = commit(h, err, errlen);
     if (rc)
         json_decref(rec);
     else
@@ -334,25 +367,49 @@ proposals_list(struct host *h, const char *agent, const char *state, uint64_t be
     return out;
 }
 
+/* Whether the agent's stored record holds every new value of the proposal's diff. */
+static int
+in_record(struct host *h, json_t *rec)
+{
+    json_t *agent = persist_record(h, json_string_value(json_object_get(rec, "agent")));
+    const char *scope, *name;
+    json_t *changes, *c;
+    int all = agent != NULL;
+    json_object_foreach(json_object_get(rec, "diff"), scope, changes)
+    {
+        json_object_foreach(changes, name, c)
+        {
+            json_t *now = json_object_get(json_object_get(agent, scope), name);
+            all = all && now && json_equal(now, json_object_get(c, "new"));
+        }
+    }
+    json_decref(agent);
+    return all;
+}
+
 void
 proposals_recover(struct host *h)
 {
-    json_t *stale = json_array();
     const char *states[] = {"approved", "applying"};
-    for (size_t i = 0; i < 2; i++) {
-        json_t *l = proposals_list(h, NULL, states[i], 0, 1000);
-        json_array_extend(stale, l);
-        json_decref(l);
+    for (size_t s = 0; s < 2; s++) {
+        json_t *stale = proposals_list(h, NULL, states[s], 0, 1000), *rec;
+        size_t i;
+        json_array_foreach(stale, i, rec)
+        {
+            long long id = (long long)json_integer_value(json_object_get(rec, "id"));
+            /* If the agent's record holds the change, it was applied and only its outcome
+             * went unrecorded. */
+            if (s == 1 && in_record(h, rec)) {
+                transition(rec, "applied", NULL, "tarsd stopped before it recorded the outcome");
+                hlog(LOG_INFO, "hypersync", "proposal %lld was applied before tarsd stopped", id);
+            } else {
+                json_object_set_new(rec, "error", json_string("tarsd stopped before applying it"));
+                transition(rec, "failed", NULL, "tarsd stopped before applying it; propose again");
+                hlog(LOG_WARN, "hypersync",
+                     "proposal %lld failed: tarsd stopped before applying it", id);
+            }
+            queue(h, rec);
+        }
+        json_decref(stale);
     }
-    size_t i;
-    json_t *rec;
-    json_array_foreach(stale, i, rec)
-    {
-        json_object_set_new(rec, "error", json_string("tarsd stopped before it was applied"));
-        transition(rec, "failed", NULL, "tarsd stopped before it was applied; propose it again");
-        queue(h, rec);
-        hlog(LOG_WARN, "hypersync", "proposal %lld failed: tarsd stopped before it was applied",
-             (long long)json_integer_value(json_object_get(rec, "id")));
-    }
-    json_decref(stale);
 }
