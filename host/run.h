@@ -47,6 +47,7 @@ struct run_params {
     tars_params *env;
     uint64_t version;         /* 0 when the run is built, +1 with each published change */
     double published;         /* host_now() when it was published */
+    uint64_t published_step;  /* the run's step counter then */
     _Atomic double first_use; /* host_now() when the runner first stepped with it (0: not yet) */
     _Atomic uint64_t first_use_step; /* the run's step counter then */
     struct rcu_head rcu;

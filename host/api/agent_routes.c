@@ -237,11 +237,12 @@ api_agent_params(struct api_req *q)
             pp->version && used > 0 ? json_real((used - pp->published) * 1e6) : json_null();
         json_t *first_step =
             used > 0 ? json_integer((json_int_t)atomic_load(&pp->first_use_step)) : json_null();
-        o = json_pack("{s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "id", r->id, "version",
-                      (json_int_t)pp->version, "first_use_us", first_us, "first_use_step",
-                      first_step, "params", pjson_values(pp->agent), "env_params",
-                      pjson_values(pp->env), "schema", pjson_schema(ai->params, ai->n_params),
-                      "env_schema", pjson_schema(ei->params, ei->n_params));
+        o = json_pack("{s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "id", r->id, "version",
+                      (json_int_t)pp->version, "published_step", (json_int_t)pp->published_step,
+                      "first_use_us", first_us, "first_use_step", first_step, "params",
+                      pjson_values(pp->agent), "env_params", pjson_values(pp->env), "schema",
+                      pjson_schema(ai->params, ai->n_params), "env_schema",
+                      pjson_schema(ei->params, ei->n_params));
     }
     rcu_leave();
     return o ? api_reply(q, 200, o) : no_agent(q);

@@ -159,6 +159,7 @@ publish(struct host *h, struct prepared *p, double t0, struct param_outcome *out
         return -ENOMEM;
     }
     np->published = host_now();
+    np->published_step = atomic_load(&r->steps);
     atomic_store_explicit(&r->params, np, memory_order_release);
     run_params_retire(p->cur);
     out->version = np->version;
