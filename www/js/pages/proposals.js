@@ -99,14 +99,14 @@ export function mount(ctx, agent) {
           ? h('span', { class: 'badge recreate', text: 're-creates the agent',
             title: 'It changes a parameter that is not HOT: the agent is re-created from its saved state' }) : null,
         h('span', { class: 'muted' }, 'proposed by ', changes.who(rec.by), ` · ${fmt.time(rec.created)}`)),
-      diffBox,
-      h('dl', { class: 'kv proposal-facts' },
+      h('div', { class: 'proposal-body' }, diffBox,
+        h('dl', { class: 'kv proposal-facts' },
         h('dt', { text: 'Rationale' }),
         h('dd', { class: rec.rationale ? 'rationale' : 'muted', text: rec.rationale || 'none given' }),
         h('dt', { text: 'Expected improvement' }),
         h('dd', { text: rec.expected_improvement === null || rec.expected_improvement === undefined
           ? 'not given' : fmt.num(rec.expected_improvement) }),
-        pendingNote && pendingNote.note ? [h('dt', { text: 'Waiting because' }), h('dd', { text: pendingNote.note })] : null),
+        pendingNote && pendingNote.note ? [h('dt', { text: 'Waiting because' }), h('dd', { text: pendingNote.note })] : null)),
       admin ? h('div', { class: 'decide' }, reason, approve, reject)
         : h('p', { class: 'muted small', text: 'Waiting for an admin to approve or reject it.' }),
       error);
@@ -223,12 +223,12 @@ export function mount(ctx, agent) {
     });
     const tr = h('tr', { dataset: { id: String(rec.id), state: rec.state }, class: rec.state === 'failed' ? 'refused' : null },
       h('td', { class: 'num', text: `#${rec.id}` }),
-      h('td', {}, h('a', { href: `#/agents/${rec.agent}`, text: rec.agent })),
+      h('td', { class: 'nowrap' }, h('a', { href: `#/agents/${rec.agent}`, text: rec.agent })),
       h('td', {}, changes.stateBadge(rec.state)),
       h('td', {}, changes.diffLines(rec.diff)),
       h('td', { class: 'who-col' }, changes.who(rec.by), decided ? h('div', { class: 'decided muted small' }, decided) : null),
       h('td', { class: 'nowrap', text: fmt.time(changes.decidedAt(rec)) }),
-      h('td', { class: 'opt small' }, latency || h('span', { class: 'muted', text: fmt.dash })),
+      h('td', { class: 'opt small nowrap' }, latency || h('span', { class: 'muted', text: fmt.dash })),
       h('td', { class: 'note' }, notes.length ? notes : h('span', { class: 'muted', text: '' })),
       h('td', { class: 'actions' }, toggle));
     return { tr, detail, state: rec.state };
