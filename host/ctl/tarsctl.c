@@ -67,7 +67,7 @@ static const struct ctl_cmd commands[] = {
     {"agent", "delete", "ID", "delete an agent created through the API (admin)", cmd_agent_delete},
     {"params", "get", "ID", "an agent's parameters with type, range and hot flag", cmd_params_get},
     {"params", "set", "ID KEY=VALUE... " CHANGE_OPTS,
-     "change parameters: an admin's apply at once, an operator's are proposals", cmd_params_set},
+     "change parameters (admin: at once; operator: a proposal)", cmd_params_set},
     {"params", NULL, "ID", "the same as params get ID", cmd_params_get},
     {"propose", NULL, "ID KEY=VALUE... " CHANGE_OPTS,
      "propose a change for the approval mode or an admin (operator)", cmd_propose},
