@@ -138,6 +138,19 @@ api_proposal_get(struct api_req *q)
                : api_error(q, 404, "not_found", "no proposal %llu", (unsigned long long)id);
 }
 
+/* Whether s is a state of the workflow (a filter on another would match nothing, silently). */
+static int
+known_state(const char *s)
+{
+    static const char *const states[] = {"proposed", "validated", "pending_approval",
+                                         "approved", "applying",  "applied",
+                                         "rejected", "failed",    NULL};
+    for (size_t i = 0; states[i]; i++)
+        if (strcmp(s, states[i]) == 0)
+            return 1;
+    return 0;
+}
+
 int
 api_proposals_list(struct api_req *q)
 {
@@ -148,6 +161,11 @@ api_proposals_list(struct api_req *q)
         return q->status;
     int by_agent = api_query(q, "agent", agent, sizeof agent);
     int by_state = api_query(q, "state", state, sizeof state);
+    if (by_state && !known_state(state))
+        return api_error(q, 400, "invalid",
+                         "unknown state '%s' (known: proposed, validated, pending_approval, "
+                         "approved, applying, applied, rejected, failed)",
+                         state);
     json_t *l = proposals_list(q->h, by_agent ? agent : NULL, by_state ? state : NULL, before,
                                (size_t)limit);
     return api_reply(q, 200,

@@ -115,6 +115,17 @@ prepare(struct host *h, const char *id, const struct param_request *rq, struct p
     return rc;
 }
 
+/* The refusal of a change to a parameter that is not HOT without recreate: -EPERM. */
+static int
+refuse_cold(const struct prepared *p, const char *id, char *err, size_t errlen)
+{
+    snprintf(err, errlen,
+             "parameter '%s' of agent '%s' is not HOT (it cannot change while the agent trains); "
+             "ask for \"recreate\": true to re-create the agent from its saved state with it",
+             p->cold, id);
+    return -EPERM;
+}
+
 int
 params_check(struct host *h, const char *id, const struct param_request *rq, json_t **diff,
              int *needs_recreate, char *err, size_t errlen)
@@ -123,6 +134,8 @@ params_check(struct host *h, const char *id, const struct param_request *rq, jso
     pthread_mutex_lock(&h->runs.lock);
     int rc = prepare(h, id, rq, &p, err, errlen);
     pthread_mutex_unlock(&h->runs.lock);
+    if (rc == 0 && p.cold[0] && !rq->recreate)
+        rc = refuse_cold(&p, id, err, errlen);
     if (rc == 0) {
         *diff = json_incref(p.diff);
         *needs_recreate = p.cold[0] != 0;
@@ -203,14 +216,8 @@ params_apply(struct host *h, const char *id, const struct param_request *rq,
     memset(out, 0, sizeof *out);
     pthread_mutex_lock(&h->runs.lock);
     int rc = prepare(h, id, rq, &p, err, errlen);
-    if (rc == 0 && p.cold[0] && !rq->recreate) {
-        snprintf(err, errlen,
-                 "parameter '%s' of agent '%s' is not HOT (it cannot change while the agent "
-                 "trains); ask for \"recreate\": true to re-create the agent from its saved "
-                 "state with it",
-                 p.cold, id);
-        rc = -EPERM;
-    }
+    if (rc == 0 && p.cold[0] && !rq->recreate)
+        rc = refuse_cold(&p, id, err, errlen);
     if (rc == 0) {
         out->diff = json_incref(p.diff);
         out->version = p.cur->version;

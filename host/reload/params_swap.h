@@ -42,7 +42,9 @@ struct param_outcome {
 
 /*
  * The diff a request would make to agent id (*diff owned by the caller), without changing
- * anything; *needs_recreate says whether it changes a parameter that is not HOT.
+ * anything; *needs_recreate says whether it changes a parameter that is not HOT. Without
+ * recreate such a change is refused (-EPERM) with the message of params_apply, which names
+ * the parameter.
  */
 int params_check(struct host *h, const char *id, const struct param_request *rq, json_t **diff,
                  int *needs_recreate, char *err, size_t errlen);

@@ -219,14 +219,8 @@ proposals_submit(struct host *h, const struct proposal_input *in, json_t **out, 
     int cold = 0;
     *out = NULL;
     pthread_mutex_lock(&h->proposals_lock);
+    /* A change to a parameter that is not HOT without recreate is refused here, naming it. */
     int rc = params_check(h, in->agent, &in->change, &diff, &cold, err, errlen);
-    if (rc == 0 && cold && !in->change.recreate) {
-        snprintf(err, errlen,
-                 "agent '%s': a parameter it changes is not HOT (it cannot change while the agent "
-                 "trains); ask for \"recreate\": true to re-create the agent with it",
-                 in->agent);
-        rc = -EPERM;
-    }
     json_t *rec = rc ? NULL : record_new(h->proposal_seq + 1, in, diff);
     if (rc == 0 && !rec) {
         snprintf(err, errlen, "out of memory");
@@ -262,13 +256,17 @@ proposals_submit(struct host *h, const struct proposal_input *in, json_t **out, 
     return rc;
 }
 
-/* The request a stored proposal makes (borrowing from rec). */
+/*
+ * The request a stored proposal makes (borrowing from rec). The record keeps a scope the
+ * request left out as null, which is no object of values: it is left out again.
+ */
 static struct param_request
 request_of(json_t *rec)
 {
     json_t *req = json_object_get(rec, "request");
-    return (struct param_request){json_object_get(req, "params"),
-                                  json_object_get(req, "env_params"),
+    json_t *params = json_object_get(req, "params"), *env = json_object_get(req, "env_params");
+    return (struct param_request){json_is_null(params) ? NULL : params,
+                                  json_is_null(env) ? NULL : env,
                                   json_is_true(json_object_get(req, "recreate"))};
 }
 
