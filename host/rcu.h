@@ -71,15 +71,21 @@ rcu_wait(void)
 static inline void
 rcu_defer(struct rcu_head *head, void (*fn)(struct rcu_head *head))
 {
+#ifdef TARS_RCU_TSAN
+    __tsan_release(head); /* what the caller did before: liburcu's queue is not instrumented */
+#endif
     urcu_memb_call_rcu(head, fn);
 }
 
-/* The first thing a deferred call does: under TSan, the grace period it waited for. */
+/* The first thing a deferred call does: under TSan, its caller's past and the grace period. */
 static inline void
-rcu_grace_ended(void)
+rcu_grace_ended(struct rcu_head *head)
 {
 #ifdef TARS_RCU_TSAN
+    __tsan_acquire(head);
     __tsan_acquire(&tars_rcu_tsan_sync);
+#else
+    (void)head;
 #endif
 }
 

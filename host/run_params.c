@@ -32,7 +32,7 @@ run_params_free(struct run_params *p)
 static void
 free_after_grace(struct rcu_head *head)
 {
-    rcu_grace_ended();
+    rcu_grace_ended(head);
     run_params_free(caa_container_of(head, struct run_params, rcu));
 }
 

@@ -48,8 +48,8 @@ struct api_req {
     /* The reply, sent by the router once the call is audited. */
     int status;
     json_t *reply;
-    char headers[128]; /* extra header lines, each ending in CRLF */
-    char message[256]; /* an error's message, for the audit log */
+    char headers[128];  /* extra header lines, each ending in CRLF */
+    char message[1024]; /* an error's message, for the audit log */
 };
 
 /* The state the API keeps beside the host's. */
