@@ -105,7 +105,7 @@ host_teardown(struct host *h)
 {
     if (h->runs_ready)
         runs_free(&h->runs);
-    rcu_drain(); /* parameters retired by swaps (run_params_retire) */
+    run_params_drain(); /* parameters retired by swaps */
     if (h->reg_lock_ready)
         pthread_rwlock_destroy(&h->reg_lock);
     registry_free(&h->reg);

@@ -58,6 +58,8 @@ struct run_params *run_params_new(tars_params *agent, tars_params *env, uint64_t
 void run_params_free(struct run_params *p);
 /* Frees p after a grace period (callers must be RCU threads, see rcu.h). */
 void run_params_retire(struct run_params *p);
+/* Waits until every retired pair is freed (at exit). */
+void run_params_drain(void);
 
 struct run;
 typedef void (*run_episode_fn)(struct run *r, uint32_t env, double ret, uint32_t len, void *user);
