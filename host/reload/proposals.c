@@ -8,6 +8,7 @@
 #include "log.h"
 #include "persist.h"
 #include "proposals.h"
+#include "records.h"
 #include "store.h"
 #include "writer.h"
 
@@ -21,41 +22,10 @@ wall(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static void
-key_of(uint64_t id, unsigned char key[8])
-{
-    for (int i = 7; i >= 0; i--, id >>= 8)
-        key[i] = (unsigned char)id;
-}
-
-static uint64_t
-id_of(const MDB_val *k)
-{
-    uint64_t id = 0;
-    const unsigned char *p = k->mv_data;
-    for (size_t i = 0; i < 8 && i < k->mv_size; i++)
-        id = id << 8 | p[i];
-    return id;
-}
-
 int
 proposals_open(struct host *h)
 {
-    MDB_txn *txn;
-    MDB_cursor *c;
-    MDB_val k, v;
-    uint64_t last = 0;
-    int rc = store_read_begin(h->store, &txn);
-    if (rc)
-        return rc;
-    if ((rc = mdb_cursor_open(txn, store_dbi(h->store, DB_PROPOSALS), &c)) == 0) {
-        if (mdb_cursor_get(c, &k, &v, MDB_LAST) == 0 && k.mv_size == 8)
-            last = id_of(&k);
-        mdb_cursor_close(c);
-    }
-    store_read_end(h->store, txn);
-    h->proposal_seq = last;
-    return rc;
+    return rec_u64_last(h->store, DB_PROPOSALS, &h->proposal_seq);
 }
 
 /* Queues the record (committed by the next flush). */
@@ -63,7 +33,7 @@ static int
 queue(struct host *h, json_t *rec)
 {
     unsigned char key[8];
-    key_of((uint64_t)json_integer_value(json_object_get(rec, "id")), key);
+    rec_u64_key((uint64_t)json_integer_value(json_object_get(rec, "id")), key);
     char *text = json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(15));
     int rc = text ? writer_put(h->writer, DB_PROPOSALS, key, sizeof key, text, strlen(text)) : -1;
     free(text);
@@ -317,7 +287,7 @@ proposals_get(struct host *h, uint64_t id)
     MDB_val k, v;
     unsigned char key[8];
     json_t *rec = NULL;
-    key_of(id, key);
+    rec_u64_key(id, key);
     k = (MDB_val){8, key};
     if (store_read_begin(h->store, &txn))
         return NULL;
@@ -327,42 +297,34 @@ proposals_get(struct host *h, uint64_t id)
     return rec;
 }
 
+/* Collects the records that pass the filters, up to a limit. */
+struct listing {
+    json_t *out;
+    const char *agent, *state;
+    size_t limit;
+};
+
+static int
+add_record(const MDB_val *v, void *arg)
+{
+    struct listing *l = arg;
+    json_t *rec = json_loadb(v->mv_data, v->mv_size, 0, NULL);
+    const char *a = json_string_value(json_object_get(rec, "agent"));
+    const char *s = json_string_value(json_object_get(rec, "state"));
+    if (rec && (!l->agent || (a && strcmp(a, l->agent) == 0)) &&
+        (!l->state || (s && strcmp(s, l->state) == 0)))
+        json_array_append(l->out, rec);
+    json_decref(rec);
+    return json_array_size(l->out) >= l->limit;
+}
+
 json_t *
 proposals_list(struct host *h, const char *agent, const char *state, uint64_t before, size_t limit)
 {
-    json_t *out = json_array();
-    MDB_txn *txn;
-    MDB_cursor *c;
-    MDB_val k, v;
-    unsigned char key[8];
-    if (!out || store_read_begin(h->store, &txn))
-        return out;
-    if (mdb_cursor_open(txn, store_dbi(h->store, DB_PROPOSALS), &c) == 0) {
-        int rc;
-        if (before) {
-            key_of(before, key);
-            k = (MDB_val){8, key};
-            rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-            rc = rc == MDB_NOTFOUND ? mdb_cursor_get(c, &k, &v, MDB_LAST)
-                                    : mdb_cursor_get(c, &k, &v, MDB_PREV);
-            if (!rc && id_of(&k) >= before)
-                rc = MDB_NOTFOUND;
-        } else {
-            rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
-        }
-        for (; !rc && json_array_size(out) < limit; rc = mdb_cursor_get(c, &k, &v, MDB_PREV)) {
-            json_t *rec = json_loadb(v.mv_data, v.mv_size, 0, NULL);
-            const char *a = json_string_value(json_object_get(rec, "agent"));
-            const char *s = json_string_value(json_object_get(rec, "state"));
-            if (rec && (!agent || (a && strcmp(a, agent) == 0)) &&
-                (!state || (s && strcmp(s, state) == 0)))
-                json_array_append(out, rec);
-            json_decref(rec);
-        }
-        mdb_cursor_close(c);
-    }
-    store_read_end(h->store, txn);
-    return out;
+    struct listing l = {json_array(), agent, state, limit};
+    if (l.out && limit)
+        rec_u64_each_back(h->store, DB_PROPOSALS, before, add_record, &l);
+    return l.out;
 }
 
 /* Whether the agent's stored record holds every new value of the proposal's diff. */

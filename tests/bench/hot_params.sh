@@ -7,6 +7,7 @@
 # vectorised step). Prints p50/p99; asserts nothing.
 B=${TARS_BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build}
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
+. "$SRC/tests/bench/serve.lib"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/tars-bench-XXXXXX")
 PID=
 trap '[ -n "$PID" ] && kill -9 $PID 2>/dev/null; rm -rf "$TMP"' EXIT
@@ -21,13 +22,7 @@ cat >"$TMP/tars.json" <<JSON
  "agents": [{"id": "ppo", "agent": "ppo", "env": "cartpole", "preset": "cartpole"},
             {"id": "pair", "agent": "pairagent", "env": "cartpole", "n_envs": 8}]}
 JSON
-"$B/bin/tarsd" serve --config "$TMP/tars.json" 2>"$TMP/log" &
-PID=$!
-for i in $(seq 100); do
-	PORT=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$TMP/log" | head -n 1)
-	[ -n "$PORT" ] && [ -s "$TMP/state/admin.token" ] && break
-	sleep 0.1
-done
+serve_bench
 sleep 2 # past the agents' start-up
 echo "== Parameter swaps: $N changes each, one at a time (publish: request -> pointer published; first use: published -> the runner's first step with it)"
 perl -MHTTP::Tiny -MJSON::PP -e '
@@ -57,7 +52,7 @@ perl -MHTTP::Tiny -MJSON::PP -e '
 		printf "   %-5s publish p50 %.0f us, p99 %.0f us; first use p50 %.0f us, p99 %.0f us; at the next step %d of %d\n",
 		    $id, $pct->(0.5, @pub), $pct->(0.99, @pub), $pct->(0.5, @first), $pct->(0.99, @first), $next, $seen;
 	}
-' "$PORT" "$(cat "$TMP/state/admin.token")" "$N"
+' "$PORT" "$T" "$N"
 kill -TERM $PID
 wait $PID 2>/dev/null
 PID=
