@@ -205,12 +205,16 @@ ctl params set policy nosuch=1
 fails 1 "unknown parameter 'nosuch'" "  an unknown parameter"
 ctl params set learner n_steps=64
 fails 1 "parameter 'n_steps' of agent 'learner' is not HOT" "  a parameter that is not HOT, without --recreate"
+ctl --json agent show learner
+before=$(json steps <"$TMP/out")
 ctl params set learner n_steps=64 --env max_episode_steps=300 --recreate
 has '^proposal [0-9]+ applied to learner: n_steps 32 -> 64, env max_episode_steps 200 -> 300 \(re-created in ' \
 	"  with --recreate: the agent is re-created with it"
 ctl --json agent show learner
 check "  and trains on with the new values" \
 	test "$(json params.n_steps <"$TMP/out")/$(json env_params.max_episode_steps <"$TMP/out")/$(json state <"$TMP/out")" = 64/300/running
+check "  from where it stood: its steps go on ($before -> $(json steps <"$TMP/out"))" \
+	test "$(json steps <"$TMP/out")" -ge "$before"
 ctl params set policy sticky
 fails 2 "a change needs KEY=VALUE, not 'sticky'" "params set: a word without ="
 ctl params set policy
