@@ -209,6 +209,85 @@ out:
     return rc;
 }
 
+/* Puts old back in fresh's place after a re-creation that failed. */
+static void
+restore(struct host *h, struct run *old, struct run *fresh)
+{
+    if (runs_replace(&h->runs, fresh, old) != 0) {
+        /* fresh stays in the set, failed: a restart resumes from the last checkpoint */
+        snprintf(fresh->error, sizeof fresh->error, "out of memory while re-creating it");
+        atomic_store(&fresh->state, RUN_FAILED);
+        run_destroy(old);
+        return;
+    }
+    runs_drain(fresh);
+    run_destroy(fresh);
+}
+
+/* What persistence knows of a run that must outlive it in its successor. */
+static void
+carry_over(struct run *to, const struct run *from)
+{
+    to->scalar_seq = from->scalar_seq;
+    to->scalar_time = from->scalar_time;
+    atomic_store(&to->checkpointed, atomic_load(&from->checkpointed));
+    atomic_store(&to->checkpoint_step, atomic_load(&from->checkpoint_step));
+    atomic_store(&to->checkpoint_time, atomic_load(&from->checkpoint_time));
+    atomic_store(&to->history_dropped, atomic_load(&from->history_dropped));
+}
+
+int
+agents_recreate_locked(struct host *h, struct run *old, tars_params *ap, tars_params *ep,
+                       uint64_t version, char *err, size_t errlen)
+{
+    char why[768];
+    struct run_spec s = {.id = old->id,
+                         .agent = old->agent_plugin,
+                         .env = old->env_plugin,
+                         .n_envs = old->n_envs,
+                         .seed = old->seed,
+                         .agent_params = ap,
+                         .env_params = ep};
+    struct run *fresh;
+    if (run_create(&s, &fresh, why, sizeof why)) {
+        snprintf(err, errlen, "agent '%s' cannot be re-created with these parameters: %s", old->id,
+                 why);
+        return -EINVAL;
+    }
+    fresh->params->version = version;
+    persist_attach(h, fresh);
+    int was = atomic_load(&old->state);
+    /* fresh is READY: its runner leaves it alone until it holds old's state. */
+    if (runs_replace(&h->runs, old, fresh)) {
+        run_destroy(fresh);
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    runs_drain(old); /* now no runner steps it: its state is final */
+    void *blob = NULL;
+    size_t len = 0;
+    int rc = run_save(old, &blob, &len, why, sizeof why);
+    if (rc == 0)
+        rc = run_load(fresh, blob, len, why, sizeof why);
+    free(blob);
+    if (rc) {
+        restore(h, old, fresh);
+        snprintf(err, errlen,
+                 "agent '%s' cannot take its saved state with these parameters (%s); it goes on "
+                 "with the old ones",
+                 s.id, why);
+        return -EINVAL;
+    }
+    carry_over(fresh, old);
+    /* Its last checkpoint may be in flight, with a pointer into old: commit before freeing. */
+    rc = commit(h, err, errlen);
+    run_destroy(old);
+    atomic_store(&fresh->state, was == RUN_STOPPED ? RUN_STOPPED : RUN_RUNNING);
+    hlog(LOG_INFO, fresh->id, "re-created with new parameters at step %llu",
+         (unsigned long long)atomic_load(&fresh->steps));
+    return rc;
+}
+
 int
 agents_delete(struct host *h, const char *id, char *err, size_t errlen)
 {

@@ -28,6 +28,14 @@ int agents_create(struct host *h, struct run_spec *s, const char *preset, char *
 int agents_set_running(struct host *h, const char *id, int running, char *err, size_t errlen);
 /* Replaces the agent by a fresh one of the same record: step 0, no history, no checkpoints. */
 int agents_reset(struct host *h, const char *id, char *err, size_t errlen);
+/*
+ * Re-creates the agent of old with new parameter snapshots (consumed, even on failure), from
+ * its state at a step boundary: steps, episodes, history and checkpoints continue, and the
+ * new pair is published as version `version`. The caller holds the run set's lock and
+ * rewrites the record. On failure old goes on as it was.
+ */
+int agents_recreate_locked(struct host *h, struct run *old, tars_params *ap, tars_params *ep,
+                           uint64_t version, char *err, size_t errlen);
 /* Deletes the agent and every record of it. */
 int agents_delete(struct host *h, const char *id, char *err, size_t errlen);
 

@@ -30,6 +30,8 @@ nonempty(const char *s)
     return *s != '\0';
 }
 
+/* As approval_mode_names (reload/proposals.h), in the same order. */
+static const char *const approval_modes[] = {"manual", "threshold", "always", NULL};
 static const char *const log_formats[] = {"auto", "text", "json", NULL};
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 
@@ -110,6 +112,17 @@ const struct sch_field config_schema[] = {
      .min = 1,
      .max = 1024,
      .help = "CivetWeb worker threads: one per concurrent keep-alive client or WebSocket."},
+    {.key = "hypersync_mode",
+     .type = SCH_STRING,
+     .choices = approval_modes,
+     .help = "What happens to an operator's parameter proposal: manual (an admin approves), "
+             "threshold (approved when its expected improvement reaches hypersync_threshold), "
+             "always."},
+    {.key = "hypersync_threshold",
+     .type = SCH_NUMBER,
+     .min = -1e9,
+     .max = 1e9,
+     .help = "The expected improvement at which the threshold mode approves a proposal."},
     {.key = "http_nice",
      .type = SCH_INT,
      .min = 0,
@@ -341,6 +354,12 @@ config_load(struct config *c, const char *file, struct diag *d)
     c->runners = (uint32_t)sch_int(root, "runners", 2);
     c->http_threads = (uint32_t)sch_int(root, "http_threads", 16);
     c->http_nice = (int)sch_int(root, "http_nice", HTTP_NICE_DEFAULT);
+    const char *mode = sch_str(root, "hypersync_mode", "manual");
+    for (c->hypersync_mode = 0; approval_modes[c->hypersync_mode + 1] &&
+                                strcmp(approval_modes[c->hypersync_mode], mode) != 0;
+         c->hypersync_mode++)
+        ;
+    c->hypersync_threshold = number(root, "hypersync_threshold", 0.05);
     c->checkpoint_every_s = number(root, "checkpoint_every_s", 60.0);
     c->checkpoint_every_steps = (uint64_t)sch_int(root, "checkpoint_every_steps", 0);
     c->checkpoints_kept = (uint32_t)sch_int(root, "checkpoints_kept", 3);

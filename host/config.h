@@ -47,6 +47,8 @@ struct config {
     uint32_t runners;
     uint32_t http_threads;
     int http_nice;
+    int hypersync_mode; /* enum approval_mode (reload/proposals.h) */
+    double hypersync_threshold;
     /* persistence */
     double checkpoint_every_s;       /* 0: only on demand and at shutdown */
     uint64_t checkpoint_every_steps; /* 0: by time only */

@@ -40,7 +40,7 @@ run_evaluate(struct run *r, uint32_t episodes, double *mean, double *std, char *
         if (!r->eval_ctx)
             r->eval_ctx = tars__ctx_new(name, r);
         /* n copies, seeded far from the training env's seed. */
-        int rc = r->eval_ctx ? r->eops->create(r->eval_ctx, r->env_params, n,
+        int rc = r->eval_ctx ? r->eops->create(r->eval_ctx, r->params->env, n,
                                                r->seed * 2 + 1 + 0x5eed0000ULL, &r->eval_env)
                              : TARS_ENOMEM;
         if (rc)
@@ -55,8 +55,9 @@ run_evaluate(struct run *r, uint32_t episodes, double *mean, double *std, char *
         snprintf(err, errlen, "out of memory");
         return TARS_ENOMEM;
     }
-    const tars_params *ap = __atomic_load_n(&r->agent_params, __ATOMIC_ACQUIRE);
-    const tars_params *ep = __atomic_load_n(&r->env_params, __ATOMIC_ACQUIRE);
+    /* The owner thread: no swap frees its parameters while it evaluates. */
+    const struct run_params *pp = atomic_load_explicit(&r->params, memory_order_acquire);
+    const tars_params *ap = pp->agent, *ep = pp->env;
     for (uint32_t i = 0; i < n; i++)
         target[i] = (episodes + i) / n;
     double sum = 0, sum2 = 0;

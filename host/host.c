@@ -54,6 +54,7 @@ host_configure(struct host *h, const struct opts *o, struct diag *d)
     memset(h, 0, sizeof *h);
     h->lock_fd = -1;
     h->started = host_now();
+    pthread_mutex_init(&h->proposals_lock, NULL);
     if (pthread_rwlock_init(&h->reg_lock, NULL) == 0)
         h->reg_lock_ready = 1;
     /* Writer-preferring: a stream of agent creations must not hold a code swap off. */
@@ -111,12 +112,14 @@ host_teardown(struct host *h)
 {
     if (h->runs_ready)
         runs_free(&h->runs);
+    run_params_drain(); /* parameters retired by swaps */
     if (h->reg_lock_ready)
         pthread_rwlock_destroy(&h->reg_lock);
     if (h->code_lock_ready)
         pthread_rwlock_destroy(&h->code_lock);
     registry_free(&h->reg);
     config_free(&h->cfg);
+    pthread_mutex_destroy(&h->proposals_lock);
     memset(h, 0, sizeof *h);
 }
 

@@ -43,9 +43,11 @@ struct host {
     struct codeswap *codeswap; /* serve only: the code-swap thread and the plugin dir watch */
     struct runner_pool pool;
     struct http http;
-    struct api *api;            /* the API's own state (host/api) */
-    _Atomic uint64_t audit_seq; /* the last audit entry's number */
-    double started;             /* monotonic seconds at start */
+    struct api *api;                /* the API's own state (host/api) */
+    _Atomic uint64_t audit_seq;     /* the last audit entry's number */
+    pthread_mutex_t proposals_lock; /* HyperSync decisions (reload/proposals.h) */
+    uint64_t proposal_seq;          /* the last proposal's id, under proposals_lock */
+    double started;                 /* monotonic seconds at start */
     /* Control loop (serve). */
     uv_loop_t loop;
     uv_signal_t sigint, sigterm, sighup, sigusr1;

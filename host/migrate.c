@@ -98,6 +98,21 @@ close_blob(struct swap_order *o, const struct plugin *p, const tars_ctx *ctx, ta
     return rc;
 }
 
+/*
+ * Publishes the order's pair as the run's parameters and retires the old pair (freed after a
+ * grace period: API readers may hold it). The code-swap thread holds the run set's lock, under
+ * which alone pairs are published, on the runner's behalf.
+ */
+static void
+publish(struct run *r, struct swap_order *o)
+{
+    struct run_params *np = o->params;
+    o->params = NULL;
+    np->published = host_now();
+    np->published_step = atomic_load(&r->steps);
+    run_params_retire(atomic_exchange_explicit(&r->params, np, memory_order_acq_rel));
+}
+
 static void
 migrate_agent(struct run *r, struct swap_order *o)
 {
@@ -111,7 +126,7 @@ migrate_agent(struct run *r, struct swap_order *o)
     o->blob = NULL;
     tars__ctx_clear_error(r->actx);
     /* The seed is the one the run was created with; the load restores the RNG's state. */
-    int rc = nops->create(r->actx, &r->spec, r->n_envs, o->params, r->seed * 2, &fresh);
+    int rc = nops->create(r->actx, &r->spec, r->n_envs, o->params->agent, r->seed * 2, &fresh);
     if (rc)
         op_fail(o, to, r->actx, "create", rc);
     else if (open_blob(o, to, blob, o->len, &rd) == 0)
@@ -129,9 +144,7 @@ migrate_agent(struct run *r, struct swap_order *o)
     const tars_agent_ops *old_ops = r->aops;
     r->agent = fresh;
     r->aops = nops;
-    o->old_params = r->agent_params;
-    __atomic_store_n(&r->agent_params, o->params, __ATOMIC_RELEASE);
-    o->params = NULL;
+    publish(r, o);
     atomic_store_explicit(&r->agent_plugin, o->to, memory_order_release);
     old_ops->destroy(old);
 }
@@ -163,7 +176,7 @@ fresh_env(struct run *r, struct swap_order *o, const void *blob, size_t len, tar
     tars_blob_reader *rd;
     char why[160];
     tars__ctx_clear_error(r->ectx);
-    int rc = nops->create(r->ectx, o->params, r->n_envs, r->seed * 2 + 1, out);
+    int rc = nops->create(r->ectx, o->params->env, r->n_envs, r->seed * 2 + 1, out);
     if (rc)
         return op_fail(o, to, r->ectx, "create", rc);
     if (open_blob(o, to, blob, len, &rd) == 0)
@@ -206,9 +219,7 @@ migrate_env(struct run *r, struct swap_order *o)
     r->eops = o->to->info->ops;
     memset(&r->spec, 0, sizeof r->spec);
     r->eops->spec(fresh, &r->spec);
-    o->old_params = r->env_params;
-    __atomic_store_n(&r->env_params, o->params, __ATOMIC_RELEASE);
-    o->params = NULL;
+    publish(r, o);
     atomic_store_explicit(&r->env_plugin, o->to, memory_order_release);
     old_ops->destroy(old);
     /* The evaluation env is built again on first use, by the new code. */
@@ -246,7 +257,6 @@ migrate_post(struct run *r, struct swap_order *o)
     o->error[0] = '\0';
     o->blob = NULL;
     o->len = 0;
-    o->old_params = NULL;
     o->stall_s = 0;
     atomic_init(&o->done, 0);
     atomic_store_explicit(&r->swap, o, memory_order_release);
@@ -337,4 +347,24 @@ migrate_params(const tars_params *cur, const struct plugin *to, tars_params **ou
     else
         *out = p;
     return rc;
+}
+
+int
+migrate_pair(const struct run_params *cur, uint32_t which, const struct plugin *to,
+             struct run_params **out, char *err, size_t errlen)
+{
+    tars_params *moved = NULL, *kept = NULL;
+    int agent = which == TARS_KIND_AGENT;
+    *out = NULL;
+    if (migrate_params(agent ? cur->agent : cur->env, to, &moved, err, errlen))
+        return -1;
+    if (tars_params_clone(agent ? cur->env : cur->agent, &kept) ||
+        !(*out = agent ? run_params_new(moved, kept, cur->version + 1)
+                       : run_params_new(kept, moved, cur->version + 1))) {
+        if (!kept)
+            tars_params_free(moved);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
 }

@@ -5,18 +5,21 @@
  *   SWAP_SAVE     hand over a state blob of the running agent or env instance (the smoke test
  *                 loads it into the new build, smoke.h);
  *   SWAP_MIGRATE  move the instance to a new generation of its plugin: save on the old code,
- *                 create and load on the new, swap the instance, its ops, its parameter
- *                 snapshot (rebuilt for the new schema) and its plugin pointer, then destroy
- *                 the old instance. The step counters, episode accumulators and buffers are the
- *                 run's and do not move: training goes on at the next step. On any failure the
- *                 old instance is left exactly as it was and keeps running.
+ *                 create and load on the new, swap the instance, its ops and its plugin
+ *                 pointer, publish the run's next parameter pair (struct run_params, the
+ *                 migrating side rebuilt for the new schema) and retire the old pair, then
+ *                 destroy the old instance. The step counters, episode accumulators and buffers
+ *                 are the run's and do not move: training goes on at the next step. On any
+ *                 failure the old instance is left exactly as it was and keeps running.
  *
  * A successful migration asks for a checkpoint (taken in the same slice by persist), so that a
  * restart resumes on the new code.
  *
- * Threads: migrate_post, migrate_wait and migrate_params on the code-swap thread with
- * host.runs.lock held (the runs stay in the set and nobody else starts or stops them);
- * migrate_take on the run's runner (slice() in runner.c), outside any read-side section.
+ * Threads: migrate_post, migrate_wait and migrate_pair on the code-swap thread with
+ * host.runs.lock held: the runs stay in the set, nobody else starts or stops them, and nobody
+ * else publishes their parameters (params_swap.h publishes under the same lock), so the runner
+ * publishes a pair on the lock holder's behalf. migrate_take on the run's runner (slice() in
+ * runner.c), outside its read-side section.
  */
 #ifndef TARS_HOST_MIGRATE_H
 #define TARS_HOST_MIGRATE_H
@@ -28,18 +31,17 @@
 enum swap_kind { SWAP_SAVE = 1, SWAP_MIGRATE = 2 };
 
 struct swap_order {
-    int kind;            /* enum swap_kind */
-    uint32_t which;      /* TARS_KIND_AGENT or TARS_KIND_ENV: the instance concerned */
-    struct plugin *to;   /* SWAP_MIGRATE: the new generation */
-    tars_params *params; /* SWAP_MIGRATE: the snapshot for `to` (migrate_params); the run takes
-                          * it on success, the poster frees it otherwise */
+    int kind;                  /* enum swap_kind */
+    uint32_t which;            /* TARS_KIND_AGENT or TARS_KIND_ENV: the instance concerned */
+    struct plugin *to;         /* SWAP_MIGRATE: the new generation */
+    struct run_params *params; /* SWAP_MIGRATE: the run's next pair (migrate_pair): published
+                                * by the runner on success, freed by the poster otherwise */
     /* Results, written by the runner; read once done is set. */
-    int rc;                  /* 0 or the failed op's negative code */
-    char error[512];         /* why, when rc != 0 */
-    void *blob;              /* SWAP_SAVE: the state blob (malloc'd; the poster frees it) */
-    size_t len;              /* SWAP_SAVE: may be 0 for an env that cannot save */
-    tars_params *old_params; /* SWAP_MIGRATE: the replaced snapshot; free it after rcu_wait */
-    double stall_s;          /* the runner's time on the order: its stall */
+    int rc;          /* 0 or the failed op's negative code */
+    char error[512]; /* why, when rc != 0 */
+    void *blob;      /* SWAP_SAVE: the state blob (malloc'd; the poster frees it) */
+    size_t len;      /* SWAP_SAVE: may be 0 for an env that cannot save */
+    double stall_s;  /* the runner's time on the order: its stall */
     atomic_int done;
 };
 
@@ -65,5 +67,12 @@ void migrate_wait(struct run **runs, struct swap_order **orders, size_t n, doubl
  */
 int migrate_params(const tars_params *cur, const struct plugin *to, tars_params **out, char *err,
                    size_t errlen);
+/*
+ * The pair a run publishes when its `which` side (TARS_KIND_AGENT or TARS_KIND_ENV) moves to
+ * `to`: that side from migrate_params, the other a copy of cur's, version cur's + 1. Fails like
+ * migrate_params.
+ */
+int migrate_pair(const struct run_params *cur, uint32_t which, const struct plugin *to,
+                 struct run_params **out, char *err, size_t errlen);
 
 #endif

@@ -91,8 +91,8 @@ type_name(uint32_t t)
     return "unknown";
 }
 
-static json_t *
-value_json(const tars_param_def *d, double v)
+json_t *
+pjson_value(const tars_param_def *d, double v)
 {
     switch (d->type) {
     case TARS_PARAM_INT:
@@ -116,10 +116,10 @@ pjson_schema(const tars_param_def *defs, uint32_t n)
         json_object_set_new(o, "name", json_string(d->name));
         json_object_set_new(o, "type", json_string(type_name(d->type)));
         json_object_set_new(o, "help", json_string(d->help));
-        json_object_set_new(o, "default", value_json(d, d->def));
+        json_object_set_new(o, "default", pjson_value(d, d->def));
         if (d->type == TARS_PARAM_FLOAT || d->type == TARS_PARAM_INT) {
-            json_object_set_new(o, "min", isfinite(d->min) ? value_json(d, d->min) : json_null());
-            json_object_set_new(o, "max", isfinite(d->max) ? value_json(d, d->max) : json_null());
+            json_object_set_new(o, "min", isfinite(d->min) ? pjson_value(d, d->min) : json_null());
+            json_object_set_new(o, "max", isfinite(d->max) ? pjson_value(d, d->max) : json_null());
         }
         if (d->type == TARS_PARAM_ENUM) {
             json_t *c = json_array();
@@ -140,7 +140,7 @@ pjson_values(const tars_params *p)
     json_t *o = json_object();
     for (uint32_t i = 0; o && i < tars_params_count(p); i++) {
         const tars_param_def *d = tars_params_def(p, i);
-        json_object_set_new(o, d->name, value_json(d, tars_param_value(p, i)));
+        json_object_set_new(o, d->name, pjson_value(d, tars_param_value(p, i)));
     }
     return o;
 }

@@ -35,6 +35,8 @@ int pjson_apply(tars_params *p, json_t *obj, enum pjson_scope scope, const struc
 
 /* The schema as JSON (for the API and `tarsctl plugin check --json`). */
 json_t *pjson_schema(const tars_param_def *defs, uint32_t n);
+/* One value of parameter d as JSON: a number, true/false, or the enum's choice. */
+json_t *pjson_value(const tars_param_def *d, double v);
 /* The snapshot's values as a JSON object. */
 json_t *pjson_values(const tars_params *p);
 

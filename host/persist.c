@@ -347,9 +347,18 @@ persist_record(struct host *h, const char *id)
 int
 persist_set_paused(struct host *h, const char *id, int paused)
 {
+    json_t *fields = json_pack("{s:b}", "paused", paused);
+    int rc = persist_update_record(h, id, fields);
+    json_decref(fields);
+    return rc;
+}
+
+int
+persist_update_record(struct host *h, const char *id, json_t *fields)
+{
     json_t *rec = persist_record(h, id);
     char *text = NULL;
-    if (rec && json_object_set_new(rec, "paused", json_boolean(paused)) == 0)
+    if (rec && json_object_update(rec, fields) == 0)
         text = json_dumps(rec, JSON_COMPACT);
     int rc = text ? writer_json(h->writer, DB_AGENTS, id, text, strlen(text)) : -1;
     free(text);

@@ -37,6 +37,8 @@ char *persist_agent_record(const struct run_spec *s, const char *preset, const c
 json_t *persist_record(struct host *h, const char *id);
 /* Rewrites the record with "paused" set (operators' stop/start survive restarts). */
 int persist_set_paused(struct host *h, const char *id, int paused);
+/* Rewrites the record with fields' members set (the caller holds the run set's lock). */
+int persist_update_record(struct host *h, const char *id, json_t *fields);
 /* The plugins and parameters a record names; errors go to d (returns their number). */
 int persist_spec(struct host *h, json_t *rec, struct run_spec *s, struct diag *d);
 /* Hooks r's finished episodes into the history. */

@@ -64,4 +64,31 @@ rcu_wait(void)
 #endif
 }
 
+/*
+ * Calls fn(head) after a grace period, on liburcu's call_rcu thread; for objects a thread
+ * cannot wait for (an API handler replying, a runner). Callers must be RCU threads, and
+ * count what they defer if they must wait for it (liburcu's rcu_barrier is not
+ * instrumented for TSan: see run_params_drain).
+ */
+static inline void
+rcu_defer(struct rcu_head *head, void (*fn)(struct rcu_head *head))
+{
+#ifdef TARS_RCU_TSAN
+    __tsan_release(head); /* what the caller did before: liburcu's queue is not instrumented */
+#endif
+    urcu_memb_call_rcu(head, fn);
+}
+
+/* The first thing a deferred call does: under TSan, its caller's past and the grace period. */
+static inline void
+rcu_grace_ended(struct rcu_head *head)
+{
+#ifdef TARS_RCU_TSAN
+    __tsan_acquire(head);
+    __tsan_acquire(&tars_rcu_tsan_sync);
+#else
+    (void)head;
+#endif
+}
+
 #endif

@@ -216,8 +216,9 @@ from_instance(struct swap *x, struct run *r, json_t *job)
     struct swap_order o = {.kind = SWAP_SAVE, .which = x->cur->info->kind};
     struct swap_order *op = &o;
     int agent = o.which == TARS_KIND_AGENT;
-    const tars_params *ap = __atomic_load_n(&r->agent_params, __ATOMIC_ACQUIRE);
-    const tars_params *ep = __atomic_load_n(&r->env_params, __ATOMIC_ACQUIRE);
+    /* Pairs are published under runs.lock alone, which this thread holds: it stays. */
+    const struct run_params *rp = atomic_load_explicit(&r->params, memory_order_acquire);
+    const tars_params *ap = rp->agent, *ep = rp->env;
     json_object_set_new(job, "params", pjson_values(agent ? ap : ep));
     json_object_set_new(job, "n_envs", json_integer(r->n_envs));
     json_object_set_new(job, "seed", json_integer((json_int_t)r->seed));
@@ -295,12 +296,11 @@ prepare_orders(struct swap *x)
         if (!retire_uses(r, x->cur))
             continue;
         struct swap_order *o = &x->orders[x->n];
-        const tars_params *p = __atomic_load_n(
-            kind == TARS_KIND_AGENT ? &r->agent_params : &r->env_params, __ATOMIC_ACQUIRE);
+        const struct run_params *rp = atomic_load_explicit(&r->params, memory_order_acquire);
         *o = (struct swap_order){.kind = SWAP_MIGRATE, .which = kind, .to = x->next};
         x->runs[x->n] = r;
         x->optrs[x->n++] = o;
-        if (migrate_params(p, x->next, &o->params, why, sizeof why))
+        if (migrate_pair(rp, kind, x->next, &o->params, why, sizeof why))
             return refuse(x, 422, "agent '%s': %s", r->id, why);
     }
     return 0;
@@ -321,20 +321,16 @@ publish(struct swap *x)
 static void
 record_run(struct host *h, struct run *r)
 {
-    json_t *rec = persist_record(h, r->id);
-    if (!rec)
-        return;
-    const tars_params *ap = __atomic_load_n(&r->agent_params, __ATOMIC_ACQUIRE);
-    const tars_params *ep = __atomic_load_n(&r->env_params, __ATOMIC_ACQUIRE);
-    json_object_set_new(rec, "agent_version", json_string(r->agent_plugin->info->version));
-    json_object_set_new(rec, "env_version", json_string(r->env_plugin->info->version));
-    json_object_set_new(rec, "params", pjson_values(ap));
-    json_object_set_new(rec, "env_params", pjson_values(ep));
-    char *text = json_dumps(rec, JSON_COMPACT);
-    if (text)
-        writer_json(h->writer, DB_AGENTS, r->id, text, strlen(text));
-    free(text);
-    json_decref(rec);
+    const struct run_params *rp = atomic_load_explicit(&r->params, memory_order_acquire);
+    json_t *fields =
+        json_pack("{s:s, s:s, s:o, s:o}", "agent_version", r->agent_plugin->info->version,
+                  "env_version", r->env_plugin->info->version, "params", pjson_values(rp->agent),
+                  "env_params", pjson_values(rp->env));
+    if (!fields || persist_update_record(h, r->id, fields))
+        hlog(LOG_ERROR, r->id,
+             "its record could not be rewritten: a restart rebuilds it with the old versions' "
+             "parameters");
+    json_decref(fields);
 }
 
 /* 4d. Every instance migrates on its runner; the outcome of each. */
@@ -361,7 +357,7 @@ migrate_all(struct swap *x)
         else
             hlog(LOG_ERROR, x->runs[i]->id, "stays on %s %s: %s", x->cur->info->name,
                  x->cur->info->version, o->error);
-        tars_params_free(o->params); /* not taken: the migration failed */
+        run_params_free(o->params); /* not taken: the migration failed */
         o->params = NULL;
     }
 }
@@ -403,10 +399,9 @@ switch_code(struct swap *x)
     size_t n_gone = retire_unused(h, gone, sizeof gone / sizeof gone[0]);
     pthread_mutex_unlock(&h->runs.lock);
     pthread_rwlock_unlock(&h->code_lock);
-    /* Readers that saw the old generations or snapshots (inside rcu_enter) are gone after it. */
+    /* Readers that saw the old generations (inside rcu_enter) are gone after it; the runners
+     * retired the old parameter pairs themselves (run_params_retire). */
     rcu_wait();
-    for (size_t i = 0; i < x->n; i++)
-        tars_params_free(x->optrs[i]->old_params);
     x->freed = retire_free(gone, n_gone);
     x->t_freed = host_now();
 }
@@ -531,7 +526,9 @@ cleanup(struct swap *x)
 {
     int published = !strcmp(x->outcome, "reloaded") || !strcmp(x->outcome, "partial");
     if (x->next && !published)
-        plugin_free(x->next); /* never published, or rolled back before the grace period */
+        plugin_free(x->next);         /* never published, or rolled back before the grace period */
+    for (size_t i = 0; i < x->n; i++) /* pairs built for orders never posted (a refusal) */
+        run_params_free(x->optrs[i]->params);
     free(x->runs);
     free(x->orders);
     free(x->optrs);

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "host.h"
 #include "run.h"
 
 const char *
@@ -64,8 +65,7 @@ run_create(const struct run_spec *s, struct run **out, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return TARS_ENOMEM;
     }
-    r->agent_params = s->agent_params;
-    r->env_params = s->env_params;
+    r->params = run_params_new(s->agent_params, s->env_params, 0);
     r->agent_plugin = s->agent;
     r->env_plugin = s->env;
     r->aops = s->agent->info->ops;
@@ -76,6 +76,12 @@ run_create(const struct run_spec *s, struct run **out, char *err, size_t errlen)
     feed_init(&r->feed);
     atomic_init(&r->last_return, NAN);
     r->id = strdup(s->id);
+    if (!r->params) {
+        free(r->id);
+        free(r);
+        snprintf(err, errlen, "out of memory");
+        return TARS_ENOMEM;
+    }
     char name[80];
     snprintf(name, sizeof name, "%s/env", s->id);
     r->ectx = tars__ctx_new(name, r);
@@ -86,7 +92,7 @@ run_create(const struct run_spec *s, struct run **out, char *err, size_t errlen)
         goto fail;
     }
     /* Env and agent draw from distinct seeds so that neither's RNG use shifts the other. */
-    rc = r->eops->create(r->ectx, r->env_params, r->n_envs, s->seed * 2 + 1, &r->env);
+    rc = r->eops->create(r->ectx, r->params->env, r->n_envs, s->seed * 2 + 1, &r->env);
     if (rc) {
         op_error(err, errlen, s->env, r->ectx, "create", rc);
         goto fail;
@@ -105,12 +111,12 @@ run_create(const struct run_spec *s, struct run **out, char *err, size_t errlen)
         rc = TARS_ENOMEM;
         goto fail;
     }
-    rc = r->aops->create(r->actx, &r->spec, r->n_envs, r->agent_params, s->seed * 2, &r->agent);
+    rc = r->aops->create(r->actx, &r->spec, r->n_envs, r->params->agent, s->seed * 2, &r->agent);
     if (rc) {
         op_error(err, errlen, s->agent, r->actx, "create", rc);
         goto fail;
     }
-    rc = r->eops->reset(r->env, r->env_params, r->buf.obs);
+    rc = r->eops->reset(r->env, r->params->env, r->buf.obs);
     if (rc) {
         op_error(err, errlen, s->env, r->ectx, "reset", rc);
         goto fail;
@@ -136,8 +142,7 @@ run_destroy(struct run *r)
     tars__ctx_free(r->actx);
     tars__ctx_free(r->ectx);
     tars__ctx_free(r->eval_ctx);
-    tars_params_free(r->agent_params);
-    tars_params_free(r->env_params);
+    run_params_free(r->params); /* retired ones are the publisher's */
     vecbuf_free(&r->buf);
     free(r->next_obs);
     free(r->history);
@@ -195,8 +200,14 @@ episode_done(struct run *r, uint32_t i)
 int
 run_step(struct run *r)
 {
-    const tars_params *ap = __atomic_load_n(&r->agent_params, __ATOMIC_ACQUIRE);
-    const tars_params *ep = __atomic_load_n(&r->env_params, __ATOMIC_ACQUIRE);
+    /* One load for the whole step: act, the env's step and observe see the same pair. */
+    struct run_params *pp = atomic_load_explicit(&r->params, memory_order_acquire);
+    if (pp->version != r->params_used) {
+        r->params_used = pp->version;
+        atomic_store_explicit(&pp->first_use_step, atomic_load(&r->steps), memory_order_relaxed);
+        atomic_store_explicit(&pp->first_use, host_now(), memory_order_release);
+    }
+    const tars_params *ap = pp->agent, *ep = pp->env;
     struct vecbuf *b = &r->buf;
     const char *op = NULL;
     int rc = vecbuf_act_step(b, r->aops, r->agent, ap, 1, r->eops, r->env, ep, &op);

@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include "feed.h"
+#include "rcu.h"
 #include "records.h"
 #include "registry.h"
 #include "vecbuf.h"
@@ -35,6 +36,31 @@ struct run_spec {
     tars_params *env_params;   /* likewise */
 };
 
+/*
+ * The parameters a run steps with: the agent's and the env's snapshots, published together
+ * by one pointer (reload/params_swap.c) so that a step sees the old pair or the new pair
+ * whole. Immutable once published, but for first_use_*, which the runner sets once. Freed
+ * after an RCU grace period: read it inside rcu_enter/rcu_leave (runners step inside one).
+ */
+struct run_params {
+    tars_params *agent;
+    tars_params *env;
+    uint64_t version;         /* 0 when the run is built, +1 with each published change */
+    double published;         /* host_now() when it was published */
+    uint64_t published_step;  /* the run's step counter then */
+    _Atomic double first_use; /* host_now() when the runner first stepped with it (0: not yet) */
+    _Atomic uint64_t first_use_step; /* the run's step counter then */
+    struct rcu_head rcu;
+};
+
+/* A bundle of two snapshots (owned by it, even on failure); NULL when out of memory. */
+struct run_params *run_params_new(tars_params *agent, tars_params *env, uint64_t version);
+void run_params_free(struct run_params *p);
+/* Frees p after a grace period (callers must be RCU threads, see rcu.h). */
+void run_params_retire(struct run_params *p);
+/* Waits until every retired pair is freed (at exit). */
+void run_params_drain(void);
+
 struct run;
 typedef void (*run_episode_fn)(struct run *r, uint32_t env, double ret, uint32_t len, void *user);
 
@@ -52,9 +78,9 @@ struct run {
     tars_ctx *ectx;
     tars_agent *agent;
     tars_env *env;
-    /* Published snapshots: replaced whole, never modified (hot reload swaps the pointer). */
-    tars_params *agent_params;
-    tars_params *env_params;
+    /* Published parameters (see struct run_params): replaced whole, never modified. */
+    struct run_params *_Atomic params;
+    uint64_t params_used; /* the version the runner last stepped with (owner thread) */
     tars_env_spec spec;
     uint64_t seed;
     uint32_t n_envs;

@@ -67,6 +67,8 @@ slice(struct runner_pool *pool, struct run *r)
         /* Each run steps for a time slice rather than once, so that a cheap agent sharing
          * a thread with an expensive one still gets its share of the CPU. */
         double until = host_now() + RUNNER_SLICE_S;
+        /* A read-side section keeps the parameters a step uses alive (run_params_retire). */
+        rcu_enter();
         do {
             if (run_step(r) != 0) {
                 hlog(LOG_ERROR, r->id, "stopped: %s", r->error);
@@ -75,6 +77,7 @@ slice(struct runner_pool *pool, struct run *r)
         } while (host_now() < until && !stopping(pool) &&
                  atomic_load_explicit(&r->state, memory_order_relaxed) == RUN_RUNNING &&
                  !atomic_load_explicit(&r->swap, memory_order_relaxed)); /* see below */
+        rcu_leave();
     }
     /* A code swap's order (migrate.h) is carried out here, at a step boundary, whatever the
      * run's state (stopped and failed runs migrate too); a posted one ends the slice early.

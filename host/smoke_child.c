@@ -144,7 +144,8 @@ agent_reload(struct run *r, const void *blob, size_t len, const char *what, tars
     tars_agent *a = NULL;
     tars_blob_reader *rd;
     tars__ctx_clear_error(r->actx);
-    int rc = r->aops->create(r->actx, &r->spec, r->n_envs, r->agent_params, r->seed * 2, &a);
+    const tars_params *ap = atomic_load(&r->params)->agent;
+    int rc = r->aops->create(r->actx, &r->spec, r->n_envs, ap, r->seed * 2, &a);
     if (rc)
         return fail(err, errlen, "agent '%s' %s create failed: %s", info->name, info->version,
                     *tars__ctx_error(r->actx) ? tars__ctx_error(r->actx) : tars_strerror(rc));

@@ -314,3 +314,72 @@ rec_each(struct store *s, MDB_txn *txn, enum store_db db, const char *agent, uin
     mdb_cursor_close(c);
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
+
+/* Databases numbered by a u64 (audit, proposals). */
+
+void
+rec_u64_key(uint64_t n, unsigned char key[8])
+{
+    for (int i = 7; i >= 0; i--, n >>= 8)
+        key[i] = (unsigned char)n;
+}
+
+uint64_t
+rec_u64_of(const MDB_val *k)
+{
+    uint64_t n = 0;
+    const unsigned char *p = k->mv_data;
+    for (size_t i = 0; i < 8 && i < k->mv_size; i++)
+        n = n << 8 | p[i];
+    return n;
+}
+
+int
+rec_u64_last(struct store *s, enum store_db db, uint64_t *last)
+{
+    MDB_txn *txn;
+    MDB_cursor *c;
+    MDB_val k, v;
+    *last = 0;
+    int rc = store_read_begin(s, &txn);
+    if (rc)
+        return rc;
+    if ((rc = mdb_cursor_open(txn, store_dbi(s, db), &c)) == 0) {
+        if (mdb_cursor_get(c, &k, &v, MDB_LAST) == 0 && k.mv_size == 8)
+            *last = rec_u64_of(&k);
+        mdb_cursor_close(c);
+    }
+    store_read_end(s, txn);
+    return rc;
+}
+
+int
+rec_u64_each_back(struct store *s, enum store_db db, uint64_t before,
+                  int (*fn)(const MDB_val *v, void *arg), void *arg)
+{
+    MDB_txn *txn;
+    MDB_cursor *c;
+    MDB_val k, v;
+    unsigned char key[8];
+    int rc = store_read_begin(s, &txn);
+    if (rc)
+        return rc;
+    if ((rc = mdb_cursor_open(txn, store_dbi(s, db), &c)) == 0) {
+        if (before) { /* the first entry at or after `before`, then one back */
+            rec_u64_key(before, key);
+            k = (MDB_val){8, key};
+            rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+            rc = rc == MDB_NOTFOUND ? mdb_cursor_get(c, &k, &v, MDB_LAST)
+                                    : mdb_cursor_get(c, &k, &v, MDB_PREV);
+            if (!rc && rec_u64_of(&k) >= before)
+                rc = MDB_NOTFOUND;
+        } else {
+            rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+        }
+        while (!rc && fn(&v, arg) == 0)
+            rc = mdb_cursor_get(c, &k, &v, MDB_PREV);
+        mdb_cursor_close(c);
+    }
+    store_read_end(s, txn);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}

@@ -83,4 +83,16 @@ int rec_last_n(struct store *s, MDB_txn *txn, enum store_db db, const char *agen
 int rec_each(struct store *s, MDB_txn *txn, enum store_db db, const char *agent, uint64_t from,
              uint64_t to, int (*fn)(uint64_t n, const MDB_val *v, void *arg), void *arg);
 
+/* Databases numbered by a u64 (audit, proposals): keys are 8 bytes, big-endian. */
+void rec_u64_key(uint64_t n, unsigned char key[8]);
+uint64_t rec_u64_of(const MDB_val *k);
+/* The largest number in db (0 when it is empty). */
+int rec_u64_last(struct store *s, enum store_db db, uint64_t *last);
+/*
+ * Calls fn on each value below number `before` (0: from the newest), newest first, until fn
+ * returns non-zero (values are valid during the call only).
+ */
+int rec_u64_each_back(struct store *s, enum store_db db, uint64_t before,
+                      int (*fn)(const MDB_val *v, void *arg), void *arg);
+
 #endif

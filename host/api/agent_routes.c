@@ -61,8 +61,8 @@ live(struct host *h, const char *id, int full)
     struct run *r = runset_find(runs_current(&h->runs), id);
     json_t *o = r ? api_run_json(h, r) : NULL;
     if (o && full) {
-        const tars_params *ap = __atomic_load_n(&r->agent_params, __ATOMIC_ACQUIRE);
-        const tars_params *ep = __atomic_load_n(&r->env_params, __ATOMIC_ACQUIRE);
+        const struct run_params *pp = atomic_load_explicit(&r->params, memory_order_acquire);
+        const tars_params *ap = pp->agent, *ep = pp->env;
         json_object_set_new(o, "seed", json_integer((json_int_t)r->seed));
         json_object_set_new(o, "agent_version", json_string(r->agent_plugin->info->version));
         json_object_set_new(o, "env_version", json_string(r->env_plugin->info->version));
@@ -233,11 +233,18 @@ api_agent_params(struct api_req *q)
     rcu_enter();
     struct run *r = runset_find(runs_current(&q->h->runs), q->params[0]);
     if (r) {
-        const tars_params *ap = __atomic_load_n(&r->agent_params, __ATOMIC_ACQUIRE);
-        const tars_params *ep = __atomic_load_n(&r->env_params, __ATOMIC_ACQUIRE);
+        const struct run_params *pp = atomic_load_explicit(&r->params, memory_order_acquire);
         const tars_plugin_info *ai = r->agent_plugin->info, *ei = r->env_plugin->info;
-        o = json_pack("{s:s, s:o, s:o, s:o, s:o}", "id", r->id, "params", pjson_values(ap),
-                      "env_params", pjson_values(ep), "schema",
+        /* When the runner first stepped with this version, and how long after publication. */
+        double used = atomic_load_explicit(&pp->first_use, memory_order_acquire);
+        json_t *first_us =
+            pp->version && used > 0 ? json_real((used - pp->published) * 1e6) : json_null();
+        json_t *first_step =
+            used > 0 ? json_integer((json_int_t)atomic_load(&pp->first_use_step)) : json_null();
+        o = json_pack("{s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "id", r->id, "version",
+                      (json_int_t)pp->version, "published_step", (json_int_t)pp->published_step,
+                      "first_use_us", first_us, "first_use_step", first_step, "params",
+                      pjson_values(pp->agent), "env_params", pjson_values(pp->env), "schema",
                       pjson_schema(ai->params, ai->n_params), "env_schema",
                       pjson_schema(ei->params, ei->n_params));
     }

@@ -48,8 +48,8 @@ struct api_req {
     /* The reply, sent by the router once the call is audited. */
     int status;
     json_t *reply;
-    char headers[128]; /* extra header lines, each ending in CRLF */
-    char message[256]; /* an error's message, for the audit log */
+    char headers[128];  /* extra header lines, each ending in CRLF */
+    char message[1024]; /* an error's message, for the audit log */
 };
 
 /* The state the API keeps beside the host's. */
@@ -108,6 +108,12 @@ int api_agent_stop(struct api_req *q);
 int api_agent_reset(struct api_req *q);
 int api_agent_delete(struct api_req *q);
 int api_agent_params(struct api_req *q);
+int api_agent_params_patch(struct api_req *q);
+int api_proposals_list(struct api_req *q);
+int api_proposal_create(struct api_req *q);
+int api_proposal_get(struct api_req *q);
+int api_proposal_approve(struct api_req *q);
+int api_proposal_reject(struct api_req *q);
 int api_agent_history(struct api_req *q);
 int api_agent_checkpoints(struct api_req *q);
 int api_agent_scalars(struct api_req *q);

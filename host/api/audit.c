@@ -3,59 +3,32 @@
 #include <time.h>
 #include "audit.h"
 #include "host.h"
+#include "records.h"
 #include "store.h"
 #include "writer.h"
-
-static void
-key_of(uint64_t seq, unsigned char key[8])
-{
-    for (int i = 7; i >= 0; i--, seq >>= 8)
-        key[i] = (unsigned char)seq;
-}
-
-static uint64_t
-seq_of(const MDB_val *k)
-{
-    uint64_t seq = 0;
-    const unsigned char *p = k->mv_data;
-    for (size_t i = 0; i < 8 && i < k->mv_size; i++)
-        seq = seq << 8 | p[i];
-    return seq;
-}
 
 int
 audit_open(struct host *h)
 {
-    MDB_txn *txn;
-    MDB_cursor *c;
-    MDB_val k, v;
-    uint64_t last = 0;
-    int rc = store_read_begin(h->store, &txn);
-    if (rc)
-        return rc;
-    if ((rc = mdb_cursor_open(txn, store_dbi(h->store, DB_AUDIT), &c)) == 0) {
-        if (mdb_cursor_get(c, &k, &v, MDB_LAST) == 0 && k.mv_size == 8)
-            last = seq_of(&k);
-        mdb_cursor_close(c);
-    }
-    store_read_end(h->store, txn);
+    uint64_t last;
+    int rc = rec_u64_last(h->store, DB_AUDIT, &last);
     atomic_store(&h->audit_seq, last);
     return rc;
 }
 
-/* Queues entry e (consumed) under the next sequence number, and drops the oldest. */
+/* Queues entry e (consumed) under sequence number seq, and drops the oldest. */
 static void
 append(struct host *h, uint64_t seq, json_t *e)
 {
     char *text = e ? json_dumps(e, JSON_COMPACT) : NULL;
     json_decref(e);
     unsigned char key[8];
-    key_of(seq, key);
+    rec_u64_key(seq, key);
     if (text)
         writer_put(h->writer, DB_AUDIT, key, sizeof key, text, strlen(text));
     free(text);
     if (h->cfg.audit_kept && seq > h->cfg.audit_kept) {
-        key_of(seq - h->cfg.audit_kept, key);
+        rec_u64_key(seq - h->cfg.audit_kept, key);
         writer_del(h->writer, DB_AUDIT, key, sizeof key);
     }
 }
@@ -96,36 +69,27 @@ audit_append_system(struct host *h, const char *who, const char *method, const c
                      "outcome", status < 400 ? "ok" : "refused", "detail", detail));
 }
 
+/* Collects entries up to a limit. */
+struct listing {
+    json_t *out;
+    size_t limit;
+};
+
+static int
+add_entry(const MDB_val *v, void *arg)
+{
+    struct listing *l = arg;
+    json_t *e = json_loadb(v->mv_data, v->mv_size, 0, NULL);
+    if (e)
+        json_array_append_new(l->out, e);
+    return json_array_size(l->out) >= l->limit;
+}
+
 json_t *
 audit_list(struct host *h, uint64_t before, size_t limit)
 {
-    json_t *out = json_array();
-    MDB_txn *txn;
-    MDB_cursor *c;
-    MDB_val k, v;
-    unsigned char key[8];
-    if (!out || store_read_begin(h->store, &txn))
-        return out;
-    if (mdb_cursor_open(txn, store_dbi(h->store, DB_AUDIT), &c) == 0) {
-        int rc;
-        if (before) { /* the first entry at or after `before`, then step back */
-            key_of(before, key);
-            k = (MDB_val){8, key};
-            rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-            rc = rc == MDB_NOTFOUND ? mdb_cursor_get(c, &k, &v, MDB_LAST)
-                                    : mdb_cursor_get(c, &k, &v, MDB_PREV);
-            if (!rc && seq_of(&k) >= before)
-                rc = MDB_NOTFOUND;
-        } else {
-            rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
-        }
-        for (; !rc && json_array_size(out) < limit; rc = mdb_cursor_get(c, &k, &v, MDB_PREV)) {
-            json_t *e = json_loadb(v.mv_data, v.mv_size, 0, NULL);
-            if (e)
-                json_array_append_new(out, e);
-        }
-        mdb_cursor_close(c);
-    }
-    store_read_end(h->store, txn);
-    return out;
+    struct listing l = {json_array(), limit};
+    if (l.out && limit)
+        rec_u64_each_back(h->store, DB_AUDIT, before, add_entry, &l);
+    return l.out;
 }

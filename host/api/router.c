@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "api.h"
+#include "proposals.h"
 #include "bigstack.h"
 #include "audit.h"
 #include "host.h"
@@ -362,6 +363,11 @@ api_install(struct mg_context *ctx, struct host *h, char *err, size_t errlen)
         snprintf(err, errlen, "cannot read the audit log");
         return -1;
     }
+    if (proposals_open(h) != 0) {
+        snprintf(err, errlen, "cannot read the proposals");
+        return -1;
+    }
+    proposals_recover(h);
     h->api->per_token = ratelimit_new(h->cfg.api_rate, h->cfg.api_burst);
     h->api->per_address = ratelimit_new(h->cfg.api_address_rate, h->cfg.api_address_burst);
     if (stream_start(ctx, h)) {

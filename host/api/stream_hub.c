@@ -11,6 +11,7 @@
 #include <time.h>
 #include "codeswap.h"
 #include "host.h"
+#include "params_json.h"
 #include "rcu.h"
 #include "stream.h"
 #include "stream_internal.h"
@@ -104,10 +105,12 @@ static void
 changes(struct stream *st, struct batch *b, struct seen *s, struct run *r)
 {
     int state = atomic_load(&r->state);
+    const struct run_params *pp = atomic_load_explicit(&r->params, memory_order_acquire);
     if (s->state == -1 || s->run != r) {
-        add_event(b, r->id,
-                  json_pack("{s:s, s:o}", "type", s->state == -1 ? "added" : "reset", "agent",
-                            api_run_json(st->h, r)));
+        /* Another run under the same id: a reset starts from the record (version 0); a
+         * change of parameters that are not HOT re-creates it with a newer version. */
+        const char *type = s->state == -1 ? "added" : pp->version ? "recreated" : "reset";
+        add_event(b, r->id, json_pack("{s:s, s:o}", "type", type, "agent", api_run_json(st->h, r)));
     } else if (state != s->state) {
         add_event(b, r->id,
                   json_pack("{s:s, s:s, s:s, s:s?}", "type", "status", "agent", r->id, "state",
@@ -119,6 +122,12 @@ changes(struct stream *st, struct batch *b, struct seen *s, struct run *r)
         add_event(b, r->id,
                   json_pack("{s:s, s:s, s:I, s:o}", "type", "checkpoint", "agent", r->id, "step",
                             (json_int_t)step, "time", num(atomic_load(&r->checkpoint_time))));
+    if (s->state != -1 && pp->version != s->params_version)
+        add_event(b, r->id,
+                  json_pack("{s:s, s:s, s:I, s:o, s:o}", "type", "params", "agent", r->id,
+                            "version", (json_int_t)pp->version, "params", pjson_values(pp->agent),
+                            "env_params", pjson_values(pp->env)));
+    s->params_version = pp->version;
     s->run = r;
     s->state = state;
     s->checkpointed = checkpointed;

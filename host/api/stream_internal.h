@@ -59,6 +59,7 @@ struct seen {
     int present;
     uint64_t checkpoint_step;
     int checkpointed;
+    uint64_t params_version;
     double progress_time;
 };
 

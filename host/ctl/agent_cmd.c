@@ -225,48 +225,6 @@ cmd_params_get(struct ctl *c, int argc, char **argv)
     return 0;
 }
 
-/*
- * A --set value as the user means it: true/false, a whole number, a decimal number, or else
- * the text itself (an enum choice). Hex, nan and inf stay text: tarsd then names the type
- * it wanted.
- */
-static json_t *
-typed_value(const char *text)
-{
-    if (strcmp(text, "true") == 0 || strcmp(text, "false") == 0)
-        return json_boolean(text[0] == 't');
-    int numeric =
-        (isdigit((unsigned char)text[0]) || text[0] == '-' || text[0] == '+' || text[0] == '.') &&
-        !strpbrk(text, "xXnN");
-    char *end;
-    errno = 0;
-    long long i = strtoll(text, &end, 10);
-    if (numeric && !*end && !errno)
-        return json_integer(i);
-    errno = 0;
-    double d = strtod(text, &end);
-    if (numeric && end != text && !*end && !errno && isfinite(d))
-        return json_real(d);
-    return json_string(text);
-}
-
-/* The KEY=VALUE options of one kind as an object. Returns 0 or CTL_EXIT_USAGE. */
-static int
-settings(const struct ctl *c, const char *opt, const struct ctl_list *l, json_t **out)
-{
-    *out = json_object();
-    for (int i = 0; i < l->n; i++) {
-        const char *eq = strchr(l->v[i], '=');
-        if (!eq || eq == l->v[i])
-            return ctl_usage_error(c, "%s needs KEY=VALUE, not '%s'", opt, l->v[i]);
-        char *key = strndup(l->v[i], (size_t)(eq - l->v[i]));
-        if (key)
-            json_object_set_new(*out, key, typed_value(eq + 1));
-        free(key);
-    }
-    return 0;
-}
-
 struct create_opts {
     const char *agent, *env, *preset;
     long long n_envs, seed;
@@ -281,9 +239,9 @@ create_body(const struct ctl *c, const char *id, const struct create_opts *o, js
         return ctl_usage_error(c, "missing %s", o->agent ? "--env" : "--agent");
     *body = json_pack("{s:s, s:s, s:s}", "id", id, "agent", o->agent, "env", o->env);
     json_t *params = NULL, *env_params = NULL;
-    int rc = settings(c, "--set", &o->sets, &params);
+    int rc = ctl_settings(c, "--set", o->sets.v, o->sets.n, &params);
     if (rc == 0)
-        rc = settings(c, "--env-set", &o->env_sets, &env_params);
+        rc = ctl_settings(c, "--env-set", o->env_sets.v, o->env_sets.n, &env_params);
     if (o->preset)
         json_object_set_new(*body, "preset", json_string(o->preset));
     if (o->n_envs >= 0)

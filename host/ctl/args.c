@@ -3,8 +3,10 @@
  * so `tarsctl --json agents` and `tarsctl agents --json` are the same) and each command's own
  * options from a small table. Every bad argument gets one line naming it, and exit code 2.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,7 +172,16 @@ int
 ctl_parse(struct ctl *c, int argc, char **argv, const struct ctl_opt *opts, const char **pos,
           int npos)
 {
+    int got;
+    return ctl_parse_n(c, argc, argv, opts, pos, npos, npos, &got);
+}
+
+int
+ctl_parse_n(struct ctl *c, int argc, char **argv, const struct ctl_opt *opts, const char **pos,
+            int min, int max, int *n)
+{
     int got = 0;
+    *n = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -186,11 +197,69 @@ ctl_parse(struct ctl *c, int argc, char **argv, const struct ctl_opt *opts, cons
             return rc;
         if (a[0] == '-' && a[1] != '\0')
             return ctl_usage_error(c, "unknown option '%s'", a);
-        if (got == npos)
+        if (got == max)
             return ctl_usage_error(c, "unexpected argument '%s'", a);
         pos[got++] = a;
     }
-    if (got < npos)
+    if (got < min)
         return missing(c, got);
+    *n = got;
+    return 0;
+}
+
+/*
+ * A value as the user means it: true/false, a whole number, a decimal number, or else the
+ * text itself (an enum choice). Hex, nan and inf stay text: tarsd then names the type it
+ * wanted.
+ */
+static json_t *
+typed_value(const char *text)
+{
+    if (strcmp(text, "true") == 0 || strcmp(text, "false") == 0)
+        return json_boolean(text[0] == 't');
+    int numeric =
+        (isdigit((unsigned char)text[0]) || text[0] == '-' || text[0] == '+' || text[0] == '.') &&
+        !strpbrk(text, "xXnN");
+    char *end;
+    errno = 0;
+    long long i = strtoll(text, &end, 10);
+    if (numeric && !*end && !errno)
+        return json_integer(i);
+    errno = 0;
+    double d = strtod(text, &end);
+    if (numeric && end != text && !*end && !errno && isfinite(d))
+        return json_real(d);
+    return json_string(text);
+}
+
+int
+ctl_settings(const struct ctl *c, const char *what, const char *const *v, int n, json_t **out)
+{
+    *out = json_object();
+    if (!*out) {
+        fprintf(stderr, "tarsctl: out of memory\n");
+        return CTL_EXIT_FAIL;
+    }
+    for (int i = 0; i < n; i++) {
+        const char *eq = strchr(v[i], '=');
+        if (!eq || eq == v[i])
+            return ctl_usage_error(c, "%s needs KEY=VALUE, not '%s'", what, v[i]);
+        char *key = strndup(v[i], (size_t)(eq - v[i]));
+        if (key)
+            json_object_set_new(*out, key, typed_value(eq + 1));
+        free(key);
+    }
+    return 0;
+}
+
+int
+ctl_parse_number(const struct ctl *c, const char *name, const char *text, double *out)
+{
+    char *end;
+    errno = 0;
+    double d = strtod(text, &end);
+    if (!*text || *end || errno || !isfinite(d) || strpbrk(text, "xX"))
+        return ctl_usage_error(c, "%s needs a number, not '%s'", name, text);
+    *out = d;
     return 0;
 }

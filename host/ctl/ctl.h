@@ -8,6 +8,7 @@
 #ifndef TARS_CTL_CTL_H
 #define TARS_CTL_CTL_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -75,6 +76,21 @@ struct ctl_opt {
 int ctl_parse(struct ctl *c, int argc, char **argv, const struct ctl_opt *opts, const char **pos,
               int npos);
 
+/* As ctl_parse, with between min and max positional words; *n says how many came. */
+int ctl_parse_n(struct ctl *c, int argc, char **argv, const struct ctl_opt *opts, const char **pos,
+                int min, int max, int *n);
+
+/*
+ * KEY=VALUE words (v[0..n)) as a JSON object of typed values: true/false as booleans, numbers
+ * as numbers, anything else as text (tarsd checks each against the schema). what names the
+ * words in the message ("--set"). Returns 0, or CTL_EXIT_USAGE after one line; *out is then
+ * still the caller's to json_decref.
+ */
+int ctl_settings(const struct ctl *c, const char *what, const char *const *v, int n, json_t **out);
+
+/* A finite number in text, for option name. Returns 0 or CTL_EXIT_USAGE after one line. */
+int ctl_parse_number(const struct ctl *c, const char *name, const char *text, double *out);
+
 /*
  * Consumes the global option at argv[*i] (and its value), advancing *i. Returns 1 when it
  * was one, 0 when argv[*i] is something else, CTL_EXIT_USAGE after one line when its value
@@ -121,6 +137,12 @@ int cmd_agent_stop(struct ctl *c, int argc, char **argv);
 int cmd_agent_reset(struct ctl *c, int argc, char **argv);
 int cmd_agent_delete(struct ctl *c, int argc, char **argv);
 int cmd_params_get(struct ctl *c, int argc, char **argv);
+int cmd_params_set(struct ctl *c, int argc, char **argv);
+int cmd_propose(struct ctl *c, int argc, char **argv);
+int cmd_proposals(struct ctl *c, int argc, char **argv);
+int cmd_proposal_show(struct ctl *c, int argc, char **argv);
+int cmd_approve(struct ctl *c, int argc, char **argv);
+int cmd_reject(struct ctl *c, int argc, char **argv);
 int cmd_history(struct ctl *c, int argc, char **argv);
 int cmd_scalars(struct ctl *c, int argc, char **argv);
 int cmd_checkpoints(struct ctl *c, int argc, char **argv);

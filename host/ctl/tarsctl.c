@@ -48,19 +48,8 @@ run_backup(struct ctl *c, int argc, char **argv)
     return offline_help(c, argc, argv) ? 0 : backup_cmd(argc, argv, c->state);
 }
 
-/* Parameter changes go through proposals (SPEC §8), which tarsd does not serve yet. */
-static int
-not_yet(struct ctl *c, int argc, char **argv)
-{
-    (void)argc, (void)argv;
-    fprintf(stderr,
-            "tarsctl: '%s%s%s' is not available yet: parameter changes arrive with proposals in a "
-            "later release (see tarsctl params get)\n",
-            c->cmd->word, c->cmd->sub ? " " : "", c->cmd->sub ? c->cmd->sub : "");
-    return CTL_EXIT_FAIL;
-}
-
-#define PAGE "ID [--tail N | --from N --limit N]"
+#define PAGE        "ID [--tail N | --from N --limit N]"
+#define CHANGE_OPTS "[--env KEY=VALUE]... [--recreate] [--reason TEXT] [--expected X]"
 
 static const struct ctl_cmd commands[] = {
     {"health", NULL, "", "is tarsd up? (no token; exits 1 when degraded)", cmd_health},
@@ -77,8 +66,21 @@ static const struct ctl_cmd commands[] = {
     {"agent", "reset", "ID", "start an agent over: step 0, no history (operator)", cmd_agent_reset},
     {"agent", "delete", "ID", "delete an agent created through the API (admin)", cmd_agent_delete},
     {"params", "get", "ID", "an agent's parameters with type, range and hot flag", cmd_params_get},
-    {"params", "set", "ID KEY=VALUE...", "not available yet (comes with proposals)", not_yet},
-    {"proposals", NULL, "...", "not available yet", not_yet},
+    {"params", "set", "ID KEY=VALUE... " CHANGE_OPTS,
+     "change parameters (admin: at once; operator: a proposal)", cmd_params_set},
+    {"params", NULL, "ID", "the same as params get ID", cmd_params_get},
+    {"propose", NULL, "ID KEY=VALUE... " CHANGE_OPTS,
+     "propose a change for the approval mode or an admin (operator)", cmd_propose},
+    {"proposals", "show", "ID", "the same as proposal ID", cmd_proposal_show},
+    {"proposals", "approve", "ID [--reason TEXT]", "the same as approve ID", cmd_approve},
+    {"proposals", "reject", "ID [--reason TEXT]", "the same as reject ID", cmd_reject},
+    {"proposals", NULL, "[--agent A] [--state S] [--limit N] [--before ID]",
+     "parameter changes proposed and decided, newest first", cmd_proposals},
+    {"proposal", NULL, "ID", "one proposal: changes, outcome, each step with who and when",
+     cmd_proposal_show},
+    {"approve", NULL, "ID [--reason TEXT]", "approve a pending proposal and apply it (admin)",
+     cmd_approve},
+    {"reject", NULL, "ID [--reason TEXT]", "reject a pending proposal (admin)", cmd_reject},
     {"history", NULL, PAGE, "finished episodes, a page at a time", cmd_history},
     {"scalars", NULL, PAGE, "training scalars (losses, entropy, ...)", cmd_scalars},
     {"checkpoints", NULL, "ID", "the checkpoints kept for an agent", cmd_checkpoints},

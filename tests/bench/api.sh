@@ -10,6 +10,7 @@ if ! command -v wrk >/dev/null; then
 	echo "== API load: wrk is missing (packaging/deps.sh bench installs it); skipped"
 	exit 0
 fi
+. "$SRC/tests/bench/serve.lib"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/tars-bench-XXXXXX")
 PID=
 trap '[ -n "$PID" ] && kill -9 $PID 2>/dev/null; rm -rf "$TMP"' EXIT
@@ -49,14 +50,7 @@ load() {
             {"id": "dqn", "agent": "dqn", "env": "cartpole", "preset": "cartpole"},
             {"id": "ddpg", "agent": "ddpg", "env": "pendulum", "preset": "pendulum"}]}
 JSON
-	"$B/bin/tarsd" serve --config "$TMP/tars.json" 2>"$TMP/log" &
-	PID=$!
-	for i in $(seq 100); do
-		PORT=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$TMP/log" | head -n 1)
-		[ -n "$PORT" ] && [ -s "$TMP/state/admin.token" ] && break
-		sleep 0.1
-	done
-	T=$(cat "$TMP/state/admin.token")
+	serve_bench
 	URL=http://127.0.0.1:$PORT/api/v1/agents
 	echo "== API load: wrk -t$THREADS -c$CONNS -d10s GET /api/v1/agents (token) while 4 agents train on $RUNNERS runners, http_nice $1 (3 rounds)"
 	sleep 3 # past the agents' start-up

@@ -8,8 +8,9 @@
 // requests a step provokes on purpose (a wrong token, an existing agent id), which must then
 // appear exactly as expected.
 //
-// TARS_SCREENSHOTS=1 also writes docs/img/ui-agents.png and docs/img/ui-agent.png (1366×768)
-// for the admin guide, after letting the first agent learn for a while.
+// TARS_SCREENSHOTS=1 also writes docs/img/ui-agents.png, docs/img/ui-agent.png (1366×768)
+// and docs/img/ui-proposals.png (the whole page) for the admin guide, after letting the first
+// agent learn for a while.
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,10 +62,11 @@ async function expectFailure(status, path, fn) {
 }
 
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true });
+// The pictures wait up to 5 minutes for the agent to learn: their run gets 5 more.
 const watchdog = setTimeout(() => {
-  ok(false, 'the browser test ends within 5 minutes');
+  ok(false, `the browser test ends within ${screenshots ? 10 : 5} minutes`);
   process.exit(1);
-}, 300000);
+}, screenshots ? 600000 : 300000);
 const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
 const page = await context.newPage();
 page.setDefaultTimeout(WAIT);
@@ -78,6 +80,47 @@ const lastEpisode = () => page.evaluate(() => {
   return d.length ? d[d.length - 1].x : 0;
 });
 const waitFor = (fn, arg) => page.waitForFunction(fn, arg, { timeout: WAIT });
+
+// The API beside the browser, for what a step sets up or checks: {status, body}.
+async function apiCall(path, { method = 'GET', body, token = adminToken } = {}) {
+  const headers = { Authorization: `Bearer ${token}` };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const r = await fetch(new URL(`/api/v1${path}`, url), { method, headers,
+    body: body === undefined ? undefined : JSON.stringify(body) });
+  return { status: r.status, body: await r.json() };
+}
+const gamma = async () => (await apiCall('/agents/cartpole-a2c/params')).body.params.gamma;
+// The shown value of one of the agent page's parameters.
+const shown = (name, value) => page.locator(`.params-card tr[data-param="${name}"][data-scope="params"] td.value`,
+  { hasText: new RegExp(`^${value.replace('.', '\\.')}$`) });
+// The pictures of the agents table and an agent's page, once the agent has learnt (not a
+// test: nothing is asserted on them). It ends on the agents table.
+async function agentPictures() {
+  await page.waitForFunction(() => Number(document.querySelector('[data-stat="Mean return"] .stat-value')
+    .innerText.replace(/,/g, '')) >= 450 && window.Chart.getChart(document.querySelector('canvas[data-chart="losses"]'))
+    .data.datasets[0].data.length >= 60, null, { timeout: 300000 }).catch(() => diag('it did not learn in time'));
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.mouse.move(1200, 150); // beside the facts line: no chart tooltip in the picture
+  await page.screenshot({ path: join(docsImg, 'ui-agent.png') });
+  await page.click('#nav a[href="#/agents"]');
+  await page.locator('tr[data-id="cartpole-random"] td:nth-child(4)').waitFor();
+  if (await page.locator('tr[data-id="pendulum-ddpg"]').count()) { // one stopped, for the look
+    await page.click('tr[data-id="pendulum-ddpg"] [data-action="stop"]');
+    await page.locator('tr[data-id="pendulum-ddpg"] .badge', { hasText: 'stopped' }).waitFor();
+    await page.locator('.notice .close').first().click(); // dismissed: not in the picture
+  }
+  await page.waitForTimeout(1500); // a few batches, so steps/s is filled in
+  await page.mouse.move(600, 700); // no hover highlight in the picture
+  await page.screenshot({ path: join(docsImg, 'ui-agents.png') });
+}
+
+async function signInAs(token) {
+  await page.click('#signout');
+  await page.locator('#token').waitFor();
+  await page.fill('#token', token);
+  await page.click('form.signin-form button[type=submit]');
+  await page.locator('tr[data-id="cartpole-a2c"]').waitFor();
+}
 
 const steps = [
   ['the sign-in form shows, and a wrong token is refused there', async () => {
@@ -151,26 +194,45 @@ const steps = [
     const text = await row.innerText();
     return /0\.99/.test(text) && /\[0, 1\]/.test(text) && /HOT/.test(text) && /Discount/.test(text);
   }],
-  ['the create form shows the API\'s error next to the field it names', async () => {
-    if (screenshots) {
-      // The pictures once the agent has learnt (not a test: nothing is asserted on them).
-      await page.waitForFunction(() => Number(document.querySelector('[data-stat="Mean return"] .stat-value')
-        .innerText.replace(/,/g, '')) >= 450 && window.Chart.getChart(document.querySelector('canvas[data-chart="losses"]'))
-        .data.datasets[0].data.length >= 60, null, { timeout: 300000 }).catch(() => diag('it did not learn in time'));
-      await page.evaluate(() => window.scrollTo(0, 0));
-      await page.mouse.move(1200, 150); // beside the facts line: no chart tooltip in the picture
-      await page.screenshot({ path: join(docsImg, 'ui-agent.png') });
-      await page.click('#nav a[href="#/agents"]');
-      await page.locator('tr[data-id="cartpole-random"] td:nth-child(4)').waitFor();
-      if (await page.locator('tr[data-id="pendulum-ddpg"]').count()) { // one stopped, for the look
-        await page.click('tr[data-id="pendulum-ddpg"] [data-action="stop"]');
-        await page.locator('tr[data-id="pendulum-ddpg"] .badge', { hasText: 'stopped' }).waitFor();
-        await page.locator('.notice .close').first().click(); // dismissed: not in the picture
-      }
-      await page.waitForTimeout(1500); // a few batches, so steps/s is filled in
-      await page.mouse.move(600, 700); // no hover highlight in the picture
-      await page.screenshot({ path: join(docsImg, 'ui-agents.png') });
+  ['as admin, a HOT parameter changes on the agent page, which shows the new value', async () => {
+    if (screenshots) { // before the changes below alter how the agent learns
+      await agentPictures();
+      await page.click('a[href="#/agents/cartpole-a2c"]');
+      await page.locator('.params-card button[data-edit]').waitFor();
     }
+    await page.evaluate(() => { window.tarsMarker = 2; });
+    await page.click('.params-card button[data-edit]');
+    await page.fill('#pe-params-gamma', '0.97');
+    const label = await page.locator('.params-card button[data-submit]').innerText();
+    const reply = page.waitForResponse((r) => r.url().endsWith('/api/v1/agents/cartpole-a2c/params') &&
+      r.request().method() === 'PATCH');
+    await page.click('.params-card button[data-submit]');
+    const rec = await (await reply).json();
+    await shown('gamma', '0.97').waitFor();
+    diag(`${label}: proposal ${rec.id} ${rec.state}, ${JSON.stringify(rec.diff)}`);
+    return label === 'Apply' && rec.state === 'applied' && (await gamma()) === 0.97 &&
+      (await page.locator('.params-card .edit-bar').isHidden());
+  }],
+  ['  a change made elsewhere shows from the stream, without reloading', async () => {
+    const r = await apiCall('/agents/cartpole-a2c/params', { method: 'PATCH', body: { params: { gamma: 0.975 } } });
+    await shown('gamma', '0.975').waitFor();
+    return r.status === 200 && (await page.evaluate(() => window.tarsMarker === 2));
+  }],
+  ['  a value out of range is refused in one line that names the parameter and its range', async () => {
+    await page.click('.params-card button[data-edit]');
+    await page.fill('#pe-params-gamma', '7');
+    await expectFailure(400, '/api/v1/agents/cartpole-a2c/params', async () => {
+      await page.click('.params-card button[data-submit]');
+      await page.locator('.edit-bar .form-error:not([hidden])').waitFor();
+    });
+    const text = await page.locator('.edit-bar .form-error').innerText();
+    const marked = await page.locator('#pe-params-gamma[aria-invalid="true"]').count();
+    diag(text);
+    await page.click('.params-card .edit-bar button:has-text("Cancel")');
+    await shown('gamma', '0.975').waitFor();
+    return /^parameter 'gamma' = 7 is out of range \[0, 1\]$/.test(text) && marked === 1 && (await gamma()) === 0.975;
+  }],
+  ['the create form shows the API\'s error next to the field it names', async () => {
     await page.click('#nav a[href="#/new"]');
     await page.locator('[data-param="gamma"] input').waitFor();
     await expectFailure(409, '/api/v1/agents', async () => {
@@ -245,6 +307,64 @@ const steps = [
     await page.locator('table.tokens td', { hasText: 'ui viewer' }).waitFor();
     globalThis.viewerToken = token;
     return /^tars_[A-Za-z0-9_-]{43}$/.test(token);
+  }],
+  ['an operator proposes a change on the agent page; it waits in the Proposals queue', async () => {
+    const t = await apiCall('/tokens', { method: 'POST', body: { name: 'ui operator', role: 'operator' } });
+    globalThis.operatorToken = t.body.token;
+    await signInAs(t.body.token);
+    await page.click('a[href="#/agents/cartpole-a2c"]');
+    await page.click('.params-card button[data-edit]');
+    await page.fill('#pe-params-gamma', '0.96');
+    await page.fill('#pe-rationale', 'a shorter horizon');
+    await page.fill('#pe-expected', '0.02');
+    const label = await page.locator('.params-card button[data-submit]').innerText();
+    const reply = page.waitForResponse((r) => r.url().endsWith('/api/v1/agents/cartpole-a2c/params') &&
+      r.request().method() === 'PATCH');
+    await page.click('.params-card button[data-submit]');
+    const res = await reply;
+    const rec = await res.json();
+    globalThis.proposal = rec.id;
+    await page.locator('.params-card .pending-link:not([hidden])').waitFor();
+    await page.click('#nav a[href="#/proposals"]');
+    const card = page.locator(`article.proposal[data-id="${rec.id}"]`);
+    await card.waitFor();
+    const text = await card.innerText();
+    diag(`${label}: ${res.status()} ${rec.state}; the queue shows: ${text.replace(/\n/g, ' | ')}`);
+    return label === 'Propose' && res.status() === 202 && /gamma\s+0\.975\s+→\s+0\.96/.test(text) &&
+      /a shorter horizon/.test(text) && (await card.locator('[data-decide]').count()) === 0 &&
+      (await gamma()) === 0.975;
+  }],
+  ['an admin approves it on the Proposals page; it is applied and the agent has it', async () => {
+    await signInAs(adminToken);
+    await page.click('#nav a[href="#/proposals"]');
+    const id = globalThis.proposal;
+    const card = page.locator(`article.proposal[data-id="${id}"]`);
+    await card.waitFor();
+    if (screenshots) {
+      // For the picture, two more from the operator on another agent: one waits beside ours,
+      // one is rejected. Then the page again, so that it shows them.
+      const op = { method: 'POST', token: globalThis.operatorToken };
+      await apiCall('/proposals', { ...op, body: { agent: 'acrobot-ppo', params: { ent_coef: 0.01 },
+        rationale: 'Returns have plateaued: a little more exploration.', expected_improvement: 0.03 } });
+      const r = await apiCall('/proposals', { ...op, body: { agent: 'acrobot-ppo', params: { learning_rate: 0.01 } } });
+      await apiCall(`/proposals/${r.body.id}/reject`, { method: 'POST', body: { reason: 'too large a step for acrobot' } });
+      await page.reload();
+      await page.locator(`article.proposal[data-agent="acrobot-ppo"]`).waitFor();
+      await page.locator(`table.history tr[data-id="${r.body.id}"]`).waitFor();
+      await page.mouse.move(1300, 700);
+      await page.screenshot({ path: join(docsImg, 'ui-proposals.png'), fullPage: true });
+    }
+    await card.locator('input[name="reason"]').fill('worth a try');
+    await card.locator('[data-decide="approve"]').click();
+    await card.waitFor({ state: 'detached' });
+    const row = page.locator(`table.history tr[data-id="${id}"][data-state="applied"]`);
+    await row.waitFor();
+    const rec = (await apiCall(`/proposals/${id}`)).body;
+    diag(`${await row.innerText()}`.replace(/\n/g, ' | '));
+    await row.locator('a[href="#/agents/cartpole-a2c"]').click();
+    await shown('gamma', '0.96').waitFor();
+    return rec.state === 'applied' && rec.decided_by.role === 'admin' && rec.by.role === 'operator' &&
+      (await gamma()) === 0.96;
   }],
   ['sign out, then in as the viewer: no actions, no create or tokens pages', async () => {
     await page.click('#signout');

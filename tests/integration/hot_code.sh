@@ -223,9 +223,17 @@ check "  the reply has where the time went" test "$(json timings_ms.total <"$TMP
 check "  and the runners' longest stall" test "$(json stall_max_ms <"$TMP/out" | cut -c1)" != n
 api /api/v1/agents/a1 >"$TMP/agent.json"
 check "  a1 on 0.1.0, bonus gone" test "$(json agent_version <"$TMP/agent.json")/$(json params.bonus <"$TMP/agent.json")" = 0.1.0/null
+# A parameter change (published as the run's next parameter pair), then a swap: it carries on.
+code=$(api /api/v1/agents/a1/params -X PATCH -o "$TMP/patch.json" -w '%{http_code}' \
+	-d '{"params": {"epsilon": 0.45}}')
+check "a1's epsilon changed to 0.45 (PATCH params, admin)" test "${code#2}" != "$code"
+pv=$(api /api/v1/agents/a1/params | json version)
 cp "$TP/hot-v2.so" "$TMP/plugins/hotagent.so"
 wait_reload hotagent "$V2"
 check "and forward to 0.2.0 once more" test "$(field version)" = 0.2.0
+api /api/v1/agents/a1/params >"$TMP/params.json"
+check "  the swap carried the changed value" test "$(json params.epsilon <"$TMP/params.json")" = 0.45
+check "  as the run's next parameter version" test "$(json version <"$TMP/params.json")" = $((pv + 1))
 
 # wait_seq NAME SEQ: until the plugin's last reload is a later one than SEQ
 wait_seq() {
@@ -326,7 +334,7 @@ ok $? "tarsd starts again"
 api /api/v1/agents/a1 >"$TMP/agent.json"
 check "  a1 resumes on 0.2.0" test "$(json agent_version <"$TMP/agent.json")" = 0.2.0
 check "  at the step it stopped at or beyond ($before)" test "$(json steps <"$TMP/agent.json")" -ge "$before"
-check "  with its parameters" test "$(json params.epsilon <"$TMP/agent.json")/$(json params.bonus <"$TMP/agent.json")" = 0.5/0
+check "  with its parameters (the changed epsilon among them)" test "$(json params.epsilon <"$TMP/agent.json")/$(json params.bonus <"$TMP/agent.json")" = 0.45/0
 kill -TERM "$SERVE_PID"
 wait_exit "$SERVE_PID"
 check "  and stops cleanly" test "$EXIT_CODE" -eq 0

@@ -2,8 +2,9 @@
 # Code swaps under load, for the ThreadSanitizer and AddressSanitizer runs (make check-tsan,
 # check-asan): the test agent's library alternates between two builds (0.1.0, 0.2.0) through
 # POST /api/v1/plugins/hotagent/reload, SWAPS times, while two runners step two agents, API
-# clients poll the agents and the plugins, another client creates and deletes an agent, and a
-# third stops and starts one (stopped instances migrate too). Every swap must migrate every
+# clients poll the agents and the plugins, another client creates and deletes an agent, a
+# third stops and starts one (stopped instances migrate too), and a fourth changes a1's
+# parameters (each change publishes a parameter pair, as each migration does). Every swap must migrate every
 # instance; no step may be lost or repeated; only the running build may stay mapped; and the
 # daemon must stop cleanly (leak-free under ASan, race-free under TSan: halt_on_error).
 . "$(dirname "$0")/../tap.sh"
@@ -50,10 +51,17 @@ pause() {
 	curl -sf --max-time 60 -o /dev/null -H "Authorization: Bearer $TOKEN" -X POST "http://127.0.0.1:$PORT/api/v1/agents/a2/stop" &&
 		curl -sf --max-time 60 -o /dev/null -H "Authorization: Bearer $TOKEN" -X POST "http://127.0.0.1:$PORT/api/v1/agents/a2/start"
 }
+tune() {
+	for eps in 0.2 0.3; do
+		curl -sf --max-time 60 -o /dev/null -H "Authorization: Bearer $TOKEN" -X PATCH \
+			-d "{\"params\": {\"epsilon\": $eps}}" "http://127.0.0.1:$PORT/api/v1/agents/a1/params" || return 1
+	done
+}
 client poll1 poll
 client poll2 poll
 client churn churn
 client pause pause
+client tune tune
 
 reloaded=0
 other=""
@@ -69,7 +77,7 @@ for i in $(seq "$SWAPS"); do
 	fi
 done
 touch "$TMP/stop"
-for c in $CLIENT_poll1 $CLIENT_poll2 $CLIENT_churn $CLIENT_pause; do wait "$c"; done
+for c in $CLIENT_poll1 $CLIENT_poll2 $CLIENT_churn $CLIENT_pause $CLIENT_tune; do wait "$c"; done
 check "all $SWAPS swaps reloaded every instance" test "$reloaded" = "$SWAPS"
 [ -n "$other" ] && diag "$other"
 kill -0 "$SERVE_PID" 2>/dev/null
@@ -83,7 +91,7 @@ check "  nothing is left of the others" test "$(json retired <"$TMP/plugin.json"
 copies=$(grep -o 'tars-plugins-[^/]*/[0-9a-f]*[^ ]*\.so' "/proc/$SERVE_PID/maps" | sort -u |
 	grep -c -e "$(sha256sum "$TP/hot-v1.so" | cut -c1-64)" -e "$(sha256sum "$TP/hot-v2.so" | cut -c1-64)")
 check "  one copy of hotagent is mapped" test "$copies" = 1
-for c in poll1 poll2 churn pause; do
+for c in poll1 poll2 churn pause tune; do
 	check "client $c saw no failed call" test ! -s "$TMP/fail.$c"
 done
 api /api/v1/agents/a2/start -X POST >/dev/null
@@ -92,6 +100,10 @@ check "both agents run" test "$(grep -o '"state":"running"' "$TMP/agents.json" |
 for id in a1 a2; do
 	check "$id runs $last" test "$(api "/api/v1/agents/$id" | json agent_version)" = "$last"
 done
+api /api/v1/agents/a1/params >"$TMP/params.json"
+check "a1's parameter version counts every change and every swap" \
+	test "$(json version <"$TMP/params.json")" -gt "$SWAPS"
+check "  its epsilon is one the tuner set" sh -c "grep -Eq '\"epsilon\":0\.(2|3)[,}]' '$TMP/params.json'"
 
 sleep 1 # the last scalars reach the store
 for id in a1 a2; do

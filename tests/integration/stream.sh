@@ -35,6 +35,7 @@ sleep 2
 api /api/v1/agents -X POST -d '{"id": "gamma", "agent": "random", "env": "pendulum", "n_envs": 2}' >"$TMP/created"
 check "an agent is created while they listen" test "$(json state <"$TMP/created")" = running
 sleep 1
+api /api/v1/agents/alpha/params -X PATCH -d '{"params": {"sticky": 0.5}, "env_params": {"max_episode_steps": 300}}' >/dev/null
 api /api/v1/agents/beta/stop -X POST >/dev/null
 api /api/v1/agents/gamma/reset -X POST >/dev/null
 sleep 1
@@ -53,6 +54,7 @@ check "  progress with steps/s" sh -c "grep -q '\"type\":\"progress\",\"agent\":
 check "  the agent added" test "$(events added "$TMP/a")" -ge 1
 check "  the stop" sh -c "grep -q '\"type\":\"status\",\"agent\":\"beta\",\"state\":\"stopped\"' '$TMP/a'"
 check "  the checkpoint the stop took" sh -c "grep -q '\"type\":\"checkpoint\",\"agent\":\"beta\"' '$TMP/a'"
+check "  the parameter change, both scopes" sh -c "grep -q '\"type\":\"params\",\"agent\":\"alpha\",\"version\":1,\"params\":{\"sticky\":0.5},\"env_params\":{\"max_episode_steps\":300' '$TMP/a'"
 check "  the reset" test "$(events reset "$TMP/a")" -ge 1
 check "  and the removal" test "$(events removed "$TMP/a")" -ge 1
 check "a filtered client sees only its agents" \

@@ -172,6 +172,7 @@ has '^token id [0-9a-f]+, role viewer, name .ci.: ' "  then its id and role"
 vid=$(sed -n 's/^token id \([0-9a-f]*\),.*/\1/p' "$TMP/out")
 ctl token create --role operator --name ops --json
 check "  --json" test "$(json role <"$TMP/out")" = operator
+OPER=$(json token <"$TMP/out")
 ctl token list
 has '^ID +NAME +ROLE +CREATED +BY$' "token list: a table"
 has "^$vid +ci +viewer " "  with the new token"
@@ -186,6 +187,94 @@ TARS_TOKEN=$VIEWER ctl agent stop policy
 fails 1 "needs the operator role; this token is viewer" "a viewer stopping an agent"
 TARS_TOKEN=$VIEWER ctl token list
 fails 1 "needs the admin role" "a viewer listing tokens"
+# --- parameter changes and HyperSync proposals (an admin applies, an operator proposes)
+ctl params set policy sticky=0.25 --reason "less sticky"
+check "params set as admin: applied at once" test $RC -eq 0
+has '^proposal [0-9]+ applied to policy: sticky 0 -> 0\.25 \(published in [0-9.]+ [µm]?s, ' \
+	"  says old -> new and the publish latency"
+ctl --json params get policy
+check "  the agent has the new value" test "$(json params.sticky <"$TMP/out")" = 0.25
+ctl params policy
+has '^sticky +0\.25 +float ' "params ID: the same as params get"
+ctl params set policy sticky=2
+fails 1 "tarsctl: params: parameter 'sticky' = 2 is out of range [0, 1]" \
+	"a value out of range: names the parameter and its range"
+ctl params set policy --env max_episode_steps=abc
+fails 1 "parameter 'max_episode_steps' needs a number, not 'abc'" "  an env value of the wrong type"
+ctl params set policy nosuch=1
+fails 1 "unknown parameter 'nosuch'" "  an unknown parameter"
+ctl params set learner n_steps=64
+fails 1 "parameter 'n_steps' of agent 'learner' is not HOT" "  a parameter that is not HOT, without --recreate"
+ctl --json agent show learner
+before=$(json steps <"$TMP/out")
+ctl params set learner n_steps=64 --env max_episode_steps=300 --recreate
+has '^proposal [0-9]+ applied to learner: n_steps 32 -> 64, env max_episode_steps 200 -> 300 \(re-created in ' \
+	"  with --recreate: the agent is re-created with it"
+ctl --json agent show learner
+check "  and trains on with the new values" \
+	test "$(json params.n_steps <"$TMP/out")/$(json env_params.max_episode_steps <"$TMP/out")/$(json state <"$TMP/out")" = 64/300/running
+check "  from where it stood: its steps go on ($before -> $(json steps <"$TMP/out"))" \
+	test "$(json steps <"$TMP/out")" -ge "$before"
+ctl params set policy sticky
+fails 2 "a change needs KEY=VALUE, not 'sticky'" "params set: a word without ="
+ctl params set policy
+fails 2 "nothing to change: give KEY=VALUE" "params set without a change"
+ctl params set policy sticky=0.1 --expected much
+fails 2 "--expected needs a number, not 'much'" "a bad --expected"
+
+TARS_TOKEN=$OPER ctl params set policy sticky=0.5 --reason explore --expected 0.1
+has '^proposal [0-9]+ for policy is pending approval: sticky 0\.25 -> 0\.5 ' \
+	"an operator's params set is a proposal, pending approval"
+p1=$(sed -n 's/^proposal \([0-9]*\) for policy is pending approval.*/\1/p' "$TMP/out")
+ctl --json params get policy
+check "  which changes nothing yet" test "$(json params.sticky <"$TMP/out")" = 0.25
+TARS_TOKEN=$OPER ctl --json propose policy sticky=0.75
+check "propose --json: the proposal, pending approval" test "$(json state <"$TMP/out")" = pending_approval
+p2=$(json id <"$TMP/out")
+ctl proposals --state pending_approval
+has '^ *ID +AGENT +STATE +CHANGES +BY +WHEN$' "proposals: a table"
+has "^ *$p1 +policy +pending_approval +sticky 0\\.25 -> 0\\.5 +ops \\(operator\\) +[0-9]{4}-" \
+	"  with the pending proposal: old -> new, who, when"
+has '^approval mode manual$' "  and the approval mode"
+ctl --json proposals --agent policy --limit 1
+check "  --json, --agent and --limit: the newest" test "$(json proposals.0.id <"$TMP/out")/$(json proposals.1 <"$TMP/out")" = "$p2/null"
+ctl proposals --state nosuch
+fails 1 "unknown state 'nosuch' (known: proposed, " "  an unknown state"
+TARS_TOKEN=$OPER ctl approve "$p1"
+fails 1 "needs the admin role; this token is operator" "an operator's approve: refused (403)"
+ctl approve "$p1" --reason "worth a try"
+has "^proposal $p1 applied to policy: sticky 0\\.25 -> 0\\.5 \\(published in " "approve: applied"
+ctl --json params get policy
+check "  the agent has the approved value" test "$(json params.sticky <"$TMP/out")" = 0.5
+ctl proposal "$p1"
+has '^state +applied$' "proposal ID: its state"
+has '^changes +sticky 0\.25 -> 0\.5$' "  its changes"
+has '^rationale +explore$' "  the rationale"
+has '^expected +0\.1$' "  the expected improvement"
+has '^proposed by +ops \(operator\), [0-9]{4}-' "  who proposed it, when"
+has '^decided by +admin \(first start\) \(admin\)$' "  who decided"
+has '^outcome +version [0-9]+, published in ' "  the outcome"
+has "pending_approval +tarsd +approval mode 'manual'\$" "  its history, step by step"
+has 'approved +admin \(first start\) \(admin\) +worth a try$' "  with the approver's reason"
+ctl reject "$p2" --reason "too sticky"
+has "^proposal $p2 for policy rejected: sticky 0\\.25 -> 0\\.75\$" "reject: the change as it was proposed"
+ctl --json proposal "$p2"
+check "  the proposal is rejected" test "$(json state <"$TMP/out")" = rejected
+ctl --json params get policy
+check "  and the agent unchanged" test "$(json params.sticky <"$TMP/out")" = 0.5
+ctl approve "$p2"
+fails 1 "proposal $p2 is rejected, not pending approval" "approving a decided proposal"
+ctl approve 999999
+fails 1 "tarsctl: no proposal 999999" "an unknown proposal"
+ctl approve x
+fails 2 "a proposal ID is a whole number from 1, not 'x'" "a proposal ID that is not one"
+TARS_TOKEN=$OPER ctl propose policy sticky=0.3
+p3=$(sed -n 's/^proposal \([0-9]*\) for policy is pending approval.*/\1/p' "$TMP/out")
+ctl proposals reject "$p3"
+has "^proposal $p3 for policy rejected: " "proposals reject ID: the same as reject"
+TARS_TOKEN=$VIEWER ctl propose policy sticky=0.3
+fails 1 "needs the operator role; this token is viewer" "a viewer's proposal: refused"
+
 ctl agent delete learner
 has '^deleted agent learner and its records$' "agent delete"
 ctl agent delete policy
@@ -230,8 +319,6 @@ ctl token create --name x
 fails 2 "missing --role" "token create without --role"
 ctl agents --timeout 0
 fails 2 "--timeout needs seconds in [1, 3600]" "a zero timeout"
-ctl params set policy sticky=0.5
-fails 1 "'params set' is not available yet" "params set"
 ctl agent create --help
 check "a command's --help" test $RC -eq 0
 has '^usage: tarsctl agent create ID --agent A --env E ' "  prints its usage"

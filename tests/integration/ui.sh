@@ -1,9 +1,11 @@
 #!/bin/sh
 # The web UI in a real browser (SPEC §8): headless Chromium, driven by playwright-core
 # (tests/browser/ui.mjs), signs in, watches the agents table follow the stream, opens an
-# agent's charts, creates, stops and deletes an agent with the form and the buttons, reads
-# the plugins, audit and tokens pages, and signs in again as a viewer. Any console error or
-# warning fails it. `make check` installs chromium, node and playwright-core (package.json).
+# agent's charts, changes a HOT parameter there (and sees one changed elsewhere arrive, and a
+# bad value refused), creates, stops and deletes an agent with the form and the buttons, reads
+# the plugins, audit and tokens pages, signs in as an operator to propose a change and as an
+# admin to approve it on the Proposals page, and signs in again as a viewer. Any console error
+# or warning fails it. `make check` installs chromium, node and playwright-core (package.json).
 #
 # It runs on the sanitizer builds too: the UI drives the HTTP server, the stream and the agent
 # routes the way a person does, which is worth checking under ASan and TSan (it found a leak
@@ -62,6 +64,12 @@ audited() { # audited METHOD PATH STATUS: the audit log holds that call
 }
 check "  the audit log has its creation by the form" audited POST /api/v1/agents 201
 check "  and its deletion" audited DELETE /api/v1/agents/made-in-ui 200
+check "  the admin's parameter change" audited PATCH /api/v1/agents/cartpole-a2c/params 200
+check "  the operator's proposal" audited PATCH /api/v1/agents/cartpole-a2c/params 202
+api '/api/v1/proposals?agent=cartpole-a2c&state=applied' >"$TMP/applied.json"
+check "the proposal the operator made in the UI was applied on the admin's approval" perl -MJSON::PP -e '
+	exit !grep { $_->{by}{name} eq "ui operator" && $_->{decided_by}{role} eq "admin" &&
+		$_->{diff}{params}{gamma}{new} == 0.96 } @{decode_json(join "", <STDIN>)->{proposals}}' <"$TMP/applied.json"
 
 kill -TERM "$SERVE_PID"
 wait_exit "$SERVE_PID"

@@ -12,6 +12,7 @@
 #include "loader.h"
 #include "migrate.h"
 #include "params_json.h"
+#include "rcu.h"
 #include "registry.h"
 #include "run.h"
 #include "tap.h"
@@ -135,14 +136,15 @@ test_agent(struct plugin *v1, struct plugin *v2, struct plugin *broken)
     ok(save.blob && save.len > 0, "  a blob of %zu bytes", save.len);
     free(save.blob);
     struct swap_order o = {.kind = SWAP_MIGRATE, .which = TARS_KIND_AGENT, .to = v2};
-    tars_params *before = r->agent_params;
-    migrate_params(r->agent_params, v2, &o.params, err, sizeof err);
+    struct run_params *before = atomic_load(&r->params), *next;
+    migrate_pair(before, TARS_KIND_AGENT, v2, &o.params, err, sizeof err);
+    next = o.params;
     tars_agent *old_agent = r->agent;
     is_int(order(r, &o), 0, "the agent migrates to 0.2.0");
     ok(atomic_load(&r->agent_plugin) == v2 && r->agent != old_agent, "  new instance, new build");
-    ok(o.old_params == before && r->agent_params != before && !o.params,
-       "  the run took the new snapshot and handed back the old");
-    tars_params_free(o.old_params);
+    ok(atomic_load(&r->params) == next && !o.params && next->version == before->version + 1,
+       "  the run publishes its next parameter pair (the old one is retired)");
+    ok(tars_params_index(next->agent, "bonus") >= 0, "  the agent's side in the new schema");
     ok(atomic_load(&r->checkpoint_request), "  and asks for a checkpoint");
     is_int(atomic_load(&r->steps), 1200, "  its steps stay where they were");
     ok(!steps(r, 300) && !steps(twin, 300), "both go on");
@@ -154,12 +156,13 @@ test_agent(struct plugin *v1, struct plugin *v2, struct plugin *broken)
             "  the agent observed every step the run made");
 
     struct swap_order bad = {.kind = SWAP_MIGRATE, .which = TARS_KIND_AGENT, .to = broken};
-    migrate_params(r->agent_params, broken, &bad.params, err, sizeof err);
+    migrate_pair(atomic_load(&r->params), TARS_KIND_AGENT, broken, &bad.params, err, sizeof err);
     tars_agent *kept = r->agent;
     ok(order(r, &bad) != 0, "a build whose load fails does not take over");
     like(bad.error, "cannot read state blobs", "  saying why");
-    ok(atomic_load(&r->agent_plugin) == v2 && r->agent == kept, "  the old instance stays");
-    tars_params_free(bad.params);
+    ok(atomic_load(&r->agent_plugin) == v2 && r->agent == kept && atomic_load(&r->params) == next,
+       "  the old instance stays, with its parameters");
+    run_params_free(bad.params);
     ok(!steps(r, 100), "  and keeps stepping");
     is_near(observed(r) * 4, (double)atomic_load(&r->steps), 0, "  with no step lost");
     run_destroy(r);
@@ -178,10 +181,9 @@ test_env(struct plugin *v1)
     struct run *r = make_run(v1, "env-moves", 9), *twin = make_run(v1, "env-stays", 9);
     ok(!steps(r, 250) && !steps(twin, 250), "two identical runs step");
     struct swap_order o = {.kind = SWAP_MIGRATE, .which = TARS_KIND_ENV, .to = cp2};
-    migrate_params(r->env_params, cp2, &o.params, err, sizeof err);
+    migrate_pair(atomic_load(&r->params), TARS_KIND_ENV, cp2, &o.params, err, sizeof err);
     is_int(order(r, &o), 0, "the env migrates");
     ok(atomic_load(&r->env_plugin) == cp2, "  to the new build");
-    tars_params_free(o.old_params);
     ok(!steps(r, 400) && !steps(twin, 400), "both go on");
     is_int(atomic_load(&r->episodes), atomic_load(&twin->episodes),
            "  the same episodes: the simulation's state moved with it");
@@ -232,6 +234,7 @@ main(void)
 {
     struct strv m = {0}, p = {0};
     struct diag d = {0};
+    rcu_thread_online(); /* this thread retires parameter pairs, as runners do */
     strv_push(&m, TARS_SOURCE_DIR "/manifests");
     strv_push(&p, TARS_PLUGIN_DIR);
     registry_init(&reg, &m, &p, 0);
@@ -253,8 +256,10 @@ main(void)
     generation_free(v2);
     generation_free(narrow);
     generation_free(broken);
+    run_params_drain(); /* the retired pairs, freed after their grace periods */
     registry_free(&reg);
     loader_fini(&loader);
     diag_free(&d);
+    rcu_thread_offline();
     return done_testing();
 }

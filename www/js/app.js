@@ -12,6 +12,7 @@ import * as agents from './pages/agents.js';
 import * as agent from './pages/agent.js';
 import * as create from './pages/create.js';
 import * as plugins from './pages/plugins.js';
+import * as proposals from './pages/proposals.js';
 import * as audit from './pages/audit.js';
 import * as tokens from './pages/tokens.js';
 import * as signin from './pages/signin.js';
@@ -20,6 +21,7 @@ const routes = [
   { path: /^\/agents$/, page: agents, nav: 'agents' },
   { path: /^\/agents\/([a-z0-9_-]{1,64})$/, page: agent, nav: 'agents' },
   { path: /^\/new$/, page: create, nav: 'new', role: 'operator' },
+  { path: /^\/proposals(?:\/([a-z0-9_-]{1,64}))?$/, page: proposals, nav: 'proposals' },
   { path: /^\/plugins$/, page: plugins, nav: 'plugins' },
   { path: /^\/audit$/, page: audit, nav: 'audit' },
   { path: /^\/tokens$/, page: tokens, nav: 'tokens', role: 'admin' },
@@ -28,6 +30,7 @@ const routes = [
 const links = [
   { key: 'agents', href: '#/agents', text: 'Agents' },
   { key: 'new', href: '#/new', text: 'New agent', role: 'operator' },
+  { key: 'proposals', href: '#/proposals', text: 'Proposals' },
   { key: 'plugins', href: '#/plugins', text: 'Plugins' },
   { key: 'audit', href: '#/audit', text: 'Audit log' },
   { key: 'tokens', href: '#/tokens', text: 'Tokens', role: 'admin' },

@@ -50,3 +50,11 @@ export function bytes(n) {
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
   return `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }
+
+// A duration in microseconds, in the unit that reads best: 850 µs, 2.4 ms, 1.25 s.
+export function micros(us) {
+  if (us === null || us === undefined || !Number.isFinite(us)) return dash;
+  if (us < 1000) return `${num(us, 3)} µs`;
+  if (us < 1e6) return `${num(us / 1000, 3)} ms`;
+  return `${num(us / 1e6, 3)} s`;
+}

@@ -1,5 +1,6 @@
 // One agent: live figures, charts of its episodes and training scalars, its parameters with
-// their schema, and its checkpoints.
+// their schema (changed in place by operators and admins: param-editor.js), and its
+// checkpoints.
 //
 // The charts are seeded from /history and /scalars, then extended from the stream, which this
 // page narrows to the one agent. Events that arrive while the seeds load are queued and
@@ -12,7 +13,7 @@ import * as charts from '../charts.js';
 import { fill, h, setText } from '../dom.js';
 import * as fmt from '../format.js';
 import { describe } from '../notices.js';
-import * as params from '../params.js';
+import { editor } from '../param-editor.js';
 import { Rolling, Thinned } from '../series.js';
 import { stream } from '../stream.js';
 import { stateBadge } from './agents.js';
@@ -291,6 +292,7 @@ export function mount(ctx, id) {
     }
 
     // --- parameters and checkpoints
+    const paramCard = editor(id, prm, { agent: detail.agent, env: detail.env }, signal);
     const ckptBox = h('div', { class: 'checkpoints' });
     function showCheckpoints(list) {
       const rows = [...list.checkpoints].reverse();
@@ -335,10 +337,7 @@ export function mount(ctx, id) {
         card('Steps per second', boxes.rate.box),
         ...SCALAR_CHARTS.map((c) => card(c.title, boxes[c.key].box))),
       card('Latest training scalars', latest, { note: latestStep }),
-      card(`Parameters of ${detail.agent}`, params.table(prm.schema || [], prm.params || {})),
-      card(`Parameters of ${detail.env}`, (prm.env_schema || []).length
-        ? params.table(prm.env_schema, prm.env_params || {})
-        : h('p', { class: 'muted', text: 'This env has no parameters.' })),
+      paramCard.el,
       card('Checkpoints', ckptBox));
 
     // --- seeds
@@ -368,7 +367,9 @@ export function mount(ctx, id) {
           }
           continue;
         }
-        if (ev.agent !== id) continue;
+        // added, reset and recreated events carry the agent itself.
+        const about = ev.agent && typeof ev.agent === 'object' ? ev.agent.id : ev.agent;
+        if (about !== id) continue;
         switch (ev.type) {
           case 'progress':
             figures(ev, true);
@@ -392,6 +393,13 @@ export function mount(ctx, id) {
               }
             }
             showLatest(ev.step, ev.values);
+            break;
+          case 'params':
+            paramCard.setValues(ev.params, ev.env_params);
+            break;
+          case 'recreated': // with new values of parameters that are not HOT
+            setState(ev.agent.state, ev.agent.error);
+            paramCard.setValues(ev.agent.params, ev.agent.env_params);
             break;
           case 'removed':
             fill(body, h('section', { class: 'empty' }, h('h2', { text: `${id} was deleted` }),
