@@ -137,12 +137,13 @@ test_agent(struct plugin *v1, struct plugin *v2, struct plugin *broken)
     free(save.blob);
     struct swap_order o = {.kind = SWAP_MIGRATE, .which = TARS_KIND_AGENT, .to = v2};
     struct run_params *before = atomic_load(&r->params), *next;
+    uint64_t version = before->version; /* the migration retires `before`: not read after it */
     migrate_pair(before, TARS_KIND_AGENT, v2, &o.params, err, sizeof err);
     next = o.params;
     tars_agent *old_agent = r->agent;
     is_int(order(r, &o), 0, "the agent migrates to 0.2.0");
     ok(atomic_load(&r->agent_plugin) == v2 && r->agent != old_agent, "  new instance, new build");
-    ok(atomic_load(&r->params) == next && !o.params && next->version == before->version + 1,
+    ok(atomic_load(&r->params) == next && !o.params && next->version == version + 1,
        "  the run publishes its next parameter pair (the old one is retired)");
     ok(tars_params_index(next->agent, "bonus") >= 0, "  the agent's side in the new schema");
     ok(atomic_load(&r->checkpoint_request), "  and asks for a checkpoint");
