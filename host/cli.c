@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "diag.h"
 #include "cli.h"
 #include "tars/version.h"
 
@@ -89,16 +90,6 @@ cli_usage(FILE *f)
            "  --json                   print one JSON object with the results\n");
 }
 
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 /* Whole numbers, also written as 1e6. */
 static int
 parse_count(const char *flag, const char *text, double max, uint64_t *out, char *err, size_t errlen)
@@ -106,7 +97,8 @@ parse_count(const char *flag, const char *text, double max, uint64_t *out, char 
     char *end = NULL;
     double v = strtod(text, &end);
     if (end == text || *end || !isfinite(v) || v < 0 || v != floor(v) || v > max)
-        return fail(err, errlen, "%s needs a whole number in [0, %.0f], not '%s'", flag, max, text);
+        return diag_fail(err, errlen, "%s needs a whole number in [0, %.0f], not '%s'", flag, max,
+                         text);
     *out = (uint64_t)v;
     return 0;
 }
@@ -128,8 +120,9 @@ cli_parse(int argc, char **argv, struct opts *o, char *err, size_t errlen)
         for (int i = 0; commands[i]; i++)
             known |= strcmp(argv[1], commands[i]) == 0;
         if (!known)
-            return fail(err, errlen,
-                        "unknown command '%s' (expected serve, check, train or inspect)", argv[1]);
+            return diag_fail(err, errlen,
+                             "unknown command '%s' (expected serve, check, train or inspect)",
+                             argv[1]);
         o->cmd = argv[1];
         first = 2;
     }
@@ -141,7 +134,7 @@ cli_parse(int argc, char **argv, struct opts *o, char *err, size_t errlen)
     while ((c = getopt_long(argc, argv, ":", long_opts, &li)) != -1) {
         const char *a = optarg;
         if (a && !*a && li >= 0)
-            return fail(err, errlen, "--%s needs a non-empty value", long_opts[li].name);
+            return diag_fail(err, errlen, "--%s needs a non-empty value", long_opts[li].name);
         if (c >= O_AGENT)
             train_flag = c;
         switch (c) {
@@ -156,15 +149,16 @@ cli_parse(int argc, char **argv, struct opts *o, char *err, size_t errlen)
             break;
         case O_MANIFESTS:
             if (strv_push(&o->manifests, a))
-                return fail(err, errlen, "out of memory");
+                return diag_fail(err, errlen, "out of memory");
             break;
         case O_PLUGINS:
             if (strv_push(&o->plugins, a))
-                return fail(err, errlen, "out of memory");
+                return diag_fail(err, errlen, "out of memory");
             break;
         case O_LOG_FORMAT:
             if (strcmp(a, "auto") && strcmp(a, "text") && strcmp(a, "json"))
-                return fail(err, errlen, "--log-format must be auto, text or json, not '%s'", a);
+                return diag_fail(err, errlen, "--log-format must be auto, text or json, not '%s'",
+                                 a);
             o->log_format = a;
             break;
         case O_VERSION:
@@ -195,14 +189,14 @@ cli_parse(int argc, char **argv, struct opts *o, char *err, size_t errlen)
             if (parse_count("--n-envs", a, 65536, &v, err, errlen))
                 return -1;
             if (v == 0)
-                return fail(err, errlen, "--n-envs must be at least 1");
+                return diag_fail(err, errlen, "--n-envs must be at least 1");
             o->n_envs = (uint32_t)v;
             break;
         case O_STEPS:
             if (parse_count("--steps", a, 1e15, &o->steps, err, errlen))
                 return -1;
             if (o->steps == 0)
-                return fail(err, errlen, "--steps must be at least 1");
+                return diag_fail(err, errlen, "--steps must be at least 1");
             break;
         case O_SEED:
             if (parse_count("--seed", a, 9007199254740991.0, &o->seed, err, errlen))
@@ -221,24 +215,25 @@ cli_parse(int argc, char **argv, struct opts *o, char *err, size_t errlen)
             char *end = NULL;
             o->target = strtod(a, &end);
             if (end == a || *end || !isfinite(o->target))
-                return fail(err, errlen, "--target needs a number, not '%s'", a);
+                return diag_fail(err, errlen, "--target needs a number, not '%s'", a);
             o->has_target = 1;
             break;
         }
         case O_SET:
             if (!strchr(a, '=') || a[0] == '=')
-                return fail(err, errlen, "--set needs KEY=VALUE, not '%s'", a);
+                return diag_fail(err, errlen, "--set needs KEY=VALUE, not '%s'", a);
             if (strv_push(&o->sets, a))
-                return fail(err, errlen, "out of memory");
+                return diag_fail(err, errlen, "out of memory");
             break;
         case ':':
-            return fail(err, errlen, "option '%s' needs a value", argv[optind - 1]);
+            return diag_fail(err, errlen, "option '%s' needs a value", argv[optind - 1]);
         default:
-            return fail(err, errlen, "unknown option '%s' (see tarsd --help)", argv[optind - 1]);
+            return diag_fail(err, errlen, "unknown option '%s' (see tarsd --help)",
+                             argv[optind - 1]);
         }
     }
     if (optind < argc)
-        return fail(err, errlen, "unexpected argument '%s' (see tarsd --help)", argv[optind]);
+        return diag_fail(err, errlen, "unexpected argument '%s' (see tarsd --help)", argv[optind]);
     if (o->help || o->version)
         return 0;
     /* --json serves train and inspect; --history inspect; the rest of the tail train. */
@@ -249,18 +244,18 @@ cli_parse(int argc, char **argv, struct opts *o, char *err, size_t errlen)
         for (const struct option *lo = long_opts; lo->name; lo++)
             if (lo->val == train_flag)
                 name = lo->name;
-        return fail(err, errlen, "--%s is only for 'tarsd %s'", name,
-                    train_flag == O_HISTORY ? "inspect"
-                    : train_flag == O_JSON  ? "train' and 'tarsd inspect"
-                                            : "train");
+        return diag_fail(err, errlen, "--%s is only for 'tarsd %s'", name,
+                         train_flag == O_HISTORY ? "inspect"
+                         : train_flag == O_JSON  ? "train' and 'tarsd inspect"
+                                                 : "train");
     }
     if (strcmp(o->cmd, "train") == 0) {
         if (!o->agent || !o->env)
-            return fail(err, errlen, "train needs --agent NAME and --env NAME");
+            return diag_fail(err, errlen, "train needs --agent NAME and --env NAME");
         if (o->has_target && !o->eval_every)
             o->eval_every = 10000;
         if (o->has_target && o->eval_episodes == 0)
-            return fail(err, errlen, "--target needs --eval-episodes of at least 1");
+            return diag_fail(err, errlen, "--target needs --eval-episodes of at least 1");
     }
     return 0;
 }

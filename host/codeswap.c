@@ -19,14 +19,6 @@
 /* How often the thread looks for retired generations whose last run has gone. */
 #define REAP_EVERY_S 1
 
-static double
-unix_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static struct cs_job *
 job_new(const char *name, const char *trigger, const char *who, const char *file)
 {
@@ -112,7 +104,7 @@ report(struct codeswap *cs, const struct cs_job *j, int status, json_t *res)
     }
     pthread_mutex_lock(&cs->lock);
     json_object_set_new(res, "seq", json_integer((json_int_t)++cs->seq));
-    json_object_set_new(res, "time", json_real(unix_now()));
+    json_object_set_new(res, "time", json_real(host_wall()));
     json_object_set_new(cs->last, j->name, json_deep_copy(res));
     json_array_append_new(cs->events, event_of(res));
     if (strcmp(outcome, "refused") == 0 && sha)

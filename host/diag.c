@@ -85,3 +85,13 @@ diag_free(struct diag *d)
     free(d->lines);
     memset(d, 0, sizeof *d);
 }
+
+int
+diag_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}

@@ -21,5 +21,7 @@ void diag_add(struct diag *d, const char *fmt, ...) __attribute__((format(printf
 /* Prints every line to f, prefixed by `prefix` (e.g. "tarsd: ") when non-NULL. */
 void diag_print(const struct diag *d, FILE *f, const char *prefix);
 void diag_free(struct diag *d);
+/* Writes one sentence into err and returns -1: `return diag_fail(err, errlen, "...", ...);`. */
+int diag_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

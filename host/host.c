@@ -26,6 +26,14 @@ host_now(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+double
+host_wall(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 static int
 replace_dirs(struct strv *dst, const struct strv *src)
 {

@@ -69,6 +69,8 @@ int host_check_sdk(char *err, size_t errlen);
 
 /* Seconds on the monotonic clock. */
 double host_now(void);
+/* Unix time in seconds (for records and replies). */
+double host_wall(void);
 
 /*
  * Loads the config (opts->config or the embedded default), applies the flags, fills default

@@ -19,14 +19,6 @@
 /* Episodes a run buffers between two of its slices before it starts dropping them. */
 #define HISTORY_BUFFER_MAX (1u << 16)
 
-static double
-unix_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* "state dir X is in use by another tarsd (pid N)" unless we get the lock. */
 static int
 lock_dir(struct host *h, char *err, size_t errlen)
@@ -113,7 +105,7 @@ persist_agent_record(const struct run_spec *s, const char *preset, const char *o
         s->agent->info->name, "agent_version", s->agent->info->version, "env", s->env->info->name,
         "env_version", s->env->info->version, "n_envs", (int)s->n_envs, "seed", (json_int_t)s->seed,
         "preset", preset, "params", pjson_values(s->agent_params), "env_params",
-        pjson_values(s->env_params), "origin", origin, "created", unix_now());
+        pjson_values(s->env_params), "origin", origin, "created", host_wall());
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     return text;
@@ -206,7 +198,7 @@ persist_resume(struct host *h, struct run *r, struct diag *d)
         rc = run_load(r, blob, len, err, sizeof err) ? -1 : 0;
     store_read_end(h->store, txn);
     if (rc == MDB_NOTFOUND) {
-        atomic_store(&r->checkpoint_time, unix_now());
+        atomic_store(&r->checkpoint_time, host_wall());
         /* No checkpoint: whatever history an earlier, crashed start left is not ours. */
         writer_truncate(h->writer, r->id, 0, 0);
         return 0;
@@ -224,7 +216,7 @@ persist_resume(struct host *h, struct run *r, struct diag *d)
     atomic_store(&r->checkpoint_time, hdr.wall_time);
     hlog(LOG_INFO, r->id, "resumed at step %llu, episode %llu, from the checkpoint of %.0f s ago",
          (unsigned long long)hdr.step, (unsigned long long)hdr.episodes,
-         unix_now() - hdr.wall_time);
+         host_wall() - hdr.wall_time);
     return 0;
 }
 
@@ -386,7 +378,7 @@ on_episode(struct run *r, uint32_t env, double ret, uint32_t len, void *user)
         .step = atomic_load_explicit(&r->steps, memory_order_relaxed) + r->n_envs,
         .ret = ret,
         .length = len,
-        .wall_time = unix_now(),
+        .wall_time = host_wall(),
     };
 }
 
@@ -404,7 +396,7 @@ record_scalars(struct host *h, struct run *r)
     if (!r->latest_fresh)
         return;
     json_t *o =
-        json_pack("{s:I, s:f}", "step", (json_int_t)atomic_load(&r->steps), "t", unix_now());
+        json_pack("{s:I, s:f}", "step", (json_int_t)atomic_load(&r->steps), "t", host_wall());
     for (uint32_t i = 0; o && i < r->latest.n; i++)
         if (isfinite(r->latest.items[i].value))
             json_object_set_new(o, r->latest.items[i].name, json_real(r->latest.items[i].value));
@@ -432,7 +424,7 @@ checkpoint(struct host *h, struct run *r)
     struct checkpoint_hdr hdr = {
         .step = atomic_load(&r->steps),
         .episodes = atomic_load(&r->episodes),
-        .wall_time = unix_now(),
+        .wall_time = host_wall(),
         .scalar_seq = r->scalar_seq,
     };
     hlog(LOG_DEBUG, r->id, "checkpoint at step %llu (%zu bytes) queued",
@@ -449,7 +441,7 @@ persist_after_slice(struct run *r, void *arg)
 {
     struct host *h = arg;
     flush_history(h, r);
-    double now = unix_now();
+    double now = host_wall();
     if (now - r->scalar_time >= h->cfg.scalars_every_s) {
         record_scalars(h, r);
         r->scalar_time = now;
@@ -480,7 +472,7 @@ report_dropped(struct run *r, double now)
 void
 persist_tick(struct host *h)
 {
-    double now = unix_now();
+    double now = host_wall();
     rcu_enter();
     struct runset *set = runs_current(&h->runs);
     for (size_t i = 0; i < set->n; i++) {

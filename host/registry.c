@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "host.h"
 #include "host_side.h"
 #include "params_json.h"
 #include "registry.h"
@@ -83,14 +84,6 @@ refuse_load(struct plugin *p, struct diag *d, const char *ptr, const char *why)
     free(p->error);
     p->error = strdup(why);
     return 1;
-}
-
-static double
-unix_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 /* The manifest and the library (info) must agree, and the defaults must fit the schema. */
@@ -173,7 +166,7 @@ load_plugin(struct registry *r, struct plugin *p, struct diag *d)
     }
     p->info = p->lib.info;
     p->generation = 1;
-    p->loaded_at = unix_now();
+    p->loaded_at = host_wall();
     return 0;
 }
 
@@ -519,7 +512,7 @@ registry_map(struct registry *r, struct plugin *p, const struct plugin *cur, cha
     }
     p->info = info;
     p->generation = cur->generation + 1;
-    p->loaded_at = unix_now();
+    p->loaded_at = host_wall();
     return 0;
 }
 

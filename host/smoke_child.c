@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "diag.h"
 #include "host_side.h"
 #include "loader.h"
 #include "params_json.h"
@@ -28,19 +29,6 @@ struct built {
     struct plugin p;
 };
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 static int
 build(struct loader *l, const char *library, const char *sha256, struct built *b, char *err,
       size_t errlen)
@@ -61,18 +49,18 @@ snapshot(const tars_plugin_info *info, json_t *defaults, json_t *values, tars_pa
     const char *key;
     json_t *v;
     if (tars_params_new(info->params, info->n_params, out))
-        return fail(err, errlen, "out of memory");
+        return diag_fail(err, errlen, "out of memory");
     json_object_foreach(defaults, key, v)
     {
         if (!json_is_object(v) && pjson_set(*out, key, v, why, sizeof why))
-            return fail(err, errlen, "%s %s: the manifest's defaults: %s", info->name,
-                        info->version, why);
+            return diag_fail(err, errlen, "%s %s: the manifest's defaults: %s", info->name,
+                             info->version, why);
     }
     json_object_foreach(values, key, v)
     {
         if (tars_params_index(*out, key) >= 0 && pjson_set(*out, key, v, why, sizeof why))
-            return fail(err, errlen, "%s %s refuses the running value: %s", info->name,
-                        info->version, why);
+            return diag_fail(err, errlen, "%s %s refuses the running value: %s", info->name,
+                             info->version, why);
     }
     return 0;
 }
@@ -89,7 +77,7 @@ read_file(const char *path, void **data, size_t *len, char *err, size_t errlen)
         fread(*data, 1, (size_t)size, f) != (size_t)size) {
         if (f)
             fclose(f);
-        return fail(err, errlen, "cannot read the old version's state %s", path);
+        return diag_fail(err, errlen, "cannot read the old version's state %s", path);
     }
     fclose(f);
     *len = (size_t)size;
@@ -102,8 +90,8 @@ open_reader(const tars_plugin_info *info, const void *data, size_t len, const ch
 {
     char why[256];
     if (tars_blob_reader_new(data, len, info->name, rd, why, sizeof why))
-        return fail(err, errlen, "%s '%s' %s cannot read %s: %s", tars_kind_name(info->kind),
-                    info->name, info->version, what, why);
+        return diag_fail(err, errlen, "%s '%s' %s cannot read %s: %s", tars_kind_name(info->kind),
+                         info->name, info->version, what, why);
     return 0;
 }
 
@@ -116,11 +104,11 @@ close_reader(const tars_plugin_info *info, const tars_ctx *ctx, tars_blob_reader
         rc = tars_blob_reader_end(rd);
     if (rc) {
         const char *pe = tars__ctx_error(ctx);
-        fail(err, errlen, "%s '%s' %s load of %s failed: %s", tars_kind_name(info->kind),
-             info->name, info->version, what,
-             *pe                           ? pe
-             : *tars_blob_reader_error(rd) ? tars_blob_reader_error(rd)
-                                           : tars_strerror(rc));
+        diag_fail(err, errlen, "%s '%s' %s load of %s failed: %s", tars_kind_name(info->kind),
+                  info->name, info->version, what,
+                  *pe                           ? pe
+                  : *tars_blob_reader_error(rd) ? tars_blob_reader_error(rd)
+                                                : tars_strerror(rc));
     }
     tars_blob_reader_free(rd);
     return rc ? -1 : 0;
@@ -131,7 +119,7 @@ steps(struct run *r, uint32_t n, const char *when, char *err, size_t errlen)
 {
     for (uint32_t i = 0; i < n; i++)
         if (run_step(r))
-            return fail(err, errlen, "%s, step %u: %s", when, i + 1, r->error);
+            return diag_fail(err, errlen, "%s, step %u: %s", when, i + 1, r->error);
     return 0;
 }
 
@@ -147,8 +135,8 @@ agent_reload(struct run *r, const void *blob, size_t len, const char *what, tars
     const tars_params *ap = atomic_load(&r->params)->agent;
     int rc = r->aops->create(r->actx, &r->spec, r->n_envs, ap, r->seed * 2, &a);
     if (rc)
-        return fail(err, errlen, "agent '%s' %s create failed: %s", info->name, info->version,
-                    *tars__ctx_error(r->actx) ? tars__ctx_error(r->actx) : tars_strerror(rc));
+        return diag_fail(err, errlen, "agent '%s' %s create failed: %s", info->name, info->version,
+                         *tars__ctx_error(r->actx) ? tars__ctx_error(r->actx) : tars_strerror(rc));
     rc = open_reader(info, blob, len, what, &rd, err, errlen);
     if (!rc) {
         tars__ctx_clear_error(r->actx);
@@ -221,7 +209,7 @@ smoke_agent(const struct job *j, struct loader *l, struct built *ab, char *err, 
 {
     json_t *envs = json_object_get(j->root, "envs"), *e;
     size_t i;
-    int rc = fail(err, errlen, "no loaded env to try agent '%s' on", j->name);
+    int rc = diag_fail(err, errlen, "no loaded env to try agent '%s' on", j->name);
     json_array_foreach(envs, i, e)
     {
         rc = on_env(j, l, ab, e, err, errlen);
@@ -259,9 +247,10 @@ env_steps(const tars_plugin_info *info, tars_ctx *ctx, tars_env *e, const tars_p
     tars_rng rng;
     ops->spec(e, &spec);
     if (spec.n_agents == 0 || spec.obs.dim == 0 || spec.act.dim == 0)
-        return fail(err, errlen, "env '%s' %s reports empty spaces", info->name, info->version);
+        return diag_fail(err, errlen, "env '%s' %s reports empty spaces", info->name,
+                         info->version);
     if (vecbuf_alloc(&b, j->n_envs, &spec))
-        return fail(err, errlen, "out of memory");
+        return diag_fail(err, errlen, "out of memory");
     tars_rng_seed(&rng, j->seed, 7);
     tars__ctx_clear_error(ctx);
     int rc = fresh ? ops->reset(e, p, b.obs) : 0;
@@ -275,8 +264,8 @@ env_steps(const tars_plugin_info *info, tars_ctx *ctx, tars_env *e, const tars_p
     }
     vecbuf_free(&b);
     if (rc)
-        return fail(err, errlen, "env '%s' %s %s failed %s: %s", info->name, info->version, op,
-                    when, *tars__ctx_error(ctx) ? tars__ctx_error(ctx) : tars_strerror(rc));
+        return diag_fail(err, errlen, "env '%s' %s %s failed %s: %s", info->name, info->version, op,
+                         when, *tars__ctx_error(ctx) ? tars__ctx_error(ctx) : tars_strerror(rc));
     return 0;
 }
 
@@ -291,8 +280,8 @@ env_reload(const tars_plugin_info *info, tars_ctx *ctx, const tars_params *p, co
     tars__ctx_clear_error(ctx);
     int rc = ops->create(ctx, p, j->n_envs, j->seed + 1, &e);
     if (rc)
-        return fail(err, errlen, "env '%s' %s create failed: %s", info->name, info->version,
-                    *tars__ctx_error(ctx) ? tars__ctx_error(ctx) : tars_strerror(rc));
+        return diag_fail(err, errlen, "env '%s' %s create failed: %s", info->name, info->version,
+                         *tars__ctx_error(ctx) ? tars__ctx_error(ctx) : tars_strerror(rc));
     rc = open_reader(info, blob, len, what, &rd, err, errlen);
     if (!rc) {
         tars__ctx_clear_error(ctx);
@@ -315,19 +304,20 @@ env_roundtrip(const tars_plugin_info *info, tars_ctx *ctx, tars_env *e, const ta
     size_t len;
     void *old = NULL;
     if (!ops->save)
-        return j->state ? fail(err, errlen,
+        return j->state
+                   ? diag_fail(err, errlen,
                                "env '%s' %s cannot save and load, and instances of it are running",
                                info->name, info->version)
-                        : 0;
+                   : 0;
     int rc = tars_blob_writer_new(info->name, &w);
     tars__ctx_clear_error(ctx);
     if (!rc && (rc = ops->save(e, w)) != 0)
-        fail(err, errlen, "env '%s' %s save failed: %s", info->name, info->version,
-             *tars__ctx_error(ctx) ? tars__ctx_error(ctx) : tars_strerror(rc));
+        diag_fail(err, errlen, "env '%s' %s save failed: %s", info->name, info->version,
+                  *tars__ctx_error(ctx) ? tars__ctx_error(ctx) : tars_strerror(rc));
     else if (!rc && (rc = tars_blob_writer_finish(w, &bytes, &len)) == 0)
         rc = env_reload(info, ctx, p, j, bytes, len, "its own state", err, errlen);
     else if (rc)
-        fail(err, errlen, "out of memory");
+        diag_fail(err, errlen, "out of memory");
     tars_blob_writer_free(w);
     if (!rc && j->state && (rc = read_file(j->state, &old, &len, err, errlen)) == 0)
         rc = env_reload(info, ctx, p, j, old, len, "the old version's state", err, errlen);
@@ -345,10 +335,10 @@ smoke_env(const struct job *j, struct built *b, char *err, size_t errlen)
     tars_ctx *ctx = tars__ctx_new("smoke", NULL);
     int rc = ctx ? snapshot(info, json_object_get(j->root, "defaults"),
                             json_object_get(j->root, "params"), &p, err, errlen)
-                 : fail(err, errlen, "out of memory");
+                 : diag_fail(err, errlen, "out of memory");
     if (!rc && (rc = ops->create(ctx, p, j->n_envs, j->seed, &e)) != 0)
-        rc = fail(err, errlen, "env '%s' %s create failed: %s", info->name, info->version,
-                  *tars__ctx_error(ctx) ? tars__ctx_error(ctx) : tars_strerror(rc));
+        rc = diag_fail(err, errlen, "env '%s' %s create failed: %s", info->name, info->version,
+                       *tars__ctx_error(ctx) ? tars__ctx_error(ctx) : tars_strerror(rc));
     if (!rc)
         rc = env_steps(info, ctx, e, p, j, 1, "stepping", err, errlen);
     if (!rc)
@@ -367,7 +357,7 @@ read_job(const char *path, struct job *j, char *err, size_t errlen)
     memset(j, 0, sizeof *j);
     j->root = json_load_file(path, 0, &e);
     if (!j->root)
-        return fail(err, errlen, "%s:%d:%d: %s", path, e.line, e.column, e.text);
+        return diag_fail(err, errlen, "%s:%d:%d: %s", path, e.line, e.column, e.text);
     json_t *o = j->root;
     j->kind = json_string_value(json_object_get(o, "kind"));
     j->name = json_string_value(json_object_get(o, "name"));
@@ -378,7 +368,7 @@ read_job(const char *path, struct job *j, char *err, size_t errlen)
     j->seed = (uint64_t)json_integer_value(json_object_get(o, "seed"));
     j->steps = (uint32_t)json_integer_value(json_object_get(o, "steps"));
     if (!j->kind || !j->name || !j->library || !j->sha256)
-        return fail(err, errlen, "%s lacks its kind, name, library or sha256", path);
+        return diag_fail(err, errlen, "%s lacks its kind, name, library or sha256", path);
     if (!j->n_envs || j->n_envs > 65536)
         j->n_envs = 4;
     if (!j->steps)
@@ -399,8 +389,8 @@ smoke_main(const char *job_path)
     if (!rc) {
         const tars_plugin_info *info = b.p.info;
         if (strcmp(info->name, j.name) != 0 || strcmp(tars_kind_name(info->kind), j.kind) != 0)
-            rc = fail(err, sizeof err, "the new build is %s '%s', not %s '%s'",
-                      tars_kind_name(info->kind), info->name, j.kind, j.name);
+            rc = diag_fail(err, sizeof err, "the new build is %s '%s', not %s '%s'",
+                           tars_kind_name(info->kind), info->name, j.kind, j.name);
         else if (info->kind == TARS_KIND_AGENT)
             rc = smoke_agent(&j, &l, &b, err, sizeof err);
         else if (info->kind == TARS_KIND_ENV)

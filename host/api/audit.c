@@ -33,14 +33,6 @@ append(struct host *h, uint64_t seq, json_t *e)
     }
 }
 
-static double
-unix_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 void
 audit_append(struct host *h, const struct api_req *q)
 {
@@ -51,7 +43,7 @@ audit_append(struct host *h, const struct api_req *q)
                                   "role", api_role_name(q->who.role));
     append(h, seq,
            json_pack("{s:I, s:f, s:o, s:s, s:s, s:s, s:i, s:s, s:s}", "seq", (json_int_t)seq,
-                     "time", unix_now(), "who", who, "address", q->addr, "method", q->method,
+                     "time", host_wall(), "who", who, "address", q->addr, "method", q->method,
                      "path", q->path, "status", q->status, "outcome",
                      q->status < 400 ? "ok" : "refused", "detail",
                      q->status < 400 ? q->audit : q->message));
@@ -64,7 +56,7 @@ audit_append_system(struct host *h, const char *who, const char *method, const c
     uint64_t seq = atomic_fetch_add(&h->audit_seq, 1) + 1;
     append(h, seq,
            json_pack("{s:I, s:f, s:{s:n, s:s, s:s}, s:s, s:s, s:s, s:i, s:s, s:s}", "seq",
-                     (json_int_t)seq, "time", unix_now(), "who", "token", "name", who, "role",
+                     (json_int_t)seq, "time", host_wall(), "who", "token", "name", who, "role",
                      "system", "address", "", "method", method, "path", path, "status", status,
                      "outcome", status < 400 ? "ok" : "refused", "detail", detail));
 }

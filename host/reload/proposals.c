@@ -14,14 +14,6 @@
 
 const char *const approval_mode_names[] = {"manual", "threshold", "always", NULL};
 
-static double
-wall(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 int
 proposals_open(struct host *h)
 {
@@ -80,8 +72,8 @@ transition(json_t *rec, const char *state, json_t *by, const char *note)
 {
     json_object_set_new(rec, "state", json_string(state));
     json_array_append_new(json_object_get(rec, "history"),
-                          json_pack("{s:s, s:f, s:O?, s:s?}", "state", state, "time", wall(), "by",
-                                    by, "note", note));
+                          json_pack("{s:s, s:f, s:O?, s:s?}", "state", state, "time", host_wall(),
+                                    "by", by, "note", note));
 }
 
 static json_t *
@@ -93,8 +85,8 @@ record_new(uint64_t id, const struct proposal_input *in, json_t *diff)
     json_t *rec = json_pack("{s:I, s:s, s:s, s:o, s:O, s:s?, s:o, s:O, s:f, s:[], s:n}", "id",
                             (json_int_t)id, "agent", in->agent, "state", "proposed", "request", req,
                             "diff", diff, "rationale", in->rationale, "expected_improvement",
-                            isnan(e) ? json_null() : json_real(e), "by", in->who, "created", wall(),
-                            "history", "outcome");
+                            isnan(e) ? json_null() : json_real(e), "by", in->who, "created",
+                            host_wall(), "history", "outcome");
     if (rec)
         transition(rec, "proposed", in->who, NULL);
     return rec;
