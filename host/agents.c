@@ -124,6 +124,10 @@ agents_set_running(struct host *h, const char *id, int running, char *err, size_
         atomic_store(&r->checkpoint_request, 1);
         wait_checkpoint(r);
     }
+    /* The record is read back from the store: commit what is queued first (a parameter
+     * change commits after letting go of the lock, see reload/proposals.c). */
+    if ((rc = commit(h, err, errlen)) != 0)
+        goto out;
     if (persist_set_paused(h, id, !running)) {
         snprintf(err, errlen, "agent '%s' is %s, but its record could not be updated", id,
                  running ? "running" : "stopped");
@@ -169,6 +173,8 @@ agents_reset(struct host *h, const char *id, char *err, size_t errlen)
         rc = -ENOENT;
         goto out;
     }
+    if ((rc = commit(h, err, errlen)) != 0) /* a queued rewrite of the record, see above */
+        goto out;
     rec = persist_record(h, id);
     pthread_rwlock_rdlock(&h->reg_lock); /* a rescan may be growing the registry */
     int bad = !rec || persist_spec(h, rec, &s, &d);
@@ -215,8 +221,10 @@ restore(struct host *h, struct run *old, struct run *fresh)
 {
     if (runs_replace(&h->runs, fresh, old) != 0) {
         /* fresh stays in the set, failed: a restart resumes from the last checkpoint */
+        char why[1024];
         snprintf(fresh->error, sizeof fresh->error, "out of memory while re-creating it");
         atomic_store(&fresh->state, RUN_FAILED);
+        commit(h, why, sizeof why); /* old's last checkpoint may be in flight */
         run_destroy(old);
         return;
     }
@@ -256,7 +264,6 @@ agents_recreate_locked(struct host *h, struct run *old, tars_params *ap, tars_pa
     }
     fresh->params->version = version;
     persist_attach(h, fresh);
-    int was = atomic_load(&old->state);
     /* fresh is READY: its runner leaves it alone until it holds old's state. */
     if (runs_replace(&h->runs, old, fresh)) {
         run_destroy(fresh);
@@ -264,6 +271,12 @@ agents_recreate_locked(struct host *h, struct run *old, tars_params *ap, tars_pa
         return -ENOMEM;
     }
     runs_drain(old); /* now no runner steps it: its state is final */
+    int was = atomic_load(&old->state);
+    if (was == RUN_FAILED) { /* it failed meanwhile: its state is suspect */
+        snprintf(err, errlen, "agent '%s' failed (%s); reset it first", s.id, old->error);
+        restore(h, old, fresh);
+        return -EBUSY;
+    }
     void *blob = NULL;
     size_t len = 0;
     int rc = run_save(old, &blob, &len, why, sizeof why);
@@ -271,21 +284,23 @@ agents_recreate_locked(struct host *h, struct run *old, tars_params *ap, tars_pa
         rc = run_load(fresh, blob, len, why, sizeof why);
     free(blob);
     if (rc) {
-        restore(h, old, fresh);
         snprintf(err, errlen,
                  "agent '%s' cannot take its saved state with these parameters (%s); it goes on "
                  "with the old ones",
                  s.id, why);
+        restore(h, old, fresh);
         return -EINVAL;
     }
     carry_over(fresh, old);
-    /* Its last checkpoint may be in flight, with a pointer into old: commit before freeing. */
-    rc = commit(h, err, errlen);
+    /* Its last checkpoint may be in flight, with a pointer into old: commit before freeing.
+     * The re-creation stands either way (the writer retries what it could not commit). */
+    if (commit(h, why, sizeof why))
+        hlog(LOG_WARN, fresh->id, "re-created, but %s", why);
     run_destroy(old);
     atomic_store(&fresh->state, was == RUN_STOPPED ? RUN_STOPPED : RUN_RUNNING);
     hlog(LOG_INFO, fresh->id, "re-created with new parameters at step %llu",
          (unsigned long long)atomic_load(&fresh->steps));
-    return rc;
+    return 0;
 }
 
 int

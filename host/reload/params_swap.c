@@ -158,18 +158,25 @@ queue_record(struct host *h, const char *id, const tars_params *agent, const tar
     return rc ? -EIO : 0;
 }
 
-/* Publishes the prepared pair (consumed) as the run's next version. */
+/*
+ * Queues the record with the prepared pair (consumed), then publishes the pair as the run's
+ * next version; the pair is built first, so that the record never holds values the run does
+ * not get.
+ */
 static int
-publish(struct host *h, struct prepared *p, double t0, struct param_outcome *out, char *err,
-        size_t errlen)
+publish(struct host *h, const char *id, struct prepared *p, double t0, struct param_outcome *out,
+        char *err, size_t errlen)
 {
     struct run *r = p->run;
     struct run_params *np = run_params_new(p->agent, p->env, p->cur->version + 1);
     p->agent = p->env = NULL;
-    if (!np) {
+    int rc = np ? queue_record(h, id, np->agent, np->env, err, errlen) : -ENOMEM;
+    if (rc) {
         pthread_mutex_unlock(&h->runs.lock);
-        snprintf(err, errlen, "out of memory");
-        return -ENOMEM;
+        if (!np)
+            snprintf(err, errlen, "out of memory");
+        run_params_free(np);
+        return rc;
     }
     np->published = host_now();
     np->published_step = atomic_load(&r->steps);
@@ -230,10 +237,8 @@ params_apply(struct host *h, const char *id, const struct param_request *rq,
     if (p.cold[0]) {
         rc = recreate(h, id, &p, t0, out, err, errlen);
         pthread_mutex_unlock(&h->runs.lock);
-    } else if ((rc = queue_record(h, id, p.agent, p.env, err, errlen)) != 0) {
-        pthread_mutex_unlock(&h->runs.lock);
     } else {
-        rc = publish(h, &p, t0, out, err, errlen); /* unlocks */
+        rc = publish(h, id, &p, t0, out, err, errlen); /* unlocks */
     }
     prepared_free(&p);
     return rc;

@@ -29,6 +29,16 @@ queue(struct host *h, json_t *rec)
     char *text = json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(15));
     int rc = text ? writer_put(h->writer, DB_PROPOSALS, key, sizeof key, text, strlen(text)) : -1;
     free(text);
+    return rc ? -ENOMEM : 0;
+}
+
+/* queue, saying why in err when it fails. */
+static int
+queue_or_say(struct host *h, json_t *rec, char *err, size_t errlen)
+{
+    int rc = queue(h, rec);
+    if (rc)
+        snprintf(err, errlen, "out of memory recording the proposal");
     return rc;
 }
 
@@ -202,7 +212,7 @@ proposals_submit(struct host *h, const struct proposal_input *in, json_t **out, 
         } else {
             transition(rec, "pending_approval", NULL, note);
         }
-        rc = applied ? queue(h, rec) : save(h, rec, err, errlen);
+        rc = applied ? queue_or_say(h, rec, err, errlen) : save(h, rec, err, errlen);
         if (applied && rc == 0) {
             pthread_mutex_unlock(&h->proposals_lock);
             rc = commit(h, err, errlen);
@@ -257,14 +267,12 @@ proposals_decide(struct host *h, uint64_t id, int approve, json_t *who, const ch
         transition(rec, "rejected", who, reason);
         json_object_set(rec, "decided_by", who);
     }
-    int applied = rc == 1;
-    if (applied)
-        rc = queue(h, rec);
+    /* Committed before the lock goes: a second decision reads this one from the store. */
+    if (rc == 1 && (rc = queue_or_say(h, rec, err, errlen)) == 0)
+        rc = commit(h, err, errlen);
     else if (rc == 0)
         rc = save(h, rec, err, errlen);
     pthread_mutex_unlock(&h->proposals_lock);
-    if (applied && rc == 0)
-        rc = commit(h, err, errlen);
     if (rc)
         json_decref(rec);
     else
