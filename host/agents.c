@@ -9,15 +9,14 @@
 #include "persist.h"
 #include "writer.h"
 
-/* Commits what is queued; -EIO with the store's reason on failure. */
-static int
-commit(struct host *h, char *err, size_t errlen)
+/* With the run set's lock held: agent id's run, or NULL with "no agent 'id'" in err. */
+static struct run *
+find(struct host *h, const char *id, char *err, size_t errlen)
 {
-    char why[512];
-    if (writer_flush(h->writer, why, sizeof why) == 0)
-        return 0;
-    snprintf(err, errlen, "the state store failed: %s", why);
-    return -EIO;
+    struct run *r = runset_find(runs_current(&h->runs), id);
+    if (!r)
+        snprintf(err, errlen, "no agent '%s'", id);
+    return r;
 }
 
 int
@@ -51,7 +50,7 @@ agents_create(struct host *h, struct run_spec *s, const char *preset, char *err,
     persist_attach(h, r);
     writer_json(h->writer, DB_AGENTS, s->id, record, strlen(record));
     free(record);
-    rc = commit(h, err, errlen);
+    rc = persist_commit(h, err, errlen);
     if (rc) /* the record stays queued for a retry: make sure it goes, since the run will */
         writer_forget(h->writer, s->id, 0);
     if (rc == 0 && runs_add(&h->runs, r) != 0) {
@@ -93,9 +92,8 @@ agents_set_running(struct host *h, const char *id, int running, char *err, size_
 {
     int rc = 0;
     pthread_mutex_lock(&h->runs.lock);
-    struct run *r = runset_find(runs_current(&h->runs), id);
+    struct run *r = find(h, id, err, errlen);
     if (!r) {
-        snprintf(err, errlen, "no agent '%s'", id);
         rc = -ENOENT;
         goto out;
     }
@@ -126,7 +124,7 @@ agents_set_running(struct host *h, const char *id, int running, char *err, size_
     }
     /* The record is read back from the store: commit what is queued first (a parameter
      * change commits after letting go of the lock, see reload/proposals.c). */
-    if ((rc = commit(h, err, errlen)) != 0)
+    if ((rc = persist_commit(h, err, errlen)) != 0)
         goto out;
     if (persist_set_paused(h, id, !running)) {
         snprintf(err, errlen, "agent '%s' is %s, but its record could not be updated", id,
@@ -134,7 +132,7 @@ agents_set_running(struct host *h, const char *id, int running, char *err, size_
         rc = -EIO;
         goto out;
     }
-    rc = commit(h, err, errlen);
+    rc = persist_commit(h, err, errlen);
     hlog(LOG_INFO, id, running ? "started" : "stopped at step %llu",
          (unsigned long long)atomic_load(&r->steps));
 out:
@@ -148,10 +146,10 @@ retire(struct host *h, struct run *r, int keep_record, char *err, size_t errlen)
 {
     runs_drain(r);
     /* Its last checkpoint may be in flight, with a pointer into r: commit before freeing. */
-    int rc = commit(h, err, errlen);
+    int rc = persist_commit(h, err, errlen);
     writer_forget(h->writer, r->id, keep_record);
     if (rc == 0)
-        rc = commit(h, err, errlen);
+        rc = persist_commit(h, err, errlen);
     run_destroy(r);
     return rc;
 }
@@ -167,13 +165,12 @@ agents_reset(struct host *h, const char *id, char *err, size_t errlen)
     int rc = 0;
     pthread_rwlock_rdlock(&h->code_lock); /* the plugins looked up stay until fresh is in the set */
     pthread_mutex_lock(&h->runs.lock);
-    struct run *old = runset_find(runs_current(&h->runs), id);
+    struct run *old = find(h, id, err, errlen);
     if (!old) {
-        snprintf(err, errlen, "no agent '%s'", id);
         rc = -ENOENT;
         goto out;
     }
-    if ((rc = commit(h, err, errlen)) != 0) /* a queued rewrite of the record, see above */
+    if ((rc = persist_commit(h, err, errlen)) != 0) /* a queued rewrite of the record, see above */
         goto out;
     rec = persist_record(h, id);
     pthread_rwlock_rdlock(&h->reg_lock); /* a rescan may be growing the registry */
@@ -224,7 +221,7 @@ restore(struct host *h, struct run *old, struct run *fresh)
         char why[1024];
         snprintf(fresh->error, sizeof fresh->error, "out of memory while re-creating it");
         atomic_store(&fresh->state, RUN_FAILED);
-        commit(h, why, sizeof why); /* old's last checkpoint may be in flight */
+        persist_commit(h, why, sizeof why); /* old's last checkpoint may be in flight */
         run_destroy(old);
         return;
     }
@@ -294,7 +291,7 @@ agents_recreate_locked(struct host *h, struct run *old, tars_params *ap, tars_pa
     carry_over(fresh, old);
     /* Its last checkpoint may be in flight, with a pointer into old: commit before freeing.
      * The re-creation stands either way (the writer retries what it could not commit). */
-    if (commit(h, why, sizeof why))
+    if (persist_commit(h, why, sizeof why))
         hlog(LOG_WARN, fresh->id, "re-created, but %s", why);
     run_destroy(old);
     atomic_store(&fresh->state, was == RUN_STOPPED ? RUN_STOPPED : RUN_RUNNING);
@@ -308,9 +305,8 @@ agents_delete(struct host *h, const char *id, char *err, size_t errlen)
 {
     int rc = 0;
     pthread_mutex_lock(&h->runs.lock);
-    struct run *r = runset_find(runs_current(&h->runs), id);
+    struct run *r = find(h, id, err, errlen);
     if (!r) {
-        snprintf(err, errlen, "no agent '%s'", id);
         rc = -ENOENT;
         goto out;
     }

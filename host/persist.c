@@ -322,18 +322,34 @@ persist_restore(struct host *h, struct diag *d)
     return errors;
 }
 
+int
+persist_commit(struct host *h, char *err, size_t errlen)
+{
+    char why[512];
+    if (writer_flush(h->writer, why, sizeof why) == 0)
+        return 0;
+    snprintf(err, errlen, "the state store failed: %s", why);
+    return -EIO;
+}
+
 json_t *
-persist_record(struct host *h, const char *id)
+persist_get_json(struct host *h, enum store_db db, const void *key, size_t klen)
 {
     MDB_txn *txn;
-    MDB_val k = {strlen(id), (void *)id}, v;
+    MDB_val k = {klen, (void *)key}, v;
     json_t *rec = NULL;
     if (store_read_begin(h->store, &txn))
         return NULL;
-    if (mdb_get(txn, store_dbi(h->store, DB_AGENTS), &k, &v) == 0)
+    if (mdb_get(txn, store_dbi(h->store, db), &k, &v) == 0)
         rec = json_loadb(v.mv_data, v.mv_size, 0, NULL);
     store_read_end(h->store, txn);
     return rec;
+}
+
+json_t *
+persist_record(struct host *h, const char *id)
+{
+    return persist_get_json(h, DB_AGENTS, id, strlen(id));
 }
 
 int

@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <stddef.h>
 #include "diag.h"
+#include "store.h"
 
 struct host;
 struct run;
@@ -28,6 +29,11 @@ int persist_open(struct host *h, char *err, size_t errlen);
  * by an operator stays stopped). Errors go to d; returns their number.
  */
 int persist_restore(struct host *h, struct diag *d);
+
+/* Commits what is queued (writer_flush): 0, or -EIO with the store's reason in err. */
+int persist_commit(struct host *h, char *err, size_t errlen);
+/* The JSON value stored under key in db, or NULL (none, or unreadable). */
+json_t *persist_get_json(struct host *h, enum store_db db, const void *key, size_t klen);
 
 /* Agent records (any thread; writes are queued to the writer, see writer_flush). */
 

@@ -15,14 +15,6 @@
 #include "stream_internal.h"
 #include "tokens.h"
 
-double
-stream_unix_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* --- a client's queue and sender */
 
 void
@@ -246,7 +238,7 @@ snapshot(struct host *h)
     for (size_t i = 0; i < set->n; i++)
         json_array_append_new(agents, api_run_json(h, set->v[i]));
     rcu_leave();
-    return json_pack("{s:f, s:[{s:s, s:o}]}", "t", stream_unix_now(), "events", "type", "snapshot",
+    return json_pack("{s:f, s:[{s:s, s:o}]}", "t", host_wall(), "events", "type", "snapshot",
                      "agents", agents);
 }
 

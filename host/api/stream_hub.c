@@ -265,7 +265,7 @@ stream_hub_main(void *arg)
         double now = host_now();
         collect(st, &b, now);
         if (b.n || st->clients)
-            deliver(st, &b, stream_unix_now());
+            deliver(st, &b, host_wall());
         for (size_t i = 0; i < b.n; i++)
             json_decref(b.v[i].json);
         free(b.v);

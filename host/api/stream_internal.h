@@ -81,7 +81,6 @@ struct stream {
 void stream_enqueue(struct client *c, int opcode, const char *data, size_t len, size_t limit);
 /* Queues a close frame: nothing is queued after it. */
 void stream_enqueue_close(struct client *c, int code, const char *reason);
-double stream_unix_now(void);
 /* The hub's thread (stream_hub.c). */
 void *stream_hub_main(void *arg);
 

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "host.h"
+#include "persist.h"
 #include "log.h"
 #include "store.h"
 #include "tokens.h"
@@ -26,16 +27,6 @@ static void
 token_hash(const char *text, unsigned char hash[crypto_hash_sha256_BYTES])
 {
     crypto_hash_sha256(hash, (const unsigned char *)text, strlen(text));
-}
-
-static int
-commit(struct host *h, char *err, size_t errlen)
-{
-    char why[512];
-    if (writer_flush(h->writer, why, sizeof why) == 0)
-        return 0;
-    snprintf(err, errlen, "the state store failed: %s", why);
-    return -EIO;
 }
 
 int
@@ -65,7 +56,7 @@ tokens_create(struct host *h, enum api_role role, const char *name, const char *
         return -1;
     }
     free(value);
-    if (commit(h, err, errlen)) {
+    if (persist_commit(h, err, errlen)) {
         /* The put stays queued for a retry; a token the caller never saw must not follow. */
         writer_del(h->writer, DB_TOKENS, hash, ID_BYTES);
         return -1;
@@ -77,15 +68,7 @@ tokens_create(struct host *h, enum api_role role, const char *name, const char *
 static json_t *
 lookup(struct host *h, const unsigned char key[ID_BYTES])
 {
-    MDB_txn *txn;
-    MDB_val k = {ID_BYTES, (void *)key}, v;
-    json_t *rec = NULL;
-    if (store_read_begin(h->store, &txn))
-        return NULL;
-    if (mdb_get(txn, store_dbi(h->store, DB_TOKENS), &k, &v) == 0)
-        rec = json_loadb(v.mv_data, v.mv_size, 0, NULL);
-    store_read_end(h->store, txn);
-    return rec;
+    return persist_get_json(h, DB_TOKENS, key, ID_BYTES);
 }
 
 int
@@ -128,7 +111,7 @@ tokens_revoke(struct host *h, const char *id, char *err, size_t errlen)
         return -ENOENT;
     }
     writer_del(h->writer, DB_TOKENS, key, ID_BYTES);
-    return commit(h, err, errlen);
+    return persist_commit(h, err, errlen);
 }
 
 json_t *

@@ -46,16 +46,8 @@ queue_or_say(struct host *h, json_t *rec, char *err, size_t errlen)
 static int
 save(struct host *h, json_t *rec, char *err, size_t errlen)
 {
-    char why[512];
-    if (queue(h, rec)) {
-        snprintf(err, errlen, "out of memory");
-        return -ENOMEM;
-    }
-    if (writer_flush(h->writer, why, sizeof why)) {
-        snprintf(err, errlen, "the state store failed: %s", why);
-        return -EIO;
-    }
-    return 0;
+    int rc = queue_or_say(h, rec, err, errlen);
+    return rc ? rc : persist_commit(h, err, errlen);
 }
 
 /*
@@ -283,18 +275,9 @@ proposals_decide(struct host *h, uint64_t id, int approve, json_t *who, const ch
 json_t *
 proposals_get(struct host *h, uint64_t id)
 {
-    MDB_txn *txn;
-    MDB_val k, v;
     unsigned char key[8];
-    json_t *rec = NULL;
     rec_u64_key(id, key);
-    k = (MDB_val){8, key};
-    if (store_read_begin(h->store, &txn))
-        return NULL;
-    if (mdb_get(txn, store_dbi(h->store, DB_PROPOSALS), &k, &v) == 0)
-        rec = json_loadb(v.mv_data, v.mv_size, 0, NULL);
-    store_read_end(h->store, txn);
-    return rec;
+    return persist_get_json(h, DB_PROPOSALS, key, sizeof key);
 }
 
 /* Collects the records that pass the filters, up to a limit. */
@@ -350,26 +333,24 @@ in_record(struct host *h, json_t *rec)
 void
 proposals_recover(struct host *h)
 {
-    const char *states[] = {"approved", "applying"};
-    for (size_t s = 0; s < 2; s++) {
-        json_t *stale = proposals_list(h, NULL, states[s], 0, 1000), *rec;
-        size_t i;
-        json_array_foreach(stale, i, rec)
-        {
-            long long id = (long long)json_integer_value(json_object_get(rec, "id"));
-            /* If the agent's record holds the change, it was applied and only its outcome
-             * went unrecorded. */
-            if (s == 1 && in_record(h, rec)) {
-                transition(rec, "applied", NULL, "tarsd stopped before it recorded the outcome");
-                hlog(LOG_INFO, "hypersync", "proposal %lld was applied before tarsd stopped", id);
-            } else {
-                json_object_set_new(rec, "error", json_string("tarsd stopped before applying it"));
-                transition(rec, "failed", NULL, "tarsd stopped before applying it; propose again");
-                hlog(LOG_WARN, "hypersync",
-                     "proposal %lld failed: tarsd stopped before applying it", id);
-            }
-            queue(h, rec);
+    /* Only "applying" reaches the store unsettled: approval and application are one call. */
+    json_t *stale = proposals_list(h, NULL, "applying", 0, 1000), *rec;
+    size_t i;
+    json_array_foreach(stale, i, rec)
+    {
+        long long id = (long long)json_integer_value(json_object_get(rec, "id"));
+        /* If the agent's record holds the change, it was applied and only its outcome went
+         * unrecorded. */
+        if (in_record(h, rec)) {
+            transition(rec, "applied", NULL, "tarsd stopped before it recorded the outcome");
+            hlog(LOG_INFO, "hypersync", "proposal %lld was applied before tarsd stopped", id);
+        } else {
+            json_object_set_new(rec, "error", json_string("tarsd stopped before applying it"));
+            transition(rec, "failed", NULL, "tarsd stopped before applying it; propose again");
+            hlog(LOG_WARN, "hypersync", "proposal %lld failed: tarsd stopped before applying it",
+                 id);
         }
-        json_decref(stale);
+        queue(h, rec);
     }
+    json_decref(stale);
 }

@@ -41,7 +41,7 @@ struct proposal_input {
 
 /* Reads the last proposal id from the store (at start). */
 int proposals_open(struct host *h);
-/* Fails the proposals a stopped tarsd left approved or applying (at start). */
+/* Settles the proposals a stopped tarsd left applying: applied or failed (at start). */
 void proposals_recover(struct host *h);
 
 /*
