@@ -64,6 +64,7 @@ struct config {
     struct strv trusted_proxies;                /* peers whose X-Forwarded-For is believed */
     double api_rate, api_burst;                 /* per token; rate 0: unlimited */
     double api_address_rate, api_address_burst; /* per client address */
+    double static_rate, static_burst;           /* the UI's files, per client address */
     size_t api_max_body;                        /* bytes */
     uint32_t api_max_depth;
     size_t stream_buffer; /* bytes */

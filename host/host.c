@@ -63,6 +63,7 @@ host_configure(struct host *h, const struct opts *o, struct diag *d)
     h->lock_fd = -1;
     h->started = host_now();
     pthread_mutex_init(&h->proposals_lock, NULL);
+    pthread_mutex_init(&h->audit_lock, NULL);
     if (pthread_rwlock_init(&h->reg_lock, NULL) == 0)
         h->reg_lock_ready = 1;
     /* Writer-preferring: a stream of agent creations must not hold a code swap off. */
@@ -128,6 +129,7 @@ host_teardown(struct host *h)
     registry_free(&h->reg);
     config_free(&h->cfg);
     pthread_mutex_destroy(&h->proposals_lock);
+    pthread_mutex_destroy(&h->audit_lock);
     memset(h, 0, sizeof *h);
 }
 

@@ -44,7 +44,8 @@ struct host {
     struct runner_pool pool;
     struct http http;
     struct api *api;                /* the API's own state (host/api) */
-    _Atomic uint64_t audit_seq;     /* the last audit entry's number */
+    _Atomic uint64_t audit_seq;     /* the last audit entry's number (written under audit_lock) */
+    pthread_mutex_t audit_lock;     /* a sequence number is taken only with its entry queued */
     pthread_mutex_t proposals_lock; /* HyperSync decisions (reload/proposals.h) */
     uint64_t proposal_seq;          /* the last proposal's id, under proposals_lock */
     double started;                 /* monotonic seconds at start */

@@ -183,6 +183,8 @@ http_start(struct http *s, const char *listen, unsigned n_threads, struct host *
         "tcp_nodelay", "1",
         "request_timeout_ms", "10000",
         "enable_auth_domain_check", "no",
+        /* tarsd decodes paths itself (api/text.h): CivetWeb's decoding ends them at a %00. */
+        "decode_url", "no",
         /* Stream clients only listen: ping them rather than time them out. */
         "enable_websocket_ping_pong", "yes",
         "websocket_timeout_ms", "5000",

@@ -13,6 +13,7 @@
 #include "persist.h"
 #include "rcu.h"
 #include "store.h"
+#include "text.h"
 
 static json_t *
 number_or_null(double v)
@@ -160,13 +161,16 @@ api_agent_create(struct api_req *q)
         }
     }
     if (errors) {
+        /* The lines quote the body's keys and values: any bytes, cut at the diag's limit. */
         json_t *details = json_array();
+        char line[sizeof q->message];
         for (size_t i = 0; i < d.n; i++)
-            json_array_append_new(details, json_string(d.lines[i]));
-        snprintf(q->message, sizeof q->message, "%s", d.lines[0]);
+            json_array_append_new(details,
+                                  json_string(api_utf8_safe(d.lines[i], line, sizeof line)));
+        api_utf8_safe(d.lines[0], q->message, sizeof q->message);
         api_reply(q, 400,
                   json_pack("{s:{s:s, s:s, s:o}}", "error", "code", "invalid", "message",
-                            d.lines[0], "details", details));
+                            q->message, "details", details));
     } else {
         int rc = agents_create(h, &s, a.preset, err, sizeof err);
         pthread_rwlock_unlock(&h->code_lock);

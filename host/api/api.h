@@ -45,10 +45,13 @@ struct api_req {
     const char *body_text; /* and its text (for errors by line and column) */
     size_t body_len;
     char audit[256]; /* what a mutating handler did, for the audit log */
+    int audit_read;  /* set by a read whose success is audited too (what it gives away matters) */
     /* The reply, sent by the router once the call is audited. */
     int status;
     json_t *reply;
-    char headers[128];  /* extra header lines, each ending in CRLF */
+    void *file; /* a download (malloc'd, sent as application/octet-stream) instead of reply */
+    size_t file_len;
+    char headers[384];  /* extra header lines, each ending in CRLF */
     char message[1024]; /* an error's message, for the audit log */
 };
 
@@ -58,6 +61,7 @@ struct stream;
 struct api {
     struct ratelimit *per_token;
     struct ratelimit *per_address;
+    struct ratelimit *static_per_address; /* the UI's files (static.c), counted apart */
     struct stream *stream;
 };
 

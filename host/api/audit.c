@@ -1,10 +1,14 @@
+#include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "audit.h"
 #include "host.h"
 #include "records.h"
 #include "store.h"
+#include "text.h"
 #include "writer.h"
 
 int
@@ -16,49 +20,89 @@ audit_open(struct host *h)
     return rc;
 }
 
-/* Queues entry e (consumed) under sequence number seq, and drops the oldest. */
-static void
-append(struct host *h, uint64_t seq, json_t *e)
+/* s as valid UTF-8 (text.h), malloc'd; NULL when out of memory. */
+static char *
+safe_dup(const char *s)
+{
+    size_t len = 4 * strlen(s ? s : "") + 1;
+    char *out = malloc(len);
+    return out ? api_utf8_safe(s, out, len) : NULL;
+}
+
+/*
+ * Queues entry e (consumed; NULL: it could not be built) under the next sequence number, and
+ * drops the oldest. Everything that can fail — building, escaping, formatting — is done before
+ * the number is taken, and the number is kept only once the writer queued the entry: a seq is
+ * never skipped, so a gap in the log can only mean an entry was removed. Returns 0 or -ENOMEM.
+ */
+static int
+append(struct host *h, json_t *e)
 {
     char *text = e ? json_dumps(e, JSON_COMPACT) : NULL;
     json_decref(e);
-    unsigned char key[8];
-    rec_u64_key(seq, key);
-    if (text)
-        writer_put(h->writer, DB_AUDIT, key, sizeof key, text, strlen(text));
-    free(text);
-    if (h->cfg.audit_kept && seq > h->cfg.audit_kept) {
-        rec_u64_key(seq - h->cfg.audit_kept, key);
-        writer_del(h->writer, DB_AUDIT, key, sizeof key);
+    size_t len = text ? strlen(text) + 32 : 0;
+    char *entry = text ? malloc(len) : NULL;
+    if (!entry || text[0] != '{') {
+        free(text);
+        free(entry);
+        return -ENOMEM;
     }
+    unsigned char key[8];
+    pthread_mutex_lock(&h->audit_lock);
+    uint64_t seq = atomic_load(&h->audit_seq) + 1;
+    int n = snprintf(entry, len, "{\"seq\":%llu%s%s", (unsigned long long)seq,
+                     text[1] == '}' ? "" : ",", text + 1);
+    rec_u64_key(seq, key);
+    int rc = writer_put(h->writer, DB_AUDIT, key, sizeof key, entry, (size_t)n);
+    if (rc == 0) {
+        atomic_store(&h->audit_seq, seq);
+        if (h->cfg.audit_kept && seq > h->cfg.audit_kept) {
+            rec_u64_key(seq - h->cfg.audit_kept, key);
+            writer_del(h->writer, DB_AUDIT, key, sizeof key);
+        }
+    }
+    pthread_mutex_unlock(&h->audit_lock);
+    free(text);
+    free(entry);
+    return rc ? -ENOMEM : 0;
 }
 
-void
+int
 audit_append(struct host *h, const struct api_req *q)
 {
-    uint64_t seq = atomic_fetch_add(&h->audit_seq, 1) + 1;
+    const char *detail = q->status < 400 ? q->audit : q->message;
+    char *method = safe_dup(q->method), *path = safe_dup(q->path), *what = safe_dup(detail);
     json_t *who = q->who.role == ROLE_NONE
                       ? json_null()
                       : json_pack("{s:s, s:s, s:s}", "token", q->who.id, "name", q->who.name,
                                   "role", api_role_name(q->who.role));
-    append(h, seq,
-           json_pack("{s:I, s:f, s:o, s:s, s:s, s:s, s:i, s:s, s:s}", "seq", (json_int_t)seq,
-                     "time", host_wall(), "who", who, "address", q->addr, "method", q->method,
-                     "path", q->path, "status", q->status, "outcome",
-                     q->status < 400 ? "ok" : "refused", "detail",
-                     q->status < 400 ? q->audit : q->message));
+    json_t *e =
+        method && path && what && who
+            ? json_pack("{s:f, s:o, s:s, s:s, s:s, s:i, s:s, s:s}", "time", host_wall(), "who", who,
+                        "address", q->addr, "method", method, "path", path, "status", q->status,
+                        "outcome", q->status < 400 ? "ok" : "refused", "detail", what)
+            : (json_decref(who), NULL);
+    free(method);
+    free(path);
+    free(what);
+    return append(h, e);
 }
 
-void
+int
 audit_append_system(struct host *h, const char *who, const char *method, const char *path,
                     int status, const char *detail)
 {
-    uint64_t seq = atomic_fetch_add(&h->audit_seq, 1) + 1;
-    append(h, seq,
-           json_pack("{s:I, s:f, s:{s:n, s:s, s:s}, s:s, s:s, s:s, s:i, s:s, s:s}", "seq",
-                     (json_int_t)seq, "time", host_wall(), "who", "token", "name", who, "role",
-                     "system", "address", "", "method", method, "path", path, "status", status,
-                     "outcome", status < 400 ? "ok" : "refused", "detail", detail));
+    char *name = safe_dup(who), *file = safe_dup(path), *what = safe_dup(detail);
+    json_t *e = name && file && what
+                    ? json_pack("{s:f, s:{s:n, s:s, s:s}, s:s, s:s, s:s, s:i, s:s, s:s}", "time",
+                                host_wall(), "who", "token", "name", name, "role", "system",
+                                "address", "", "method", method, "path", file, "status", status,
+                                "outcome", status < 400 ? "ok" : "refused", "detail", what)
+                    : NULL;
+    free(name);
+    free(file);
+    free(what);
+    return append(h, e);
 }
 
 /* Collects entries up to a limit. */

@@ -15,9 +15,11 @@
 #include "bigstack.h"
 #include "audit.h"
 #include "host.h"
+#include "log.h"
 #include "http.h"
 #include "ratelimit.h"
 #include "stream.h"
+#include "text.h"
 #include "tokens.h"
 #include "writer.h"
 
@@ -50,10 +52,15 @@ api_reply(struct api_req *q, int status, json_t *body)
 int
 api_error(struct api_req *q, int status, const char *code, const char *fmt, ...)
 {
+    /* The message may quote what the client sent (a path, a key): jansson takes UTF-8 only,
+     * and vsnprintf may cut a character in two at the limit: room is left for the cut
+     * character's bytes, escaped (up to 3 × \xHH). */
+    char raw[sizeof q->message - 12];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(q->message, sizeof q->message, fmt, ap);
+    vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
+    api_utf8_safe(raw, q->message, sizeof q->message);
     return api_reply(q, status,
                      json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", q->message));
 }
@@ -189,6 +196,15 @@ authenticate(struct api_req *q)
     return 0;
 }
 
+/* Who sent a call that no route takes, for its audit entry: no token, or a bad one, is no one. */
+static void
+identify(struct api_req *q)
+{
+    const char *auth = mg_get_header(q->c, "Authorization");
+    if (auth && strncasecmp(auth, "Bearer ", 7) == 0 && tokens_verify(q->h, auth + 7, &q->who) != 0)
+        q->who.role = ROLE_NONE;
+}
+
 /* Deepest nesting of arrays and objects in JSON text (strings skipped). */
 static unsigned
 json_depth(const char *s, size_t len)
@@ -260,24 +276,39 @@ read_body(struct api_req *q)
     return 0;
 }
 
+/* The reply when none could be built (out of memory, or text jansson refused). */
+static const char no_reply[] =
+    "{\"error\":{\"code\":\"internal\",\"message\":\"the reply could not be built\"}}";
+
 /* One write for head and body: small writes would meet Nagle and delayed ACKs (40 ms). */
 static void
 send_reply(struct api_req *q)
 {
-    char *body = q->reply ? json_dumps(q->reply, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+    int file = q->file && q->status < 400;
+    char *body = file       ? NULL
+                 : q->reply ? json_dumps(q->reply, JSON_COMPACT | JSON_REAL_PRECISION(15))
+                            : NULL;
+    if (!file && !body) {
+        q->status = 500;
+        q->headers[0] = '\0';
+    }
+    const char *text = file ? "" : body ? body : no_reply;
+    size_t len = file ? q->file_len : strlen(text) + 1;
     char *out = NULL;
-    int n = body ? asprintf(&out,
-                            "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
-                            "Content-Length: %zu\r\nCache-Control: no-store\r\n"
-                            "X-Content-Type-Options: nosniff\r\n%s\r\n%s\n",
-                            q->status, mg_get_response_code_text(q->c, q->status), strlen(body) + 1,
-                            q->headers, body)
-                 : -1;
+    int n = asprintf(&out,
+                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+                     "Content-Length: %zu\r\nCache-Control: no-store\r\n"
+                     "X-Content-Type-Options: nosniff\r\n%s\r\n%s%s",
+                     q->status, mg_get_response_code_text(q->c, q->status),
+                     file ? "application/octet-stream" : "application/json", len, q->headers, text,
+                     file ? "" : "\n");
     if (n < 0) {
         mg_printf(q->c, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n");
         q->status = 500;
     } else {
         mg_write(q->c, out, (size_t)n);
+        if (file)
+            mg_write(q->c, q->file, q->file_len);
     }
     free(out);
     free(body);
@@ -289,52 +320,81 @@ struct api_call {
     int status;
 };
 
+/*
+ * From the limits to the handler: the first check that fails replies. *rt is the route
+ * found (NULL: none), *ran whether its handler was called.
+ */
+static void
+route(struct api_req *q, char *path, size_t path_len, const struct api_route **rt, int *ran)
+{
+    struct host *h = q->h;
+    char why[128];
+    int known, mutating = strcmp(q->method, "GET") != 0 && strcmp(q->method, "HEAD") != 0;
+    double wait, now = host_now();
+    *rt = NULL;
+    *ran = 0;
+    if ((wait = ratelimit_take(h->api->per_address, q->addr, now)) > 0) {
+        too_many(q, wait, "address");
+    } else if (!path) {
+        api_error(q, 503, "busy", "out of memory");
+    } else if (api_path_decode(q->path, path, path_len, why, sizeof why)) {
+        api_error(q, 400, "bad_path", "%s", why);
+    } else if (q->path = path, !(*rt = find_route(q, &known))) {
+        identify(q);
+        if (known)
+            api_error(q, 405, "method_not_allowed", "%s is not allowed on %s", q->method, q->path);
+        else
+            api_error(q, 404, "not_found", "no route %s %s", q->method, q->path);
+    } else if ((*rt)->role != ROLE_NONE && authenticate(q)) {
+        /* replied 401 */
+    } else if ((*rt)->role > q->who.role) {
+        api_error(q, 403, "forbidden", "%s %s needs the %s role; this token is %s", q->method,
+                  (*rt)->pattern, api_role_name((*rt)->role), api_role_name(q->who.role));
+    } else if ((*rt)->role != ROLE_NONE &&
+               (wait = ratelimit_take(h->api->per_token, q->who.id, now)) > 0) {
+        too_many(q, wait, "token");
+    } else if (mutating && read_body(q)) {
+        /* replied 400 or 413 */
+    } else {
+        *ran = 1;
+        (*rt)->fn(q);
+    }
+}
+
 static void
 dispatch(void *arg)
 {
     struct api_call *call = arg;
-    struct mg_connection *c = call->c;
     struct host *h = call->h;
-    struct api_req q = {.c = c, .h = h, .status = 500};
-    q.ri = mg_get_request_info(c);
+    struct api_req q = {.c = call->c, .h = h, .status = 500};
+    q.ri = mg_get_request_info(q.c);
     q.method = q.ri->request_method;
+    /* Still percent-encoded (decode_url is off, http.c): route() decodes it, refusing a NUL. */
     q.path = q.ri->local_uri ? q.ri->local_uri : "";
-    api_client_addr(h, c, q.addr, sizeof q.addr);
-    int mutating = strcmp(q.method, "GET") != 0 && strcmp(q.method, "HEAD") != 0;
-    int known, ran = 0;
-    double wait, now = host_now();
-    const struct api_route *rt = find_route(&q, &known);
-    if (!rt) {
-        if (known)
-            api_error(&q, 405, "method_not_allowed", "%s is not allowed on %s", q.method, q.path);
-        else
-            api_error(&q, 404, "not_found", "no route %s %s", q.method, q.path);
-        mutating = 0; /* nothing was called */
-    } else if ((wait = ratelimit_take(h->api->per_address, q.addr, now)) > 0) {
-        too_many(&q, wait, "address");
-    } else if (rt->role != ROLE_NONE && authenticate(&q)) {
-        /* replied 401 */
-    } else if (rt->role > q.who.role) {
-        api_error(&q, 403, "forbidden", "%s %s needs the %s role; this token is %s", q.method,
-                  rt->pattern, api_role_name(rt->role), api_role_name(q.who.role));
-    } else if (rt->role != ROLE_NONE &&
-               (wait = ratelimit_take(h->api->per_token, q.who.id, now)) > 0) {
-        too_many(&q, wait, "token");
-    } else if (mutating && read_body(&q)) {
-        /* replied 400 or 413 */
-    } else {
-        ran = 1;
-        rt->fn(&q);
-    }
-    if (mutating) {
-        audit_append(h, &q);
+    api_client_addr(h, q.c, q.addr, sizeof q.addr);
+    size_t path_len = strlen(q.path) + 1;
+    char *path = malloc(path_len);
+    const struct api_route *rt;
+    int ran, mutating = strcmp(q.method, "GET") != 0 && strcmp(q.method, "HEAD") != 0;
+    route(&q, path, path_len, &rt, &ran);
+    /* Every call that mutates, is refused or reads what the route says to watch. */
+    if (mutating || q.status >= 400 || q.audit_read) {
+        int failed = audit_append(h, &q) != 0;
+        if (failed)
+            hlog(LOG_ERROR, "api", "the audit log could not record %s %s: out of memory", q.method,
+                 rt ? rt->pattern : "(no route)");
         /* A call is durable, and audited, before it is answered — but a client over its rate
-         * limit does not get to make the store commit for each refusal. */
+         * limit does not get to make the store commit for each refusal, nor does a read. */
         char err[256];
-        if (q.status != 429 && writer_flush(h->writer, err, sizeof err) && ran && q.status < 400)
+        if (mutating && rt && q.status != 429 && writer_flush(h->writer, err, sizeof err) && ran &&
+            q.status < 400)
             api_error(&q, 500, "internal", "the state store failed: %s", err);
+        else if (failed && ran && q.status < 400)
+            api_error(&q, 500, "internal", "the audit log could not record this call");
     }
     send_reply(&q);
+    free(path);
+    free(q.file);
     free((char *)q.body_text);
     json_decref(q.body);
     json_decref(q.reply);
@@ -370,6 +430,7 @@ api_install(struct mg_context *ctx, struct host *h, char *err, size_t errlen)
     proposals_recover(h);
     h->api->per_token = ratelimit_new(h->cfg.api_rate, h->cfg.api_burst);
     h->api->per_address = ratelimit_new(h->cfg.api_address_rate, h->cfg.api_address_burst);
+    h->api->static_per_address = ratelimit_new(h->cfg.static_rate, h->cfg.static_burst);
     if (stream_start(ctx, h)) {
         snprintf(err, errlen, "cannot start the stream: out of memory");
         return -1;
@@ -387,6 +448,7 @@ api_uninstall(struct host *h)
     stream_stop(h);
     ratelimit_free(h->api->per_token);
     ratelimit_free(h->api->per_address);
+    ratelimit_free(h->api->static_per_address);
     free(h->api);
     h->api = NULL;
 }
