@@ -14,6 +14,7 @@
 #include "host.h"
 #include "log.h"
 #include "rcu.h"
+#include "text.h"
 #include "writer.h"
 
 /* How often the thread looks for retired generations whose last run has gone. */
@@ -340,11 +341,12 @@ cs_refused_before(struct codeswap *cs, const char *name, const char *sha)
     return same;
 }
 
-void
-codeswap_rescan(struct host *h, const char *why)
+json_t *
+codeswap_rescan_report(struct host *h, const char *why)
 {
     struct diag d = {0};
     char added_names[2048] = "";
+    json_t *added_list = json_array(), *refusals = json_array();
     pthread_rwlock_wrlock(&h->reg_lock);
     size_t before = registry_loaded(&h->reg);
     int refused = registry_scan(&h->reg, &d);
@@ -357,15 +359,33 @@ codeswap_rescan(struct host *h, const char *why)
             snprintf(one, sizeof one, "%s %s %s", tars_kind_name(info->kind), info->name,
                      info->version);
             tars__join(added_names, sizeof added_names, "\n", one);
+            json_array_append_new(added_list,
+                                  json_pack("{s:s, s:s, s:s}", "kind", tars_kind_name(info->kind),
+                                            "name", info->name, "version", info->version));
         }
     }
     pthread_rwlock_unlock(&h->reg_lock);
-    for (size_t i = 0; i < d.n; i++)
+    for (size_t i = 0; i < d.n; i++) {
         hlog(LOG_WARN, "registry", "%s", d.lines[i]);
+        /* A refusal quotes file names and manifest text: any bytes. */
+        size_t len = 4 * strlen(d.lines[i]) + 1;
+        char *line = malloc(len);
+        if (line)
+            json_array_append_new(refusals, json_string(api_utf8_safe(d.lines[i], line, len)));
+        free(line);
+    }
     for (char *line = added_names, *end; *line; line = end + (*end != '\0')) {
         end = line + strcspn(line, "\n");
         hlog(LOG_INFO, "registry", "loaded %.*s", (int)(end - line), line);
     }
     hlog(LOG_INFO, "tarsd", "%s: rescanned manifests: %zu new, %d refused", why, added, refused);
     diag_free(&d);
+    return json_pack("{s:o, s:o, s:i}", "added", added_list ? added_list : json_array(), "refusals",
+                     refusals ? refusals : json_array(), "refused", refused);
+}
+
+void
+codeswap_rescan(struct host *h, const char *why)
+{
+    json_decref(codeswap_rescan_report(h, why));
 }

@@ -12,7 +12,8 @@
  * plugin (plugin detail's last_reload), logged, audited (watcher-triggered swaps get their own
  * entry, who "watcher") and streamed (a "reload" event).
  *
- * Threads: codeswap_start/stop/free and codeswap_rescan on the control thread;
+ * Threads: codeswap_start/stop/free on the control thread; codeswap_rescan on the control
+ * thread or the reload thread, codeswap_rescan_report on an API worker (all under reg_lock);
  * codeswap_reload, codeswap_last on API workers; codeswap_take_events on the stream hub;
  * codeswap_submit on the control thread (the watch).
  */
@@ -50,5 +51,11 @@ json_t *codeswap_last(struct host *h, const char *name);
 json_t *codeswap_take_events(struct host *h);
 /* Rescans the manifest dirs (new manifests, refused plugins retried) and logs what changed. */
 void codeswap_rescan(struct host *h, const char *why);
+/*
+ * The same, on any thread (POST /api/v1/plugins/rescan), returning what changed:
+ * {"added": [{kind, name, version}], "refusals": [one sentence each], "refused": count};
+ * NULL when out of memory (the rescan happened all the same).
+ */
+json_t *codeswap_rescan_report(struct host *h, const char *why);
 
 #endif

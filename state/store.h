@@ -30,8 +30,8 @@ enum store_db {
     DB_PROPOSALS,   /* u64 BE id -> JSON proposal (hot reload) */
     DB_STUDIES,     /* u64 BE id -> JSON study (tuners) */
     DB_TRIALS,      /* u64 BE study id, u64 BE trial -> JSON trial */
-    DB_TOKENS,      /* 32-byte token hash -> JSON {role, name, created} */
-    DB_AUDIT,       /* u64 BE sequence -> JSON {time, who, what, outcome} */
+    DB_TOKENS,      /* 8-byte token id (hash prefix) -> JSON {hash, name, role, created...} */
+    DB_AUDIT,       /* u64 BE sequence -> JSON {seq, time, who, method, path, status...} */
     DB_COUNT
 };
 

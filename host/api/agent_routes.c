@@ -3,6 +3,8 @@
  * history, checkpoints and training scalars (paged). Live values are read from the run set
  * under RCU; stored ones in one LMDB read transaction.
  */
+#include <civetweb.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include "params_json.h"
 #include "persist.h"
 #include "rcu.h"
+#include "records.h"
 #include "store.h"
 #include "text.h"
 
@@ -254,4 +257,76 @@ api_agent_params(struct api_req *q)
     }
     rcu_leave();
     return o ? api_reply(q, 200, o) : no_agent(q);
+}
+
+/* The only export format until exporter plugins add theirs (?format=onnx...). */
+#define NATIVE_FORMAT "tars"
+
+/* Copies the agent's newest stored checkpoint (header and run blob, as stored). */
+static int
+newest_checkpoint(struct host *h, const char *id, void **out, size_t *len,
+                  struct checkpoint_hdr *hdr)
+{
+    MDB_txn *txn;
+    MDB_val k, v;
+    char key[128];
+    uint64_t last, count;
+    int rc = store_read_begin(h->store, &txn);
+    if (rc)
+        return rc;
+    rc = rec_last_n(h->store, txn, DB_CHECKPOINTS, id, &last, &count);
+    if (rc == 0 && !count)
+        rc = MDB_NOTFOUND;
+    if (rc == 0) {
+        k.mv_size = store_agent_key(key, sizeof key, id, last);
+        k.mv_data = key;
+        rc = mdb_get(txn, store_dbi(h->store, DB_CHECKPOINTS), &k, &v);
+    }
+    if (rc == 0)
+        rc = checkpoint_decode(v.mv_data, v.mv_size, hdr);
+    if (rc == 0 && !(*out = malloc(v.mv_size)))
+        rc = ENOMEM;
+    if (rc == 0) {
+        memcpy(*out, v.mv_data, v.mv_size);
+        *len = v.mv_size;
+    }
+    store_read_end(h->store, txn);
+    return rc;
+}
+
+int
+api_agent_export(struct api_req *q)
+{
+    const char *id = q->params[0], *qs = q->ri->query_string;
+    char format[64] = NATIVE_FORMAT;
+    struct checkpoint_hdr hdr;
+    q->audit_read = 1; /* the weights leave tarsd: who took them is worth keeping */
+    if (qs && mg_get_var(qs, strlen(qs), "format", format, sizeof format) == -2)
+        return api_error(q, 400, "unsupported_format", "the format name is too long");
+    if (strcmp(format, NATIVE_FORMAT) != 0)
+        return api_error(q, 400, "unsupported_format",
+                         "format '%s' is not available: agents export as '" NATIVE_FORMAT
+                         "' (the native checkpoint) until exporter plugins add others",
+                         format);
+    json_t *o = live(q->h, id, 0);
+    if (!o)
+        return no_agent(q);
+    json_decref(o);
+    int rc = newest_checkpoint(q->h, id, &q->file, &q->file_len, &hdr);
+    if (rc == MDB_NOTFOUND)
+        return api_error(q, 404, "no_checkpoint",
+                         "agent '%s' has no checkpoint yet (one is taken every "
+                         "checkpoint_every_s, at a stop, and on SIGUSR1)",
+                         id);
+    if (rc)
+        return api_error(q, 500, "internal", "cannot read agent '%s''s checkpoint: %s", id,
+                         rc == MDB_CORRUPTED ? "it is corrupt" : store_strerror(rc));
+    /* Ids are [a-z0-9_-]: safe inside the quoted file name. */
+    snprintf(q->headers, sizeof q->headers,
+             "Content-Disposition: attachment; filename=\"%s-step%llu.tckp\"\r\n"
+             "X-Tars-Format: " NATIVE_FORMAT "\r\nX-Tars-Checkpoint-Step: %llu\r\n",
+             id, (unsigned long long)hdr.step, (unsigned long long)hdr.step);
+    snprintf(q->audit, sizeof q->audit, "exported agent '%s': checkpoint at step %llu (%zu bytes)",
+             id, (unsigned long long)hdr.step, q->file_len);
+    return q->status = 200;
 }

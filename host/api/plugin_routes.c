@@ -127,3 +127,19 @@ api_plugin_reload(struct api_req *q)
         json_decref(res);
     return status;
 }
+
+int
+api_plugins_rescan(struct api_req *q)
+{
+    char why[128];
+    snprintf(why, sizeof why, "POST /api/v1/plugins/rescan by '%s'", q->who.name);
+    json_t *res = codeswap_rescan_report(q->h, why);
+    if (!res)
+        return api_error(q, 500, "internal",
+                         "the manifests were rescanned but the report could not be built (out "
+                         "of memory): see the log");
+    size_t added = json_array_size(json_object_get(res, "added"));
+    int refused = (int)json_integer_value(json_object_get(res, "refused"));
+    snprintf(q->audit, sizeof q->audit, "rescanned manifests: %zu new, %d refused", added, refused);
+    return api_reply(q, 200, res);
+}

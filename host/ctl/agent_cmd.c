@@ -283,3 +283,35 @@ cmd_agent_create(struct ctl *c, int argc, char **argv)
     json_decref(r);
     return 0;
 }
+
+int
+cmd_agent_export(struct ctl *c, int argc, char **argv)
+{
+    const char *id, *file = NULL, *format = NULL;
+    const struct ctl_opt opts[] = {
+        {"-o", OPT_STR, &file}, {"--format", OPT_STR, &format}, {NULL, OPT_FLAG, NULL}};
+    int rc = ctl_parse(c, argc, argv, opts, &id, 1);
+    if (rc)
+        return ctl_parse_exit(rc);
+    if (!file) {
+        fprintf(stderr, "tarsctl: agent export needs -o FILE (the checkpoint is binary)\n");
+        return CTL_EXIT_USAGE;
+    }
+    char *path = format ? api_path("/api/v1/agents/%s/export?format=%s", id, format)
+                        : api_path("/api/v1/agents/%s/export", id);
+    size_t len = 0;
+    rc = path ? api_download(c, path, file, &len) : CTL_EXIT_FAIL;
+    free(path);
+    if (rc)
+        return rc;
+    json_t *o = c->json
+                    ? json_pack("{s:s, s:s, s:I}", "id", id, "file", file, "bytes", (json_int_t)len)
+                    : NULL;
+    if (o) {
+        json_dumpf(o, stdout, JSON_COMPACT);
+        printf("\n");
+        json_decref(o);
+    } else
+        printf("wrote agent %s's latest checkpoint to %s (%zu bytes)\n", id, file, len);
+    return 0;
+}

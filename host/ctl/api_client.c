@@ -3,7 +3,9 @@
  * API's errors are {"error": {"code", "message", "details"?}}: the message is what the user
  * sees, with every detail when there are several, so one line says everything wrong.
  */
+#include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <curl/curl.h>
@@ -214,10 +216,14 @@ report_transport(const struct ctl *c, CURLcode rc, const struct reply *r, const 
                 *errbuf ? errbuf : curl_easy_strerror(rc));
 }
 
-int
-api_do(struct ctl *c, const char *method, const char *path, json_t *body, int flags, json_t **out)
+/*
+ * Sends the request and reads the reply into r (the caller frees r->p): 0 with *status on a
+ * 2xx; otherwise CTL_EXIT_FAIL (or CTL_EXIT_USAGE) after one line.
+ */
+static int
+perform(struct ctl *c, const char *method, const char *path, json_t *body, int flags,
+        struct reply *r)
 {
-    *out = NULL;
     int rc = ctl_url(c);
     if (rc == 0 && !(flags & API_ANON))
         rc = ctl_token(c);
@@ -232,25 +238,61 @@ api_do(struct ctl *c, const char *method, const char *path, json_t *body, int fl
         curl_easy_cleanup(h);
         return CTL_EXIT_FAIL;
     }
-    struct reply r = {0};
     char errbuf[CURL_ERROR_SIZE] = "";
-    struct curl_slist *hdr = set_options(h, c, method, url, text, flags, &r, errbuf);
+    struct curl_slist *hdr = set_options(h, c, method, url, text, flags, r, errbuf);
     CURLcode cr = curl_easy_perform(h);
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     if (cr != CURLE_OK) {
-        report_transport(c, cr, &r, errbuf);
+        report_transport(c, cr, r, errbuf);
         rc = CTL_EXIT_FAIL;
     } else if (status < 200 || status > 299) {
-        report_error(c, status, &r);
+        report_error(c, status, r);
         rc = CTL_EXIT_FAIL;
-    } else {
-        rc = take_reply(c, &r, flags, out);
     }
     curl_easy_cleanup(h);
     curl_slist_free_all(hdr);
-    free(r.p);
     free(url);
     free(text);
+    return rc;
+}
+
+int
+api_do(struct ctl *c, const char *method, const char *path, json_t *body, int flags, json_t **out)
+{
+    struct reply r = {0};
+    *out = NULL;
+    int rc = perform(c, method, path, body, flags, &r);
+    if (rc == 0)
+        rc = take_reply(c, &r, flags, out);
+    free(r.p);
+    return rc;
+}
+
+int
+api_download(struct ctl *c, const char *path, const char *file, size_t *len)
+{
+    struct reply r = {0};
+    int rc = perform(c, "GET", path, NULL, 0, &r);
+    char *tmp = NULL;
+    if (rc == 0 && asprintf(&tmp, "%s.tmp", file) < 0) {
+        fprintf(stderr, "tarsctl: out of memory\n");
+        rc = CTL_EXIT_FAIL;
+    }
+    if (rc == 0) {
+        FILE *f = fopen(tmp, "wb");
+        int ok = f && fwrite(r.p ? r.p : "", 1, r.n, f) == r.n;
+        if (f)
+            ok = fclose(f) == 0 && ok;
+        ok = ok && rename(tmp, file) == 0;
+        if (!ok) {
+            fprintf(stderr, "tarsctl: cannot write %s: %s\n", file, strerror(errno));
+            remove(tmp);
+            rc = CTL_EXIT_FAIL;
+        }
+        *len = r.n;
+    }
+    free(tmp);
+    free(r.p);
     return rc;
 }

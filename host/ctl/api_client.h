@@ -33,6 +33,12 @@ int api_do(struct ctl *c, const char *method, const char *path, json_t *body, in
            json_t **out);
 
 /*
+ * GETs path and writes the reply's bytes, whatever they are, to file (through file.tmp and a
+ * rename, so a failure leaves no half file): 0 with *len, or as api_do on failure.
+ */
+int api_download(struct ctl *c, const char *path, const char *file, size_t *len);
+
+/*
  * fmt with each "%s" replaced by the next argument, percent-encoded so that an id cannot
  * change the path (api_path("/api/v1/agents/%s", id)). fmt holds no other conversions.
  * Returns a string to free, or NULL when out of memory.

@@ -221,3 +221,29 @@ cmd_plugin_reload(struct ctl *c, int argc, char **argv)
     json_decref(r);
     return rc;
 }
+
+int
+cmd_plugin_rescan(struct ctl *c, int argc, char **argv)
+{
+    int rc = ctl_parse(c, argc, argv, NULL, NULL, 0);
+    if (rc)
+        return ctl_parse_exit(rc);
+    json_t *r;
+    /* New manifests' plugins are loaded and checked: give it time, unless told. */
+    if (!c->timeout_s)
+        c->timeout_s = 120;
+    rc = api_do(c, "POST", "/api/v1/plugins/rescan", NULL, 0, &r);
+    if (rc || !r)
+        return rc;
+    const json_t *added = json_object_get(r, "added"), *refusals = json_object_get(r, "refusals");
+    printf("rescanned the manifests: %zu new, %zu refused\n", json_array_size(added),
+           json_array_size(refusals));
+    for (size_t i = 0; i < json_array_size(added); i++) {
+        const json_t *p = json_array_get(added, i);
+        printf("loaded %s %s %s\n", str(p, "kind"), str(p, "name"), str(p, "version"));
+    }
+    for (size_t i = 0; i < json_array_size(refusals); i++)
+        printf("refused: %s\n", json_string_value(json_array_get(refusals, i)));
+    json_decref(r);
+    return 0;
+}
