@@ -377,6 +377,8 @@ dispatch(void *arg)
     const struct api_route *rt;
     int ran, mutating = strcmp(q.method, "GET") != 0 && strcmp(q.method, "HEAD") != 0;
     route(&q, path, path_len, &rt, &ran);
+    if (!q.reply && !q.file) /* out of memory, or text jansson refused: audit what is sent */
+        api_error(&q, 500, "internal", "the reply could not be built");
     /* Every call that mutates, is refused or reads what the route says to watch. */
     if (mutating || q.status >= 400 || q.audit_read) {
         int failed = audit_append(h, &q) != 0;
