@@ -55,10 +55,12 @@ struct api_req {
 /* The state the API keeps beside the host's. */
 struct ratelimit;
 struct stream;
+struct tokens;
 struct api {
     struct ratelimit *per_token;
     struct ratelimit *per_address;
     struct stream *stream;
+    struct tokens *tokens; /* tokens.h */
 };
 
 /* Sets the reply (consuming body) and returns the status. */
@@ -121,6 +123,7 @@ int api_audit_list(struct api_req *q);
 int api_tokens_list(struct api_req *q);
 int api_token_create(struct api_req *q);
 int api_token_delete(struct api_req *q);
+int api_token_rotate(struct api_req *q);
 
 /* The JSON of a run as the lists show it (inside rcu_enter). */
 struct run;

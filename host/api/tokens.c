@@ -1,5 +1,11 @@
+/*
+ * Tokens in memory (what authentication reads) over their records in DB_TOKENS (what
+ * survives a restart). A change is committed first and made visible in memory after, under
+ * `change`; last uses go the other way, memory first and the store lazily (tokens.h).
+ */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +21,29 @@
 #include "writer.h"
 
 #define TOKEN_PREFIX "tars_"
-#define ID_BYTES     8
+
+struct token {
+    unsigned char id[TOKEN_ID_BYTES];
+    unsigned char hash[TOKEN_HASH_BYTES];
+    unsigned char previous[TOKEN_HASH_BYTES]; /* the secret before the last rotation */
+    int has_previous;
+    double previous_until; /* Unix time the previous secret stops working */
+    double expires;        /* Unix time, 0: never */
+    enum api_role role;
+    char name[65];
+    double last_used; /* Unix time, 0: not since it was created (or stored) */
+    char last_address[48];
+    double previous_last_used; /* the last use of the previous secret */
+    int dirty;                 /* a use the store has not got yet */
+};
+
+struct tokens {
+    pthread_mutex_t lock;   /* v, n, and every token's fields: held for lookups only */
+    pthread_mutex_t change; /* serialises changes and persisting; taken before lock */
+    struct token *v;
+    size_t n, cap;
+    double persisted; /* host_now() when the last uses were last queued */
+};
 
 static const char *
 or_empty(const char *s)
@@ -24,17 +52,49 @@ or_empty(const char *s)
 }
 
 static void
-token_hash(const char *text, unsigned char hash[crypto_hash_sha256_BYTES])
+token_hash(const char *text, unsigned char hash[TOKEN_HASH_BYTES])
 {
     crypto_hash_sha256(hash, (const unsigned char *)text, strlen(text));
 }
 
-int
-tokens_create(struct host *h, enum api_role role, const char *name, const char *by,
-              char text[TOKEN_TEXT_LEN + 1], char id[17], char *err, size_t errlen)
+/* "2026-12-01T21:49:46Z" */
+static const char *
+iso_time(char buf[32], double t)
 {
-    unsigned char secret[32], hash[crypto_hash_sha256_BYTES];
-    char b64[64], hex[2 * crypto_hash_sha256_BYTES + 1];
+    time_t s = (time_t)t;
+    struct tm tm;
+    if (!gmtime_r(&s, &tm) || !strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        snprintf(buf, 32, "%.0f", t);
+    return buf;
+}
+
+static int
+hex_to_hash(const char *hex, unsigned char out[TOKEN_HASH_BYTES])
+{
+    size_t n = 0;
+    return hex && sodium_hex2bin(out, TOKEN_HASH_BYTES, hex, strlen(hex), NULL, &n, NULL) == 0 &&
+                   n == TOKEN_HASH_BYTES
+               ? 0
+               : -1;
+}
+
+static int
+parse_id(const char *id, unsigned char key[TOKEN_ID_BYTES])
+{
+    size_t n = 0;
+    return strlen(id) == 2 * TOKEN_ID_BYTES &&
+                   sodium_hex2bin(key, TOKEN_ID_BYTES, id, strlen(id), NULL, &n, NULL) == 0 &&
+                   n == TOKEN_ID_BYTES
+               ? 0
+               : -1;
+}
+
+/* A fresh secret's text and hash. */
+static void
+new_secret(char text[TOKEN_TEXT_LEN + 1], unsigned char hash[TOKEN_HASH_BYTES])
+{
+    unsigned char secret[32];
+    char b64[64];
     randombytes_buf(secret, sizeof secret);
     sodium_bin2base64(b64, sizeof b64, secret, sizeof secret,
                       sodium_base64_VARIANT_URLSAFE_NO_PADDING);
@@ -44,103 +104,465 @@ tokens_create(struct host *h, enum api_role role, const char *name, const char *
     text[TOKEN_TEXT_LEN] = '\0';
     sodium_memzero(b64, sizeof b64);
     token_hash(text, hash);
-    sodium_bin2hex(hex, sizeof hex, hash, sizeof hash);
-    sodium_bin2hex(id, 17, hash, ID_BYTES);
-    json_t *rec = json_pack("{s:s, s:s, s:s, s:f, s:s}", "hash", hex, "name", name, "role",
-                            api_role_name(role), "created", (double)time(NULL), "created_by", by);
-    char *value = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
-    json_decref(rec);
-    if (!value || writer_put(h->writer, DB_TOKENS, hash, ID_BYTES, value, strlen(value))) {
-        free(value);
-        snprintf(err, errlen, "out of memory");
+}
+
+static double
+num_or_zero(const json_t *rec, const char *key)
+{
+    return json_is_number(json_object_get(rec, key)) ? json_number_value(json_object_get(rec, key))
+                                                     : 0;
+}
+
+/* The token a stored record describes; -1 when it is not one (a record of before this release
+ * has no expiry, rotation or use: all of them read as absent). */
+static int
+token_from_record(const void *key, size_t klen, const json_t *rec, struct token *t)
+{
+    memset(t, 0, sizeof *t);
+    if (klen != TOKEN_ID_BYTES ||
+        hex_to_hash(json_string_value(json_object_get(rec, "hash")), t->hash))
+        return -1;
+    memcpy(t->id, key, TOKEN_ID_BYTES);
+    t->role = api_role_parse(or_empty(json_string_value(json_object_get(rec, "role"))));
+    snprintf(t->name, sizeof t->name, "%s",
+             or_empty(json_string_value(json_object_get(rec, "name"))));
+    t->expires = num_or_zero(rec, "expires");
+    t->has_previous =
+        hex_to_hash(json_string_value(json_object_get(rec, "previous_hash")), t->previous) == 0;
+    t->previous_until = num_or_zero(rec, "previous_until");
+    t->last_used = num_or_zero(rec, "last_used");
+    snprintf(t->last_address, sizeof t->last_address, "%s",
+             or_empty(json_string_value(json_object_get(rec, "last_address"))));
+    t->previous_last_used = num_or_zero(rec, "previous_last_used");
+    return t->role == ROLE_NONE ? -1 : 0;
+}
+
+/* Under lock. */
+static struct token *
+find(struct tokens *ts, const unsigned char id[TOKEN_ID_BYTES])
+{
+    for (size_t i = 0; i < ts->n; i++)
+        if (memcmp(ts->v[i].id, id, TOKEN_ID_BYTES) == 0)
+            return &ts->v[i];
+    return NULL;
+}
+
+/* Under lock. */
+static int
+append(struct tokens *ts, const struct token *t)
+{
+    if (ts->n == ts->cap) {
+        size_t cap = ts->cap ? ts->cap * 2 : 16;
+        struct token *v = realloc(ts->v, cap * sizeof *v);
+        if (!v)
+            return -ENOMEM;
+        ts->v = v;
+        ts->cap = cap;
+    }
+    ts->v[ts->n++] = *t;
+    return 0;
+}
+
+int
+tokens_open(struct host *h, char *err, size_t errlen)
+{
+    struct tokens *ts = calloc(1, sizeof *ts);
+    MDB_txn *txn;
+    MDB_cursor *c;
+    MDB_val k, v;
+    if (!ts) {
+        snprintf(err, errlen, "cannot load the tokens: out of memory");
         return -1;
     }
-    free(value);
-    if (persist_commit(h, err, errlen)) {
-        /* The put stays queued for a retry; a token the caller never saw must not follow. */
-        writer_del(h->writer, DB_TOKENS, hash, ID_BYTES);
+    pthread_mutex_init(&ts->lock, NULL);
+    pthread_mutex_init(&ts->change, NULL);
+    ts->persisted = host_now();
+    h->api->tokens = ts;
+    if (store_read_begin(h->store, &txn)) {
+        snprintf(err, errlen, "cannot read the tokens from the state store");
+        return -1;
+    }
+    int rc = mdb_cursor_open(txn, store_dbi(h->store, DB_TOKENS), &c);
+    if (rc == 0) {
+        for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); !rc;
+             rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+            json_t *rec = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+            struct token t;
+            if (token_from_record(k.mv_data, k.mv_size, rec, &t) != 0)
+                hlog(LOG_WARN, "api", "ignored an unreadable token record in the state store");
+            else if (append(ts, &t) != 0)
+                rc = ENOMEM;
+            json_decref(rec);
+            if (rc)
+                break;
+        }
+        mdb_cursor_close(c);
+    }
+    store_read_end(h->store, txn);
+    if (rc != MDB_NOTFOUND) { /* MDB_NOTFOUND: the cursor's end */
+        snprintf(err, errlen, "cannot read the tokens from the state store: %s",
+                 rc == ENOMEM ? "out of memory" : mdb_strerror(rc));
         return -1;
     }
     return 0;
 }
 
-/* The record stored under a token id (8 bytes), or NULL. */
-static json_t *
-lookup(struct host *h, const unsigned char key[ID_BYTES])
+/* The record with the last uses of t set (they are the only fields memory knows better). */
+static void
+set_uses(json_t *rec, const struct token *t)
 {
-    return persist_get_json(h, DB_TOKENS, key, ID_BYTES);
+    if (t->last_used > 0) {
+        json_object_set_new(rec, "last_used", json_real(t->last_used));
+        json_object_set_new(rec, "last_address", json_string(t->last_address));
+    }
+    if (t->previous_last_used > 0)
+        json_object_set_new(rec, "previous_last_used", json_real(t->previous_last_used));
+}
+
+/* Queues rec under id; 0 or -ENOMEM. */
+static int
+queue_record(struct host *h, const unsigned char id[TOKEN_ID_BYTES], const json_t *rec)
+{
+    char *value = rec ? json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
+    int rc =
+        value && writer_put(h->writer, DB_TOKENS, id, TOKEN_ID_BYTES, value, strlen(value)) == 0
+            ? 0
+            : -ENOMEM;
+    free(value);
+    return rc;
+}
+
+/* Queues the uses the store has not got (under change). */
+static void
+persist_uses(struct host *h)
+{
+    struct tokens *ts = h->api->tokens;
+    for (size_t i = 0;; i++) {
+        struct token t;
+        pthread_mutex_lock(&ts->lock);
+        int more = i < ts->n;
+        if (more) {
+            t = ts->v[i];
+            ts->v[i].dirty = 0;
+        }
+        pthread_mutex_unlock(&ts->lock);
+        if (!more)
+            break;
+        if (!t.dirty)
+            continue;
+        /* Changes commit before they are seen, so the stored record is the current one. */
+        json_t *rec = persist_get_json(h, DB_TOKENS, t.id, TOKEN_ID_BYTES);
+        if (rec) {
+            set_uses(rec, &t);
+            queue_record(h, t.id, rec);
+        }
+        json_decref(rec);
+    }
+    ts->persisted = host_now();
+}
+
+void
+tokens_tick(struct host *h)
+{
+    struct tokens *ts = h->api ? h->api->tokens : NULL;
+    /* The caller is the stream's hub: it does not wait for a change to commit. */
+    if (!ts || pthread_mutex_trylock(&ts->change) != 0)
+        return;
+    if (host_now() - ts->persisted >= TOKENS_PERSIST_S)
+        persist_uses(h);
+    pthread_mutex_unlock(&ts->change);
+}
+
+void
+tokens_close(struct host *h)
+{
+    struct tokens *ts = h->api ? h->api->tokens : NULL;
+    if (!ts)
+        return;
+    pthread_mutex_lock(&ts->change);
+    persist_uses(h);
+    pthread_mutex_unlock(&ts->change);
+    pthread_mutex_destroy(&ts->change);
+    pthread_mutex_destroy(&ts->lock);
+    sodium_memzero(ts->v, ts->cap * sizeof *ts->v);
+    free(ts->v);
+    free(ts);
+    h->api->tokens = NULL;
+}
+
+int
+tokens_create(struct host *h, enum api_role role, const char *name, const char *by, double expires,
+              char text[TOKEN_TEXT_LEN + 1], char id[17], char *err, size_t errlen)
+{
+    struct tokens *ts = h->api->tokens;
+    struct token t = {.role = role, .expires = expires};
+    char hex[2 * TOKEN_HASH_BYTES + 1];
+    snprintf(t.name, sizeof t.name, "%s", name);
+    pthread_mutex_lock(&ts->change);
+    int taken;
+    do { /* 64-bit ids do not collide, but a collision would replace a token */
+        new_secret(text, t.hash);
+        memcpy(t.id, t.hash, TOKEN_ID_BYTES);
+        pthread_mutex_lock(&ts->lock);
+        taken = find(ts, t.id) != NULL;
+        pthread_mutex_unlock(&ts->lock);
+    } while (taken);
+    sodium_bin2hex(hex, sizeof hex, t.hash, sizeof t.hash);
+    sodium_bin2hex(id, 17, t.id, TOKEN_ID_BYTES);
+    json_t *rec = json_pack("{s:s, s:s, s:s, s:f, s:s}", "hash", hex, "name", name, "role",
+                            api_role_name(role), "created", host_wall(), "created_by", by);
+    if (rec && expires > 0)
+        json_object_set_new(rec, "expires", json_real(expires));
+    int rc = queue_record(h, t.id, rec);
+    json_decref(rec);
+    if (rc) {
+        snprintf(err, errlen, "cannot create the token: out of memory");
+    } else if ((rc = persist_commit(h, err, errlen)) != 0) {
+        /* The put stays queued for a retry; a token the caller never saw must not follow. */
+        writer_del(h->writer, DB_TOKENS, t.id, TOKEN_ID_BYTES);
+    } else {
+        pthread_mutex_lock(&ts->lock);
+        rc = append(ts, &t);
+        pthread_mutex_unlock(&ts->lock);
+        if (rc)
+            snprintf(err, errlen, "cannot create the token: out of memory");
+    }
+    pthread_mutex_unlock(&ts->change);
+    sodium_memzero(&t, sizeof t);
+    if (rc)
+        sodium_memzero(text, TOKEN_TEXT_LEN + 1);
+    return rc;
+}
+
+/* Why t, matched by its current secret (previous: the one before), does not work now; NULL
+ * when it does. */
+static const char *
+refusal(const struct token *t, int previous, double now, char *why, size_t whylen)
+{
+    char when[32];
+    if (t->expires > 0 && now >= t->expires) {
+        snprintf(why, whylen, "the token '%s' expired at %s", t->name, iso_time(when, t->expires));
+        return why;
+    }
+    if (previous && now >= t->previous_until) {
+        snprintf(why, whylen,
+                 "this secret of the token '%s' was rotated out: it stopped working at %s", t->name,
+                 iso_time(when, t->previous_until));
+        return why;
+    }
+    return NULL;
+}
+
+int
+tokens_authenticate(struct host *h, const char *text, const char *addr, struct api_who *who,
+                    struct token_grant *grant, char *why, size_t whylen)
+{
+    struct tokens *ts = h->api->tokens;
+    unsigned char hash[TOKEN_HASH_BYTES];
+    char spare[256];
+    if (!why) {
+        why = spare;
+        whylen = sizeof spare;
+    }
+    memset(who, 0, sizeof *who);
+    snprintf(why, whylen, "the token is not valid (revoked or mistyped?)");
+    if (strlen(text) != TOKEN_TEXT_LEN || strncmp(text, TOKEN_PREFIX, 5) != 0)
+        return -EACCES;
+    token_hash(text, hash);
+    double now = host_wall();
+    int rc = -EACCES;
+    pthread_mutex_lock(&ts->lock);
+    for (size_t i = 0; i < ts->n; i++) {
+        struct token *t = &ts->v[i];
+        int current = sodium_memcmp(t->hash, hash, sizeof hash) == 0;
+        int previous =
+            !current && t->has_previous && sodium_memcmp(t->previous, hash, sizeof hash) == 0;
+        if (!current && !previous)
+            continue;
+        if (refusal(t, previous, now, why, whylen)) {
+            rc = -EKEYEXPIRED;
+            break;
+        }
+        sodium_bin2hex(who->id, sizeof who->id, t->id, TOKEN_ID_BYTES);
+        snprintf(who->name, sizeof who->name, "%s", t->name);
+        who->role = t->role;
+        if (grant) {
+            memcpy(grant->id, t->id, TOKEN_ID_BYTES);
+            memcpy(grant->hash, hash, sizeof hash);
+        }
+        if (addr) { /* the token's last use, whichever secret; and the old secret's own */
+            t->last_used = now;
+            if (previous)
+                t->previous_last_used = now;
+            snprintf(t->last_address, sizeof t->last_address, "%s", addr);
+            t->dirty = 1;
+        }
+        rc = 0;
+        break;
+    }
+    pthread_mutex_unlock(&ts->lock);
+    sodium_memzero(hash, sizeof hash);
+    return rc;
 }
 
 int
 tokens_verify(struct host *h, const char *text, struct api_who *who)
 {
-    unsigned char hash[crypto_hash_sha256_BYTES], stored[crypto_hash_sha256_BYTES];
-    memset(who, 0, sizeof *who);
-    if (strlen(text) != TOKEN_TEXT_LEN || strncmp(text, TOKEN_PREFIX, 5) != 0)
-        return -1;
-    token_hash(text, hash);
-    json_t *rec = lookup(h, hash);
-    const char *hex = json_string_value(json_object_get(rec, "hash"));
-    size_t n = 0;
-    int ok = hex && sodium_hex2bin(stored, sizeof stored, hex, strlen(hex), NULL, &n, NULL) == 0 &&
-             n == sizeof stored && sodium_memcmp(stored, hash, sizeof hash) == 0;
-    if (ok) {
-        sodium_bin2hex(who->id, sizeof who->id, hash, ID_BYTES);
-        snprintf(who->name, sizeof who->name, "%s",
-                 or_empty(json_string_value(json_object_get(rec, "name"))));
-        who->role = api_role_parse(or_empty(json_string_value(json_object_get(rec, "role"))));
+    return tokens_authenticate(h, text, NULL, who, NULL, NULL, 0) == 0 ? 0 : -1;
+}
+
+int
+tokens_grant_check(struct host *h, const struct token_grant *g, char *why, size_t whylen)
+{
+    struct tokens *ts = h->api->tokens;
+    double now = host_wall();
+    int rc = 0;
+    pthread_mutex_lock(&ts->lock);
+    const struct token *t = find(ts, g->id);
+    if (!t) {
+        snprintf(why, whylen, "token revoked");
+        rc = -EKEYREVOKED;
+    } else if (t->expires > 0 && now >= t->expires) {
+        snprintf(why, whylen, "token expired");
+        rc = -EKEYEXPIRED;
+    } else if (sodium_memcmp(t->hash, g->hash, sizeof g->hash) != 0 &&
+               !(t->has_previous && sodium_memcmp(t->previous, g->hash, sizeof g->hash) == 0 &&
+                 now < t->previous_until)) {
+        snprintf(why, whylen, "token rotated: the old secret's grace period ended");
+        rc = -EKEYEXPIRED;
     }
+    pthread_mutex_unlock(&ts->lock);
+    return rc;
+}
+
+/* Copies the token with this text id out of memory: 0 or -ENOENT (with err). */
+static int
+lookup(struct tokens *ts, const char *id, struct token *out, char *err, size_t errlen)
+{
+    unsigned char key[TOKEN_ID_BYTES];
+    const struct token *t = NULL;
+    pthread_mutex_lock(&ts->lock);
+    if (parse_id(id, key) == 0 && (t = find(ts, key)) != NULL)
+        *out = *t;
+    pthread_mutex_unlock(&ts->lock);
+    if (!t)
+        snprintf(err, errlen, "no token '%s'", id);
+    return t ? 0 : -ENOENT;
+}
+
+int
+tokens_rotate(struct host *h, const char *id, double grace, char text[TOKEN_TEXT_LEN + 1],
+              double *previous_until, char *err, size_t errlen)
+{
+    struct tokens *ts = h->api->tokens;
+    struct token t;
+    char hex[2 * TOKEN_HASH_BYTES + 1];
+    pthread_mutex_lock(&ts->change);
+    int rc = lookup(ts, id, &t, err, errlen);
+    json_t *stored = rc ? NULL : persist_get_json(h, DB_TOKENS, t.id, TOKEN_ID_BYTES);
+    json_t *rec = stored ? json_deep_copy(stored) : NULL;
+    if (!rc && !rec) {
+        snprintf(err, errlen, "cannot rotate the token '%s': its record cannot be read", id);
+        rc = -EIO;
+    }
+    if (rc)
+        goto out;
+    double now = host_wall();
+    memcpy(t.previous, t.hash, sizeof t.hash);
+    t.has_previous = 1;
+    t.previous_until = now + grace;
+    t.previous_last_used = 0;
+    new_secret(text, t.hash);
+    sodium_bin2hex(hex, sizeof hex, t.hash, sizeof t.hash);
+    json_object_set_new(rec, "hash", json_string(hex));
+    sodium_bin2hex(hex, sizeof hex, t.previous, sizeof t.previous);
+    json_object_set_new(rec, "previous_hash", json_string(hex));
+    json_object_set_new(rec, "previous_until", json_real(t.previous_until));
+    json_object_del(rec, "previous_last_used");
+    json_object_set_new(rec, "rotated", json_real(now));
+    set_uses(rec, &t);
+    if ((rc = queue_record(h, t.id, rec)) != 0) {
+        snprintf(err, errlen, "cannot rotate the token '%s': out of memory", id);
+    } else if ((rc = persist_commit(h, err, errlen)) != 0) {
+        /* The new record stays queued for a retry: queue the old one behind it, so that a
+         * secret the caller never saw does not replace the one it has. */
+        set_uses(stored, &t);
+        queue_record(h, t.id, stored);
+    } else {
+        pthread_mutex_lock(&ts->lock);
+        struct token *live = find(ts, t.id);
+        if (live) { /* keeps the uses made meanwhile */
+            memcpy(live->hash, t.hash, sizeof t.hash);
+            memcpy(live->previous, t.previous, sizeof t.previous);
+            live->has_previous = 1;
+            live->previous_until = t.previous_until;
+            live->previous_last_used = 0;
+        }
+        pthread_mutex_unlock(&ts->lock);
+        *previous_until = t.previous_until;
+    }
+out:
+    pthread_mutex_unlock(&ts->change);
+    json_decref(stored);
     json_decref(rec);
-    return ok && who->role != ROLE_NONE ? 0 : -1;
+    sodium_memzero(&t, sizeof t);
+    if (rc)
+        sodium_memzero(text, TOKEN_TEXT_LEN + 1);
+    return rc;
 }
 
 int
 tokens_revoke(struct host *h, const char *id, char *err, size_t errlen)
 {
-    unsigned char key[ID_BYTES];
-    size_t n = 0;
-    if (strlen(id) != 2 * ID_BYTES ||
-        sodium_hex2bin(key, sizeof key, id, strlen(id), NULL, &n, NULL) != 0 || n != ID_BYTES) {
-        snprintf(err, errlen, "no token '%s'", id);
-        return -ENOENT;
+    struct tokens *ts = h->api->tokens;
+    struct token t;
+    pthread_mutex_lock(&ts->change);
+    int rc = lookup(ts, id, &t, err, errlen);
+    if (!rc) {
+        writer_del(h->writer, DB_TOKENS, t.id, TOKEN_ID_BYTES);
+        rc = persist_commit(h, err, errlen);
+        /* Even when the commit failed: the deletion stays queued and is retried, and a token
+         * an operator meant to revoke must not keep working meanwhile. */
+        pthread_mutex_lock(&ts->lock);
+        struct token *live = find(ts, t.id);
+        if (live) {
+            *live = ts->v[--ts->n];
+            sodium_memzero(&ts->v[ts->n], sizeof ts->v[ts->n]);
+        }
+        pthread_mutex_unlock(&ts->lock);
     }
-    json_t *rec = lookup(h, key);
-    json_decref(rec);
-    if (!rec) {
-        snprintf(err, errlen, "no token '%s'", id);
-        return -ENOENT;
-    }
-    writer_del(h->writer, DB_TOKENS, key, ID_BYTES);
-    return persist_commit(h, err, errlen);
+    pthread_mutex_unlock(&ts->change);
+    return rc;
 }
 
-json_t *
-tokens_list(struct host *h)
+static json_t *
+time_or_null(double t)
 {
-    json_t *out = json_array();
-    MDB_txn *txn;
-    MDB_cursor *c;
-    MDB_val k, v;
-    if (!out || store_read_begin(h->store, &txn))
-        return out;
-    if (mdb_cursor_open(txn, store_dbi(h->store, DB_TOKENS), &c) == 0) {
-        for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); !rc;
-             rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-            json_t *rec = json_loadb(v.mv_data, v.mv_size, 0, NULL);
-            char id[17];
-            if (!rec || k.mv_size != ID_BYTES) {
-                json_decref(rec);
-                continue;
-            }
-            sodium_bin2hex(id, sizeof id, k.mv_data, ID_BYTES);
-            json_object_del(rec, "hash"); /* never leaves the store */
-            json_object_set_new(rec, "id", json_string(id));
-            json_array_append_new(out, rec);
-        }
-        mdb_cursor_close(c);
-    }
-    store_read_end(h->store, txn);
-    /* Oldest first: the keys are hashes, so order by creation time. */
+    return t > 0 ? json_real(t) : json_null();
+}
+
+/* A stored record as the list shows it, with what memory knows better. */
+static void
+list_entry(json_t *rec, const struct token *t, double now)
+{
+    static const char *const secret[] = {"hash", "previous_hash"}; /* never leave the store */
+    for (size_t i = 0; i < 2; i++)
+        json_object_del(rec, secret[i]);
+    json_object_set_new(rec, "expires", time_or_null(t->expires));
+    json_object_set_new(rec, "expired", json_boolean(t->expires > 0 && now >= t->expires));
+    json_object_set_new(rec, "rotated", time_or_null(num_or_zero(rec, "rotated")));
+    json_object_set_new(rec, "previous_until",
+                        time_or_null(t->has_previous ? t->previous_until : 0));
+    json_object_set_new(rec, "previous_last_used", time_or_null(t->previous_last_used));
+    json_object_set_new(rec, "last_used", time_or_null(t->last_used));
+    json_object_set_new(rec, "last_address",
+                        t->last_used > 0 ? json_string(t->last_address) : json_null());
+}
+
+/* Oldest first: ordered by creation time (insertion sort: there are few). */
+static void
+sort_by_created(json_t *out)
+{
     size_t n = json_array_size(out);
     for (size_t i = 1; i < n; i++)
         for (size_t j = i; j > 0; j--) {
@@ -152,22 +574,50 @@ tokens_list(struct host *h)
             json_array_set(out, j - 1, b);
             json_array_set_new(out, j, a);
         }
+}
+
+json_t *
+tokens_list(struct host *h)
+{
+    struct tokens *ts = h->api->tokens;
+    json_t *out = json_array();
+    double now = host_wall();
+    for (size_t i = 0; out; i++) {
+        struct token t;
+        pthread_mutex_lock(&ts->lock);
+        int more = i < ts->n;
+        if (more)
+            t = ts->v[i];
+        pthread_mutex_unlock(&ts->lock);
+        if (!more)
+            break;
+        json_t *rec = persist_get_json(h, DB_TOKENS, t.id, TOKEN_ID_BYTES);
+        char id[17];
+        if (!json_is_object(rec)) {
+            json_decref(rec);
+            continue;
+        }
+        sodium_bin2hex(id, sizeof id, t.id, TOKEN_ID_BYTES);
+        json_object_set_new(rec, "id", json_string(id));
+        list_entry(rec, &t, now);
+        json_array_append_new(out, rec);
+        sodium_memzero(&t, sizeof t);
+    }
+    sort_by_created(out);
     return out;
 }
 
+/* Whether some admin token works (has not expired). */
 static int
 has_admin(struct host *h)
 {
-    json_t *all = tokens_list(h);
-    size_t i;
-    json_t *t;
+    struct tokens *ts = h->api->tokens;
+    double now = host_wall();
     int found = 0;
-    json_array_foreach(all, i, t)
-    {
-        found |=
-            api_role_parse(or_empty(json_string_value(json_object_get(t, "role")))) == ROLE_ADMIN;
-    }
-    json_decref(all);
+    pthread_mutex_lock(&ts->lock);
+    for (size_t i = 0; i < ts->n; i++)
+        found |= ts->v[i].role == ROLE_ADMIN && !(ts->v[i].expires > 0 && now >= ts->v[i].expires);
+    pthread_mutex_unlock(&ts->lock);
     return found;
 }
 
@@ -179,7 +629,7 @@ tokens_bootstrap(struct host *h, char *err, size_t errlen)
         return 0;
     snprintf(path, sizeof path, "%s/admin.token", h->cfg.state_dir);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    if (tokens_create(h, ROLE_ADMIN, "admin (first start)", "tarsd", text, id, err, errlen))
+    if (tokens_create(h, ROLE_ADMIN, "admin (first start)", "tarsd", 0, text, id, err, errlen))
         return -1;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     int ok = fd >= 0 && fchmod(fd, 0600) == 0 &&
@@ -195,7 +645,7 @@ tokens_bootstrap(struct host *h, char *err, size_t errlen)
         tokens_revoke(h, id, tmp, sizeof tmp);
         return -1;
     }
-    hlog(LOG_INFO, "api", "no admin token in the state dir: created one in %s (token id %s)", path,
-         id);
+    hlog(LOG_INFO, "api",
+         "no admin token that works in the state dir: created one in %s (token id %s)", path, id);
     return 0;
 }
