@@ -285,7 +285,12 @@ stream_hub_main(void *arg)
         double now = host_now();
         collect(st, &b, now);
         tokens_tick(st->h);
-        if (b.n || st->clients)
+        /* The workers add and remove clients under the lock (a read without it raced with a
+         * client closing at shutdown, when the runners have stopped and batches are empty). */
+        pthread_mutex_lock(&st->lock);
+        int listened = st->clients != NULL;
+        pthread_mutex_unlock(&st->lock);
+        if (b.n || listened)
             deliver(st, &b, host_wall());
         for (size_t i = 0; i < b.n; i++)
             json_decref(b.v[i].json);
