@@ -86,8 +86,11 @@ api_token_create(struct api_req *q)
     int rc = tokens_create(q->h, role, name, q->who.name, expires, text, id, err, sizeof err);
     if (rc)
         return api_errno(q, rc, err);
-    snprintf(q->audit, sizeof q->audit, "created %s token %s '%s'%s", role_s, id, name,
-             expires_in ? " with an expiry" : "");
+    if (expires_in)
+        snprintf(q->audit, sizeof q->audit, "created %s token %s '%s' expiring in %lld s", role_s,
+                 id, name, (long long)expires_in);
+    else
+        snprintf(q->audit, sizeof q->audit, "created %s token %s '%s'", role_s, id, name);
     json_t *reply =
         json_pack("{s:s, s:s, s:s, s:s}", "id", id, "token", text, "role", role_s, "name", name);
     json_object_set_new(reply, "expires", expires ? json_real(expires) : json_null());

@@ -17,39 +17,10 @@
 #include "persist.h"
 #include "log.h"
 #include "store.h"
-#include "tokens.h"
+#include "tokens_internal.h"
 #include "writer.h"
 
 #define TOKEN_PREFIX "tars_"
-
-struct token {
-    unsigned char id[TOKEN_ID_BYTES];
-    unsigned char hash[TOKEN_HASH_BYTES];
-    unsigned char previous[TOKEN_HASH_BYTES]; /* the secret before the last rotation */
-    int has_previous;
-    double previous_until; /* Unix time the previous secret stops working */
-    double expires;        /* Unix time, 0: never */
-    enum api_role role;
-    char name[65];
-    double last_used; /* Unix time, 0: not since it was created (or stored) */
-    char last_address[48];
-    double previous_last_used; /* the last use of the previous secret */
-    int dirty;                 /* a use the store has not got yet */
-};
-
-struct tokens {
-    pthread_mutex_t lock;   /* v, n, and every token's fields: held for lookups only */
-    pthread_mutex_t change; /* serialises changes and persisting; taken before lock */
-    struct token *v;
-    size_t n, cap;
-    double persisted; /* host_now() when the last uses were last queued */
-};
-
-static const char *
-or_empty(const char *s)
-{
-    return s ? s : "";
-}
 
 static void
 token_hash(const char *text, unsigned char hash[TOKEN_HASH_BYTES])
@@ -66,16 +37,6 @@ iso_time(char buf[32], double t)
     if (!gmtime_r(&s, &tm) || !strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
         snprintf(buf, 32, "%.0f", t);
     return buf;
-}
-
-static int
-hex_to_hash(const char *hex, unsigned char out[TOKEN_HASH_BYTES])
-{
-    size_t n = 0;
-    return hex && sodium_hex2bin(out, TOKEN_HASH_BYTES, hex, strlen(hex), NULL, &n, NULL) == 0 &&
-                   n == TOKEN_HASH_BYTES
-               ? 0
-               : -1;
 }
 
 static int
@@ -106,190 +67,6 @@ new_secret(char text[TOKEN_TEXT_LEN + 1], unsigned char hash[TOKEN_HASH_BYTES])
     token_hash(text, hash);
 }
 
-static double
-num_or_zero(const json_t *rec, const char *key)
-{
-    return json_is_number(json_object_get(rec, key)) ? json_number_value(json_object_get(rec, key))
-                                                     : 0;
-}
-
-/* The token a stored record describes; -1 when it is not one (a record of before this release
- * has no expiry, rotation or use: all of them read as absent). */
-static int
-token_from_record(const void *key, size_t klen, const json_t *rec, struct token *t)
-{
-    memset(t, 0, sizeof *t);
-    if (klen != TOKEN_ID_BYTES ||
-        hex_to_hash(json_string_value(json_object_get(rec, "hash")), t->hash))
-        return -1;
-    memcpy(t->id, key, TOKEN_ID_BYTES);
-    t->role = api_role_parse(or_empty(json_string_value(json_object_get(rec, "role"))));
-    snprintf(t->name, sizeof t->name, "%s",
-             or_empty(json_string_value(json_object_get(rec, "name"))));
-    t->expires = num_or_zero(rec, "expires");
-    t->has_previous =
-        hex_to_hash(json_string_value(json_object_get(rec, "previous_hash")), t->previous) == 0;
-    t->previous_until = num_or_zero(rec, "previous_until");
-    t->last_used = num_or_zero(rec, "last_used");
-    snprintf(t->last_address, sizeof t->last_address, "%s",
-             or_empty(json_string_value(json_object_get(rec, "last_address"))));
-    t->previous_last_used = num_or_zero(rec, "previous_last_used");
-    return t->role == ROLE_NONE ? -1 : 0;
-}
-
-/* Under lock. */
-static struct token *
-find(struct tokens *ts, const unsigned char id[TOKEN_ID_BYTES])
-{
-    for (size_t i = 0; i < ts->n; i++)
-        if (memcmp(ts->v[i].id, id, TOKEN_ID_BYTES) == 0)
-            return &ts->v[i];
-    return NULL;
-}
-
-/* Under lock. */
-static int
-append(struct tokens *ts, const struct token *t)
-{
-    if (ts->n == ts->cap) {
-        size_t cap = ts->cap ? ts->cap * 2 : 16;
-        struct token *v = realloc(ts->v, cap * sizeof *v);
-        if (!v)
-            return -ENOMEM;
-        ts->v = v;
-        ts->cap = cap;
-    }
-    ts->v[ts->n++] = *t;
-    return 0;
-}
-
-int
-tokens_open(struct host *h, char *err, size_t errlen)
-{
-    struct tokens *ts = calloc(1, sizeof *ts);
-    MDB_txn *txn;
-    MDB_cursor *c;
-    MDB_val k, v;
-    if (!ts) {
-        snprintf(err, errlen, "cannot load the tokens: out of memory");
-        return -1;
-    }
-    pthread_mutex_init(&ts->lock, NULL);
-    pthread_mutex_init(&ts->change, NULL);
-    ts->persisted = host_now();
-    h->api->tokens = ts;
-    if (store_read_begin(h->store, &txn)) {
-        snprintf(err, errlen, "cannot read the tokens from the state store");
-        return -1;
-    }
-    int rc = mdb_cursor_open(txn, store_dbi(h->store, DB_TOKENS), &c);
-    if (rc == 0) {
-        for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); !rc;
-             rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-            json_t *rec = json_loadb(v.mv_data, v.mv_size, 0, NULL);
-            struct token t;
-            if (token_from_record(k.mv_data, k.mv_size, rec, &t) != 0)
-                hlog(LOG_WARN, "api", "ignored an unreadable token record in the state store");
-            else if (append(ts, &t) != 0)
-                rc = ENOMEM;
-            json_decref(rec);
-            if (rc)
-                break;
-        }
-        mdb_cursor_close(c);
-    }
-    store_read_end(h->store, txn);
-    if (rc != MDB_NOTFOUND) { /* MDB_NOTFOUND: the cursor's end */
-        snprintf(err, errlen, "cannot read the tokens from the state store: %s",
-                 rc == ENOMEM ? "out of memory" : mdb_strerror(rc));
-        return -1;
-    }
-    return 0;
-}
-
-/* The record with the last uses of t set (they are the only fields memory knows better). */
-static void
-set_uses(json_t *rec, const struct token *t)
-{
-    if (t->last_used > 0) {
-        json_object_set_new(rec, "last_used", json_real(t->last_used));
-        json_object_set_new(rec, "last_address", json_string(t->last_address));
-    }
-    if (t->previous_last_used > 0)
-        json_object_set_new(rec, "previous_last_used", json_real(t->previous_last_used));
-}
-
-/* Queues rec under id; 0 or -ENOMEM. */
-static int
-queue_record(struct host *h, const unsigned char id[TOKEN_ID_BYTES], const json_t *rec)
-{
-    char *value = rec ? json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
-    int rc =
-        value && writer_put(h->writer, DB_TOKENS, id, TOKEN_ID_BYTES, value, strlen(value)) == 0
-            ? 0
-            : -ENOMEM;
-    free(value);
-    return rc;
-}
-
-/* Queues the uses the store has not got (under change). */
-static void
-persist_uses(struct host *h)
-{
-    struct tokens *ts = h->api->tokens;
-    for (size_t i = 0;; i++) {
-        struct token t;
-        pthread_mutex_lock(&ts->lock);
-        int more = i < ts->n;
-        if (more) {
-            t = ts->v[i];
-            ts->v[i].dirty = 0;
-        }
-        pthread_mutex_unlock(&ts->lock);
-        if (!more)
-            break;
-        if (!t.dirty)
-            continue;
-        /* Changes commit before they are seen, so the stored record is the current one. */
-        json_t *rec = persist_get_json(h, DB_TOKENS, t.id, TOKEN_ID_BYTES);
-        if (rec) {
-            set_uses(rec, &t);
-            queue_record(h, t.id, rec);
-        }
-        json_decref(rec);
-    }
-    ts->persisted = host_now();
-}
-
-void
-tokens_tick(struct host *h)
-{
-    struct tokens *ts = h->api ? h->api->tokens : NULL;
-    /* The caller is the stream's hub: it does not wait for a change to commit. */
-    if (!ts || pthread_mutex_trylock(&ts->change) != 0)
-        return;
-    if (host_now() - ts->persisted >= TOKENS_PERSIST_S)
-        persist_uses(h);
-    pthread_mutex_unlock(&ts->change);
-}
-
-void
-tokens_close(struct host *h)
-{
-    struct tokens *ts = h->api ? h->api->tokens : NULL;
-    if (!ts)
-        return;
-    pthread_mutex_lock(&ts->change);
-    persist_uses(h);
-    pthread_mutex_unlock(&ts->change);
-    pthread_mutex_destroy(&ts->change);
-    pthread_mutex_destroy(&ts->lock);
-    sodium_memzero(ts->v, ts->cap * sizeof *ts->v);
-    free(ts->v);
-    free(ts);
-    h->api->tokens = NULL;
-}
-
 int
 tokens_create(struct host *h, enum api_role role, const char *name, const char *by, double expires,
               char text[TOKEN_TEXT_LEN + 1], char id[17], char *err, size_t errlen)
@@ -304,7 +81,7 @@ tokens_create(struct host *h, enum api_role role, const char *name, const char *
         new_secret(text, t.hash);
         memcpy(t.id, t.hash, TOKEN_ID_BYTES);
         pthread_mutex_lock(&ts->lock);
-        taken = find(ts, t.id) != NULL;
+        taken = tokens__find(ts, t.id) != NULL;
         pthread_mutex_unlock(&ts->lock);
     } while (taken);
     sodium_bin2hex(hex, sizeof hex, t.hash, sizeof t.hash);
@@ -313,7 +90,7 @@ tokens_create(struct host *h, enum api_role role, const char *name, const char *
                             api_role_name(role), "created", host_wall(), "created_by", by);
     if (rec && expires > 0)
         json_object_set_new(rec, "expires", json_real(expires));
-    int rc = queue_record(h, t.id, rec);
+    int rc = tokens__queue_record(h, t.id, rec);
     json_decref(rec);
     if (rc) {
         snprintf(err, errlen, "cannot create the token: out of memory");
@@ -322,7 +99,7 @@ tokens_create(struct host *h, enum api_role role, const char *name, const char *
         writer_del(h->writer, DB_TOKENS, t.id, TOKEN_ID_BYTES);
     } else {
         pthread_mutex_lock(&ts->lock);
-        rc = append(ts, &t);
+        rc = tokens__append(ts, &t);
         pthread_mutex_unlock(&ts->lock);
         if (rc)
             snprintf(err, errlen, "cannot create the token: out of memory");
@@ -366,8 +143,8 @@ tokens_authenticate(struct host *h, const char *text, const char *addr, struct a
     }
     memset(who, 0, sizeof *who);
     snprintf(why, whylen, "the token is not valid (revoked or mistyped?)");
-    if (strlen(text) != TOKEN_TEXT_LEN || strncmp(text, TOKEN_PREFIX, 5) != 0)
-        return -EACCES;
+    if (!ts || strlen(text) != TOKEN_TEXT_LEN || strncmp(text, TOKEN_PREFIX, 5) != 0)
+        return -EACCES; /* !ts: the API is not installed (a harness without tokens_open) */
     token_hash(text, hash);
     double now = host_wall();
     int rc = -EACCES;
@@ -417,8 +194,12 @@ tokens_grant_check(struct host *h, const struct token_grant *g, char *why, size_
     struct tokens *ts = h->api->tokens;
     double now = host_wall();
     int rc = 0;
+    if (!ts) {
+        snprintf(why, whylen, "token revoked");
+        return -EKEYREVOKED;
+    }
     pthread_mutex_lock(&ts->lock);
-    const struct token *t = find(ts, g->id);
+    const struct token *t = tokens__find(ts, g->id);
     if (!t) {
         snprintf(why, whylen, "token revoked");
         rc = -EKEYREVOKED;
@@ -442,12 +223,49 @@ lookup(struct tokens *ts, const char *id, struct token *out, char *err, size_t e
     unsigned char key[TOKEN_ID_BYTES];
     const struct token *t = NULL;
     pthread_mutex_lock(&ts->lock);
-    if (parse_id(id, key) == 0 && (t = find(ts, key)) != NULL)
+    if (parse_id(id, key) == 0 && (t = tokens__find(ts, key)) != NULL)
         *out = *t;
     pthread_mutex_unlock(&ts->lock);
     if (!t)
         snprintf(err, errlen, "no token '%s'", id);
     return t ? 0 : -ENOENT;
+}
+
+/* Gives t a new secret (text) and moves its current one to previous for grace seconds, in t
+ * and in its record rec. */
+static void
+rotate_record(struct token *t, json_t *rec, double grace, char text[TOKEN_TEXT_LEN + 1])
+{
+    char hex[2 * TOKEN_HASH_BYTES + 1];
+    double now = host_wall();
+    memcpy(t->previous, t->hash, sizeof t->hash);
+    t->has_previous = 1;
+    t->previous_until = now + grace;
+    t->previous_last_used = 0;
+    new_secret(text, t->hash);
+    sodium_bin2hex(hex, sizeof hex, t->hash, sizeof t->hash);
+    json_object_set_new(rec, "hash", json_string(hex));
+    sodium_bin2hex(hex, sizeof hex, t->previous, sizeof t->previous);
+    json_object_set_new(rec, "previous_hash", json_string(hex));
+    json_object_set_new(rec, "previous_until", json_real(t->previous_until));
+    json_object_del(rec, "previous_last_used");
+    json_object_set_new(rec, "rotated", json_real(now));
+}
+
+/* Makes a committed rotation of t seen, keeping the uses made meanwhile. */
+static void
+publish_rotation(struct tokens *ts, const struct token *t)
+{
+    pthread_mutex_lock(&ts->lock);
+    struct token *live = tokens__find(ts, t->id);
+    if (live) {
+        memcpy(live->hash, t->hash, sizeof t->hash);
+        memcpy(live->previous, t->previous, sizeof t->previous);
+        live->has_previous = 1;
+        live->previous_until = t->previous_until;
+        live->previous_last_used = 0;
+    }
+    pthread_mutex_unlock(&ts->lock);
 }
 
 int
@@ -456,7 +274,6 @@ tokens_rotate(struct host *h, const char *id, double grace, char text[TOKEN_TEXT
 {
     struct tokens *ts = h->api->tokens;
     struct token t;
-    char hex[2 * TOKEN_HASH_BYTES + 1];
     pthread_mutex_lock(&ts->change);
     int rc = lookup(ts, id, &t, err, errlen);
     json_t *stored = rc ? NULL : persist_get_json(h, DB_TOKENS, t.id, TOKEN_ID_BYTES);
@@ -467,38 +284,17 @@ tokens_rotate(struct host *h, const char *id, double grace, char text[TOKEN_TEXT
     }
     if (rc)
         goto out;
-    double now = host_wall();
-    memcpy(t.previous, t.hash, sizeof t.hash);
-    t.has_previous = 1;
-    t.previous_until = now + grace;
-    t.previous_last_used = 0;
-    new_secret(text, t.hash);
-    sodium_bin2hex(hex, sizeof hex, t.hash, sizeof t.hash);
-    json_object_set_new(rec, "hash", json_string(hex));
-    sodium_bin2hex(hex, sizeof hex, t.previous, sizeof t.previous);
-    json_object_set_new(rec, "previous_hash", json_string(hex));
-    json_object_set_new(rec, "previous_until", json_real(t.previous_until));
-    json_object_del(rec, "previous_last_used");
-    json_object_set_new(rec, "rotated", json_real(now));
-    set_uses(rec, &t);
-    if ((rc = queue_record(h, t.id, rec)) != 0) {
+    rotate_record(&t, rec, grace, text);
+    tokens__set_uses(rec, &t);
+    if ((rc = tokens__queue_record(h, t.id, rec)) != 0) {
         snprintf(err, errlen, "cannot rotate the token '%s': out of memory", id);
     } else if ((rc = persist_commit(h, err, errlen)) != 0) {
         /* The new record stays queued for a retry: queue the old one behind it, so that a
          * secret the caller never saw does not replace the one it has. */
-        set_uses(stored, &t);
-        queue_record(h, t.id, stored);
+        tokens__set_uses(stored, &t);
+        tokens__queue_record(h, t.id, stored);
     } else {
-        pthread_mutex_lock(&ts->lock);
-        struct token *live = find(ts, t.id);
-        if (live) { /* keeps the uses made meanwhile */
-            memcpy(live->hash, t.hash, sizeof t.hash);
-            memcpy(live->previous, t.previous, sizeof t.previous);
-            live->has_previous = 1;
-            live->previous_until = t.previous_until;
-            live->previous_last_used = 0;
-        }
-        pthread_mutex_unlock(&ts->lock);
+        publish_rotation(ts, &t);
         *previous_until = t.previous_until;
     }
 out:
@@ -524,7 +320,7 @@ tokens_revoke(struct host *h, const char *id, char *err, size_t errlen)
         /* Even when the commit failed: the deletion stays queued and is retried, and a token
          * an operator meant to revoke must not keep working meanwhile. */
         pthread_mutex_lock(&ts->lock);
-        struct token *live = find(ts, t.id);
+        struct token *live = tokens__find(ts, t.id);
         if (live) {
             *live = ts->v[--ts->n];
             sodium_memzero(&ts->v[ts->n], sizeof ts->v[ts->n]);
@@ -550,7 +346,7 @@ list_entry(json_t *rec, const struct token *t, double now)
         json_object_del(rec, secret[i]);
     json_object_set_new(rec, "expires", time_or_null(t->expires));
     json_object_set_new(rec, "expired", json_boolean(t->expires > 0 && now >= t->expires));
-    json_object_set_new(rec, "rotated", time_or_null(num_or_zero(rec, "rotated")));
+    json_object_set_new(rec, "rotated", time_or_null(tokens__number(rec, "rotated")));
     json_object_set_new(rec, "previous_until",
                         time_or_null(t->has_previous ? t->previous_until : 0));
     json_object_set_new(rec, "previous_last_used", time_or_null(t->previous_last_used));
@@ -582,7 +378,7 @@ tokens_list(struct host *h)
     struct tokens *ts = h->api->tokens;
     json_t *out = json_array();
     double now = host_wall();
-    for (size_t i = 0; out; i++) {
+    for (size_t i = 0; out && ts; i++) {
         struct token t;
         pthread_mutex_lock(&ts->lock);
         int more = i < ts->n;

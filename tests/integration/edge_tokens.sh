@@ -173,6 +173,7 @@ TOKEN=$NEW call POST "/api/v1/tokens/$NEW_ID/rotate"
 expect 403 forbidden "an operator rotating even its own token"
 call GET "/api/v1/audit?limit=100"
 check "rotations are in the audit log" contains "$TMP/out" "rotated token $D_ID 'deployer': the old secret works for 6 s more"
+check "  as is a creation with an expiry" contains "$TMP/out" "created viewer token $B_ID 'brief' expiring in 3 s"
 check "  refused ones too" sh -c "perl -MJSON::PP -e 'exit !grep { \$_->{status} == 403 && \$_->{path} =~ m{/rotate\$} } @{decode_json(join \"\", <STDIN>)->{entries}}' <'$TMP/out'"
 check "  never a token's text" sh -c "! grep -q tars_ '$TMP/out'"
 
