@@ -58,11 +58,13 @@ struct api_req {
 /* The state the API keeps beside the host's. */
 struct ratelimit;
 struct stream;
+struct tokens;
 struct api {
     struct ratelimit *per_token;
     struct ratelimit *per_address;
     struct ratelimit *static_per_address; /* the UI's files (static.c), counted apart */
     struct stream *stream;
+    struct tokens *tokens; /* tokens.h */
 };
 
 /* Sets the reply (consuming body) and returns the status. */
@@ -127,6 +129,7 @@ int api_audit_list(struct api_req *q);
 int api_tokens_list(struct api_req *q);
 int api_token_create(struct api_req *q);
 int api_token_delete(struct api_req *q);
+int api_token_rotate(struct api_req *q);
 
 /* The JSON of a run as the lists show it (inside rcu_enter). */
 struct run;

@@ -190,8 +190,9 @@ authenticate(struct api_req *q)
                          "this call needs a token: send Authorization: Bearer <token>");
     if (strncasecmp(auth, "Bearer ", 7) != 0)
         return api_error(q, 401, "unauthorized", "the Authorization header is not a Bearer token");
-    if (tokens_verify(q->h, auth + 7, &q->who) != 0)
-        return api_error(q, 401, "unauthorized", "the token is not valid (revoked or mistyped?)");
+    char why[256];
+    if (tokens_authenticate(q->h, auth + 7, q->addr, &q->who, NULL, why, sizeof why) != 0)
+        return api_error(q, 401, "unauthorized", "%s", why);
     q->headers[0] = '\0';
     return 0;
 }
@@ -425,6 +426,8 @@ api_install(struct mg_context *ctx, struct host *h, char *err, size_t errlen)
         snprintf(err, errlen, "cannot read the audit log");
         return -1;
     }
+    if (tokens_open(h, err, errlen) != 0)
+        return -1;
     if (proposals_open(h) != 0) {
         snprintf(err, errlen, "cannot read the proposals");
         return -1;
@@ -448,6 +451,7 @@ api_uninstall(struct host *h)
     if (!h->api)
         return;
     stream_stop(h);
+    tokens_close(h); /* after the stream's hub, which persists last uses too */
     ratelimit_free(h->api->per_token);
     ratelimit_free(h->api->per_address);
     ratelimit_free(h->api->static_per_address);

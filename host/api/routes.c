@@ -32,6 +32,7 @@ const struct api_route api_routes[] = {
     {"GET", "/api/v1/tokens", ROLE_ADMIN, api_tokens_list},
     {"POST", "/api/v1/tokens", ROLE_ADMIN, api_token_create},
     {"DELETE", "/api/v1/tokens/{id}", ROLE_ADMIN, api_token_delete},
+    {"POST", "/api/v1/tokens/{id}/rotate", ROLE_ADMIN, api_token_rotate},
 };
 
 const size_t api_n_routes = sizeof api_routes / sizeof api_routes[0];

@@ -1,6 +1,7 @@
 #include <arpa/inet.h>
 #include <civetweb.h>
 #include <dirent.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,22 @@ stream_enqueue_close(struct client *c, int code, const char *reason)
     buf[1] = (char)(code & 0xff);
     memcpy(buf + 2, reason, n);
     stream_enqueue(c, MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE, buf, n + 2, 0);
+}
+
+void
+stream_close_now(struct client *c, int code, const char *reason)
+{
+    pthread_mutex_lock(&c->lock);
+    for (struct msg *x = c->head, *n; x; x = n) {
+        n = x->next;
+        free(x);
+    }
+    c->head = c->tail = NULL;
+    c->queued = 0;
+    if (!c->drop_time)
+        c->drop_time = host_now();
+    pthread_mutex_unlock(&c->lock);
+    stream_enqueue_close(c, code, reason);
 }
 
 /* Writes the client's messages in order; may block on a slow client, never the hub. */
@@ -279,13 +296,18 @@ on_message(void *arg)
     const char *token = json_string_value(json_object_get(m, "token"));
     json_t *agents = json_object_get(m, "agents");
     struct api_who who;
+    struct token_grant grant;
     d->keep = 1;
     pthread_mutex_lock(&st->lock);
     int signed_in = c->signed_in;
     pthread_mutex_unlock(&st->lock);
-    if (!signed_in && (!token || tokens_verify(d->h, token, &who) != 0)) {
+    int auth =
+        signed_in || !token ? 0 : tokens_authenticate(d->h, token, c->addr, &who, &grant, NULL, 0);
+    if (!signed_in && (!token || auth == -EACCES)) {
         stream_enqueue_close(c, 1008,
                              "sign in first: {\"token\": \"...\"} (missing or invalid token)");
+    } else if (!signed_in && auth) {
+        stream_enqueue_close(c, 1008, "sign in first: the token expired or was rotated out");
     } else if (!json_is_object(m) || (agents && !json_is_array(agents))) {
         stream_enqueue_close(c, 1003, "messages are {\"agents\": [\"id\", ...]}");
     } else {
@@ -293,6 +315,7 @@ on_message(void *arg)
         int bad = set_filter(c, agents);
         if (!signed_in && !bad) {
             c->who = who;
+            c->grant = grant;
             c->signed_in = 1;
             atomic_fetch_add(&st->signed_in, 1);
         }

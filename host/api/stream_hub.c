@@ -11,10 +11,12 @@
 #include <time.h>
 #include "codeswap.h"
 #include "host.h"
+#include "log.h"
 #include "params_json.h"
 #include "rcu.h"
 #include "stream.h"
 #include "stream_internal.h"
+#include "tokens.h"
 
 /* --- the hub */
 
@@ -211,6 +213,22 @@ render(const struct batch *b, const struct client *c, double t)
     return text;
 }
 
+/*
+ * Whether the token c signed in with stopped working (revoked, expired, rotated out): then it
+ * is closed with 1008 and the reason, within a period of the change. Under stream.lock.
+ */
+static int
+token_refused(struct stream *st, struct client *c)
+{
+    char why[100];
+    if (tokens_grant_check(st->h, &c->grant, why, sizeof why) == 0)
+        return 0;
+    c->refused = 1;
+    stream_close_now(c, 1008, why);
+    hlog(LOG_INFO, "stream", "closed the client at %s (%s): %s", c->addr, c->who.name, why);
+    return 1;
+}
+
 static void
 deliver(struct stream *st, const struct batch *b, double t)
 {
@@ -231,6 +249,8 @@ deliver(struct stream *st, const struct batch *b, double t)
                 stream_enqueue_close(c, 1008, "sign in first: {\"token\": \"...\"}");
             continue;
         }
+        if (c->refused || token_refused(st, c))
+            continue;
         char *mine = NULL;
         const char *text;
         if (c->n_filter) {
@@ -264,7 +284,13 @@ stream_hub_main(void *arg)
         struct batch b = {0};
         double now = host_now();
         collect(st, &b, now);
-        if (b.n || st->clients)
+        tokens_tick(st->h);
+        /* The workers add and remove clients under the lock (a read without it raced with a
+         * client closing at shutdown, when the runners have stopped and batches are empty). */
+        pthread_mutex_lock(&st->lock);
+        int listened = st->clients != NULL;
+        pthread_mutex_unlock(&st->lock);
+        if (b.n || listened)
             deliver(st, &b, host_wall());
         for (size_t i = 0; i < b.n; i++)
             json_decref(b.v[i].json);

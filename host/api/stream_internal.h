@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include "api.h"
 #include "records.h"
+#include "tokens.h"
 
 #define PERIOD_MS       100
 #define PROGRESS_EVERY  0.5 /* seconds */
@@ -45,6 +46,8 @@ struct client {
     /* Set on sign-in (worker thread, under stream.lock), read by the hub under it. */
     int signed_in;
     struct api_who who;
+    struct token_grant grant; /* what it signed in with: checked every period (hub) */
+    int refused;              /* the hub closed it for its token: checked no more */
     char *filter[MAX_FILTER];
     size_t n_filter; /* 0: every agent */
     pthread_t sender;
@@ -81,6 +84,11 @@ struct stream {
 void stream_enqueue(struct client *c, int opcode, const char *data, size_t len, size_t limit);
 /* Queues a close frame: nothing is queued after it. */
 void stream_enqueue_close(struct client *c, int code, const char *reason);
+/*
+ * Closes c at once: drops what it has queued, queues the close frame, and has the hub cut
+ * the connection DROP_GRACE after if the client does not answer it.
+ */
+void stream_close_now(struct client *c, int code, const char *reason);
 /* The hub's thread (stream_hub.c). */
 void *stream_hub_main(void *arg);
 

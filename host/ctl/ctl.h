@@ -152,5 +152,6 @@ int cmd_audit(struct ctl *c, int argc, char **argv);
 int cmd_token_create(struct ctl *c, int argc, char **argv);
 int cmd_token_list(struct ctl *c, int argc, char **argv);
 int cmd_token_revoke(struct ctl *c, int argc, char **argv);
+int cmd_token_rotate(struct ctl *c, int argc, char **argv);
 
 #endif

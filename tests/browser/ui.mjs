@@ -308,6 +308,29 @@ const steps = [
     globalThis.viewerToken = token;
     return /^tars_[A-Za-z0-9_-]{43}$/.test(token);
   }],
+  ['the tokens page creates an expiring token, rotates it with a grace, and shows expiry and last use', async () => {
+    await page.fill('#t-name', 'ui rotated');
+    await page.selectOption('#t-role', 'viewer');
+    await page.selectOption('#t-expires', '86400');
+    await page.click('form.inline-form button[type=submit]');
+    await page.locator('.token-once strong', { hasText: 'ui rotated' }).waitFor();
+    const first = await page.locator('input.secret').inputValue();
+    const row = page.locator('table.tokens tr', { hasText: 'ui rotated' });
+    await row.waitFor();
+    const expiresText = await row.locator('td.expires').innerText();
+    await apiCall('/whoami', { token: first }); // a use, from this machine
+    await page.selectOption('#t-grace', '600');
+    await row.locator('button[data-rotate]').click();
+    await page.click('#confirm-ok');
+    await page.locator('.token-once strong', { hasText: 'New secret for ui rotated' }).waitFor();
+    const second = await page.locator('input.secret').inputValue();
+    await row.locator('td.expires', { hasText: 'old secret until' }).waitFor();
+    await row.locator('td.last-used', { hasText: 'from 127.0.0.1' }).waitFor();
+    const both = [(await apiCall('/whoami', { token: first })).status, (await apiCall('/whoami', { token: second })).status];
+    diag(`expires: ${expiresText.replace(/\n/g, ' | ')}; old and new secret: ${both.join(', ')}`);
+    return /^\d{4}-\d\d-\d\d /.test(expiresText) && second !== first &&
+      /^tars_[A-Za-z0-9_-]{43}$/.test(second) && both[0] === 200 && both[1] === 200;
+  }],
   ['an operator proposes a change on the agent page; it waits in the Proposals queue', async () => {
     const t = await apiCall('/tokens', { method: 'POST', body: { name: 'ui operator', role: 'operator' } });
     globalThis.operatorToken = t.body.token;

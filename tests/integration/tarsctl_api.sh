@@ -168,13 +168,13 @@ ctl token create --role viewer --name ci
 check "token create" test $RC -eq 0
 VIEWER=$(head -n 1 "$TMP/out")
 check "  prints the token alone on the first line" sh -c "echo '$VIEWER' | grep -Eq '^tars_[A-Za-z0-9_-]{43}$'"
-has '^token id [0-9a-f]+, role viewer, name .ci.: ' "  then its id and role"
+has '^token id [0-9a-f]+, role viewer, name .ci., expires never: ' "  then its id, role and expiry"
 vid=$(sed -n 's/^token id \([0-9a-f]*\),.*/\1/p' "$TMP/out")
 ctl token create --role operator --name ops --json
 check "  --json" test "$(json role <"$TMP/out")" = operator
 OPER=$(json token <"$TMP/out")
 ctl token list
-has '^ID +NAME +ROLE +CREATED +BY$' "token list: a table"
+has '^ID +NAME +ROLE +CREATED +BY +EXPIRES +OLD SECRET UNTIL +LAST USED$' "token list: a table"
 has "^$vid +ci +viewer " "  with the new token"
 no_token_shown
 ctl --json token list

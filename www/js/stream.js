@@ -2,7 +2,8 @@
 //
 // Pages subscribe to batches and read the events they care about. The connection comes back
 // by itself after a network cut or after tarsd dropped us for falling behind (close 1008 "too
-// slow"); a refused token (1008 "sign in first") ends the session instead. A reconnect brings
+// slow"); a refused token (1008 "sign in first", or "token revoked", "token expired", "token
+// rotated: …" when it stopped working while connected) ends the session instead. A reconnect brings
 // a fresh snapshot, so pages that keep their own state from REST plus events stay right.
 
 export class Stream {
@@ -82,7 +83,7 @@ export class Stream {
     ws.onclose = (e) => {
       if (this.ws !== ws) return;
       this.ws = null;
-      if (e.code === 1008 && e.reason.startsWith('sign in')) {
+      if (e.code === 1008 && (e.reason.startsWith('sign in') || e.reason.startsWith('token'))) {
         this.setState('closed');
         this.onAuthFailed();
         return;
