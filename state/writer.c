@@ -556,14 +556,17 @@ backoff(unsigned n)
 
 /*
  * Detaches the head of the queue, at most WRITER_BATCH_BYTES of it but at least one item, for
- * one transaction. Returns its last item. Under the lock, with the queue not empty.
+ * one transaction. While the store fails, a smaller probe (WRITER_PROBE_BYTES): a full disk
+ * shows only at commit, after the whole batch was built, and a caller waits for that answer.
+ * Returns its last item. Under the lock, with the queue not empty.
  */
 static struct item *
 take_prefix(struct writer *w)
 {
+    size_t budget = w->failing ? WRITER_PROBE_BYTES : WRITER_BATCH_BYTES;
     struct item *last = w->head;
     size_t bytes = last->bytes;
-    while (last->next && bytes + last->next->bytes <= WRITER_BATCH_BYTES) {
+    while (last->next && bytes + last->next->bytes <= budget) {
         last = last->next;
         bytes += last->bytes;
     }

@@ -16,7 +16,8 @@
  * Only writer_stop gives up on a store that still fails, and says so.
  *
  * A transaction takes at most WRITER_BATCH_BYTES of the queue (at least one record), so that a
- * long backlog commits in several and LMDB's dirty pages stay bounded too. Once a backlog of
+ * long backlog commits in several and LMDB's dirty pages stay bounded too; while the store
+ * fails, WRITER_PROBE_BYTES, so that a flush learns of the failure quickly. Once a backlog of
  * more than WRITER_TRIM_BYTES has drained, the writer gives the freed memory back to the
  * system (malloc_trim).
  *
@@ -35,6 +36,7 @@
 #define WRITER_PERIOD_MS   100
 #define WRITER_RETRY_MAX_S 5.0
 #define WRITER_BATCH_BYTES (4u << 20)
+#define WRITER_PROBE_BYTES (256u << 10)
 #define WRITER_TRIM_BYTES  (8u << 20)
 
 struct writer_limits {

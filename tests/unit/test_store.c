@@ -625,8 +625,8 @@ full_disk_writer(void)
        (unsigned long long)st.dropped, (unsigned long long)st.backlog,
        (unsigned long long)st.failing);
     ok(da.episodes == st.dropped && da.checkpoints == 2,
-       "  counted for the agent (%llu episodes, %llu checkpoints)",
-       (unsigned long long)da.episodes, (unsigned long long)da.checkpoints);
+       "  counted for the agent (%llu episodes, %llu checkpoints)", (unsigned long long)da.episodes,
+       (unsigned long long)da.checkpoints);
     ok(st.superseded == 2, "the checkpoints at steps 100 and 200 give way to the one at 300 (%llu)",
        (unsigned long long)st.superseded);
     ok(atomic_load(&write_errors) >= 3 && st.failures >= 3,
