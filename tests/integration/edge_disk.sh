@@ -80,7 +80,7 @@ for i in $(seq 16); do
 	[ "${now:-0}" -gt "$peak" ] && peak=$now
 done
 # Sanitizer builds hold up to 256 MiB of freed memory in quarantine: their bound is wider.
-slack_mb=96
+slack_mb=48
 [ -n "${TARS_SANITIZED:-}" ] && slack_mb=288
 bound=$((base + slack_mb * 1024))
 diag "RSS: ${base} kB before the disk filled, at most ${peak} kB over 8 s full (bound ${bound} kB)"
