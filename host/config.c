@@ -164,6 +164,13 @@ const struct sch_field config_schema[] = {
      .min = 1,
      .max = 1048576,
      .help = "Initial LMDB map size in MiB (it grows when full)."},
+    {.key = "state_backlog_mb",
+     .type = SCH_INT,
+     .min = 1,
+     .max = 1048576,
+     .help = "MiB of state writes tarsd may hold in memory while the disk refuses them (a full "
+             "disk, say); beyond it the oldest queued episode history and training scalars are "
+             "dropped, and counted."},
     {.key = "www_dir",
      .type = SCH_STRING,
      .check = nonempty,
@@ -377,6 +384,7 @@ config_load(struct config *c, const char *file, struct diag *d)
     c->scalars_kept = (uint64_t)sch_int(root, "scalars_kept", 100000);
     c->scalars_every_s = number(root, "scalars_every_s", 1.0);
     c->state_map_mb = (uint64_t)sch_int(root, "state_map_mb", 64);
+    c->state_backlog_mb = (uint64_t)sch_int(root, "state_backlog_mb", 32);
     const char *www = sch_str(root, "www_dir", NULL);
     c->www_dir = www ? resolve(file, www) : NULL;
     const char *chartjs = sch_str(root, "chartjs_dir", "/usr/share/javascript/chart.js");

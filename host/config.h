@@ -57,6 +57,7 @@ struct config {
     uint64_t scalars_kept; /* scalars records per agent, 0: all */
     double scalars_every_s;
     uint64_t state_map_mb;
+    uint64_t state_backlog_mb; /* state writes held in memory while they fail */
     /* API, UI and stream */
     char *www_dir; /* NULL until paths_defaults */
     char *chartjs_dir;

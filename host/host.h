@@ -29,6 +29,10 @@ struct host {
     int trained;           /* the runners ran: the runs hold state worth a final checkpoint */
     _Atomic uint64_t write_errors; /* failed state writes (counted by the writer thread) */
     double write_error_logged;
+    /* persist_tick (the loop): the writer was failing at the last tick, and what it had
+     * dropped when it began to (to say what a full disk cost once it has room again). */
+    int writes_failing;
+    uint64_t dropped_before_failing, scalars_before_failing;
     struct runs runs;          /* the agents being trained (RCU, see runset.h) */
     pthread_rwlock_t reg_lock; /* the registry: written by rescans, read by API handlers */
     int runs_ready, reg_lock_ready;

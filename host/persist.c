@@ -87,7 +87,7 @@ persist_open(struct host *h, char *err, size_t errlen)
         .checkpoints_kept = h->cfg.checkpoints_kept,
         .episodes_kept = h->cfg.history_kept,
         .scalars_kept = h->cfg.scalars_kept,
-        .max_backlog = 4u << 20,
+        .backlog_bytes = h->cfg.state_backlog_mb << 20,
     };
     rc = writer_start(&h->writer, h->store, &lim, on_write_error, h);
     if (rc) {
@@ -485,10 +485,34 @@ report_dropped(struct run *r, double now)
     r->dropped_report_time = now;
 }
 
+/*
+ * The end of a spell of failing writes is said once, with what it cost: the writer's
+ * failures are logged as they happen (on_write_error), its recovery only shows here.
+ */
+static void
+report_recovery(struct host *h)
+{
+    struct writer_stats st;
+    writer_stats(h->writer, &st);
+    if (st.failing && !h->writes_failing) {
+        h->writes_failing = 1;
+        h->dropped_before_failing = st.dropped;
+        h->scalars_before_failing = st.dropped_scalars;
+    } else if (!st.failing && h->writes_failing) {
+        h->writes_failing = 0;
+        hlog(LOG_INFO, "state",
+             "the state store in %s takes writes again; %llu episodes and %llu scalars records "
+             "were dropped while it did not",
+             h->cfg.state_dir, (unsigned long long)(st.dropped - h->dropped_before_failing),
+             (unsigned long long)(st.dropped_scalars - h->scalars_before_failing));
+    }
+}
+
 void
 persist_tick(struct host *h)
 {
     double now = host_wall();
+    report_recovery(h);
     rcu_enter();
     struct runset *set = runs_current(&h->runs);
     for (size_t i = 0; i < set->n; i++) {

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,11 +24,19 @@ struct item {
     size_t n; /* episode records in data */
     atomic_int *in_flight;
     int superseded; /* I_CHECKPOINT: a newer one of its agent is queued behind it */
+    size_t bytes;   /* what it holds in memory, counted in the backlog */
+};
+
+/* What was dropped of one agent, by id (a short array: there are tens of agents). */
+struct agent_drops {
+    char agent[72];
+    struct writer_drops d;
 };
 
 /*
- * Progress is counted in item serials. Every attempt takes the whole queue from its head, and
- * a failed one goes back to the head, so "every item up to serial N" is well defined.
+ * Progress is counted in item serials. Every attempt takes a prefix of the queue from its
+ * head, and a failed one goes back to the head, so "every item up to serial N" is well
+ * defined (an item dropped from the queue counts as done).
  */
 struct writer {
     struct store *store;
@@ -39,13 +48,16 @@ struct writer {
     pthread_cond_t wake; /* the writer: work or a flush request */
     pthread_cond_t done; /* flushers: an attempt ended */
     struct item *head, *tail;
-    uint64_t queued_episodes;
-    uint64_t enqueued;  /* serial of the newest item queued */
-    uint64_t committed; /* every item up to this serial is committed (or superseded) */
-    uint64_t attempts;  /* attempts ended */
-    int attempting;     /* one is under way */
-    int gave_up;        /* stopped with items lost */
-    unsigned failing;   /* consecutive failed attempts; 0 while the store takes writes */
+    uint64_t enqueued;        /* serial of the newest item queued */
+    uint64_t committed;       /* every item up to this serial is committed (or dropped) */
+    uint64_t started;         /* attempts begun */
+    uint64_t failed_at;       /* the ordinal (in started) of the last attempt that failed */
+    int gave_up;              /* stopped with items lost */
+    unsigned failing;         /* failed attempts since the store last took every write; else 0 */
+    uint64_t fail_mark;       /* the newest serial queued at the last failure */
+    uint64_t peak_since_trim; /* the largest backlog since memory was last given back */
+    struct agent_drops *drops;
+    size_t n_drops;
     int flush_wanted;
     int stopping;
     int last_rc;
@@ -61,11 +73,75 @@ now(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+static double
+wall(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 static void
 item_free(struct item *it)
 {
     free(it->data);
     free(it);
+}
+
+static size_t
+item_bytes(const struct item *it)
+{
+    return sizeof *it + (it->kind == I_EPISODES ? it->n * sizeof(struct episode_rec) : it->len);
+}
+
+/* The drop counts of an agent, added when absent; NULL without memory. Under the lock. */
+static struct writer_drops *
+drops_of(struct writer *w, const char *agent)
+{
+    for (size_t i = 0; i < w->n_drops; i++)
+        if (strcmp(w->drops[i].agent, agent) == 0)
+            return &w->drops[i].d;
+    struct agent_drops *v = realloc(w->drops, (w->n_drops + 1) * sizeof *v);
+    if (!v)
+        return NULL;
+    w->drops = v;
+    v += w->n_drops++;
+    memset(v, 0, sizeof *v);
+    snprintf(v->agent, sizeof v->agent, "%s", agent);
+    return &v->d;
+}
+
+/* An agent forgotten with its record starts from zero if its id comes back. Under the lock. */
+static void
+forget_drops(struct writer *w, const char *agent)
+{
+    for (size_t i = 0; i < w->n_drops; i++)
+        if (strcmp(w->drops[i].agent, agent) == 0) {
+            w->drops[i] = w->drops[--w->n_drops];
+            return;
+        }
+}
+
+/* Frees a queued item the store will never see, counting it as dropped. Under the lock. */
+static void
+drop(struct writer *w, struct item *it)
+{
+    struct writer_drops *d = drops_of(w, it->agent);
+    if (it->kind == I_EPISODES) {
+        w->stats.dropped += it->n;
+        if (d)
+            d->episodes += it->n;
+    } else if (it->kind == I_SCALARS) {
+        w->stats.dropped_scalars++;
+        if (d)
+            d->scalars++;
+    } else if (it->kind == I_CHECKPOINT) {
+        w->stats.superseded++;
+        if (d)
+            d->checkpoints++;
+    }
+    w->stats.backlog -= it->bytes;
+    item_free(it);
 }
 
 /* The producer's flag goes down once the writer no longer holds a pointer to it. */
@@ -109,15 +185,43 @@ supersede_checkpoints(struct writer *w)
             continue;
         }
         *link = it->next; /* never the tail: a newer checkpoint follows it */
-        w->stats.superseded++;
         /* The newer one may be the same run's, with the same flag: leave that up. */
         for (struct item *later = it->next; later && it->in_flight; later = later->next)
             if (later->in_flight == it->in_flight)
                 it->in_flight = NULL;
         release(it);
-        item_free(it);
+        drop(w, it);
     }
     w->tail = prev;
+}
+
+/*
+ * Keeps the memory the queue holds under backlog_bytes by dropping its oldest history:
+ * episode and scalars records feed the curves, and a gap there is what a full disk may cost;
+ * everything else is kept. A batch under attempt is left alone (the store has it). Drops down
+ * to 7/8 of the limit, so that a queue at its limit is not walked again for every record.
+ * Under the lock.
+ */
+static void
+enforce_limit(struct writer *w)
+{
+    uint64_t limit = w->lim.backlog_bytes;
+    if (!limit || w->stats.backlog <= limit)
+        return;
+    uint64_t low = limit - limit / 8;
+    struct item **link = &w->head, *prev = NULL;
+    while (*link && w->stats.backlog > low) {
+        struct item *it = *link;
+        if (it->kind != I_EPISODES && it->kind != I_SCALARS) {
+            prev = it;
+            link = &it->next;
+            continue;
+        }
+        *link = it->next;
+        if (it == w->tail)
+            w->tail = prev;
+        drop(w, it);
+    }
 }
 
 static int
@@ -130,23 +234,23 @@ push(struct writer *w, struct item *it)
         item_free(it);
         return -1;
     }
-    if (it->kind == I_EPISODES) {
-        if (w->lim.max_backlog && w->queued_episodes + it->n > w->lim.max_backlog) {
-            w->stats.dropped += it->n;
-            pthread_mutex_unlock(&w->lock);
-            item_free(it);
-            return -1;
-        }
-        w->queued_episodes += it->n;
-    }
+    it->bytes = item_bytes(it);
     it->serial = ++w->enqueued;
     if (w->tail)
         w->tail->next = it;
     else
         w->head = it;
     w->tail = it;
+    w->stats.backlog += it->bytes;
+    if (w->stats.backlog > w->stats.backlog_peak)
+        w->stats.backlog_peak = w->stats.backlog;
+    if (w->stats.backlog > w->peak_since_trim)
+        w->peak_since_trim = w->stats.backlog;
+    if (it->kind == I_FORGET && !it->seq)
+        forget_drops(w, it->agent);
     if (it->kind == I_CHECKPOINT && w->failing)
         supersede_checkpoints(w);
+    enforce_limit(w);
     pthread_mutex_unlock(&w->lock);
     return 0;
 }
@@ -338,10 +442,11 @@ apply(MDB_txn *txn, void *arg)
 }
 
 /*
- * One attempt at a batch: the whole queue as it was taken, items through `last`. Committed,
- * the items are freed. Failed (a full disk, say), they go back to the head of the queue, ahead
- * of what was queued meanwhile, so that order holds and nothing is lost: the writer retries
- * them. Returns 0 or the store's error.
+ * One attempt at a batch: a prefix of the queue as it was taken, items through `last`.
+ * Committed, the items are freed (and, once a large backlog has drained, the memory given
+ * back). Failed (a full disk, say), they go back to the head of the queue, ahead of what was
+ * queued meanwhile, so that order holds and nothing is lost but what the backlog's limit
+ * drops: the writer retries them. Returns 0 or the store's error.
  */
 static int
 attempt(struct writer *w, struct item *items, struct item *last)
@@ -351,10 +456,11 @@ attempt(struct writer *w, struct item *items, struct item *last)
     double t0 = now();
     int rc = store_write(w->store, apply, &b, err, sizeof err);
     double dt = now() - t0;
-    uint64_t episodes = 0, checkpoints = 0;
+    uint64_t episodes = 0, checkpoints = 0, bytes = 0;
     for (struct item *it = items; it; it = it->next) {
         episodes += it->kind == I_EPISODES ? it->n : 0;
         checkpoints += it->kind == I_CHECKPOINT;
+        bytes += it->bytes;
         /* Committed or not, the producer may go on (and free what the flag lives in): a
          * failed checkpoint stays queued, but the writer forgets where its flag was. */
         release(it);
@@ -362,12 +468,14 @@ attempt(struct writer *w, struct item *items, struct item *last)
     /* Reported before a flusher can learn of the failure, so that it sees it counted. */
     if (rc && w->on_error)
         w->on_error(err, w->on_error_arg);
+    int trim = 0;
     pthread_mutex_lock(&w->lock);
     w->stats.commit_seconds += dt;
-    w->attempts++;
-    w->attempting = 0;
     if (rc) {
-        w->failing++;
+        if (!w->failing++)
+            w->stats.failing_since = wall();
+        w->failed_at = w->started;
+        w->fail_mark = w->enqueued;
         w->stats.failures++;
         w->last_rc = rc;
         snprintf(w->last_err, sizeof w->last_err, "%s", err);
@@ -376,13 +484,24 @@ attempt(struct writer *w, struct item *items, struct item *last)
             w->tail = last;
         w->head = items;
         supersede_checkpoints(w);
+        enforce_limit(w);
     } else {
-        w->failing = 0;
-        w->committed = last->serial;
-        w->queued_episodes -= episodes;
+        /* With nothing left queued, whatever was dropped from the queue's end is done too. */
+        w->committed = w->head ? last->serial : w->enqueued;
+        /* The store takes writes again once all that was pending at the last failure is in:
+         * a prefix that happens to fit (history only, say) is not recovery yet. */
+        if (w->committed >= w->fail_mark) {
+            w->failing = 0;
+            w->stats.failing_since = 0;
+        }
+        w->stats.backlog -= bytes;
         w->stats.commits++;
         w->stats.episodes += episodes;
         w->stats.checkpoints += checkpoints;
+        if (!w->head && w->peak_since_trim > WRITER_TRIM_BYTES) {
+            trim = 1;
+            w->peak_since_trim = 0;
+        }
     }
     pthread_cond_broadcast(&w->done);
     pthread_mutex_unlock(&w->lock);
@@ -390,6 +509,10 @@ attempt(struct writer *w, struct item *items, struct item *last)
         next = it->next;
         item_free(it);
     }
+    /* The queue's records were allocated by many threads, in many arenas: without this, a
+     * drained backlog of hundreds of megabytes would stay resident. */
+    if (trim)
+        malloc_trim(0);
     return rc;
 }
 
@@ -404,7 +527,7 @@ give_up(struct writer *w)
         item_free(it);
     }
     w->head = w->tail = NULL;
-    w->queued_episodes = 0;
+    w->stats.backlog = 0;
     w->gave_up = 1;
     pthread_cond_broadcast(&w->done);
 }
@@ -432,6 +555,29 @@ backoff(unsigned n)
 }
 
 /*
+ * Detaches the head of the queue, at most WRITER_BATCH_BYTES of it but at least one item, for
+ * one transaction. While the store fails, a smaller probe (WRITER_PROBE_BYTES): a full disk
+ * shows only at commit, after the whole batch was built, and a caller waits for that answer.
+ * Returns its last item. Under the lock, with the queue not empty.
+ */
+static struct item *
+take_prefix(struct writer *w)
+{
+    size_t budget = w->failing ? WRITER_PROBE_BYTES : WRITER_BATCH_BYTES;
+    struct item *last = w->head;
+    size_t bytes = last->bytes;
+    while (last->next && bytes + last->next->bytes <= budget) {
+        last = last->next;
+        bytes += last->bytes;
+    }
+    w->head = last->next;
+    if (!w->head)
+        w->tail = NULL;
+    last->next = NULL;
+    return last;
+}
+
+/*
  * Commits what accumulated at most every WRITER_PERIOD_MS, so that many small records make
  * few transactions; a flush or stop request commits at once. A failed batch is retried with
  * backoff (a full disk is not freed in milliseconds), and at once for a flush or a stop. At
@@ -452,15 +598,16 @@ writer_main(void *arg)
         }
         w->flush_wanted = 0;
         if (!w->head) {
+            w->committed = w->enqueued;       /* the queue's end was dropped: done too */
             pthread_cond_broadcast(&w->done); /* a flush with nothing queued */
             if (w->stopping)
                 break;
             continue;
         }
         int final = w->stopping;
-        struct item *items = w->head, *last = w->tail;
-        w->head = w->tail = NULL;
-        w->attempting = 1;
+        struct item *items = w->head, *last = take_prefix(w);
+        int more = w->head != NULL;
+        w->started++;
         pthread_mutex_unlock(&w->lock);
         int rc = attempt(w, items, last);
         pthread_mutex_lock(&w->lock);
@@ -468,7 +615,8 @@ writer_main(void *arg)
             give_up(w);
             break;
         }
-        next_commit = now() + (rc ? backoff(w->failing) : WRITER_PERIOD_MS / 1000.0);
+        /* The rest of a long backlog follows at once; a failure backs off. */
+        next_commit = now() + (rc ? backoff(w->failing) : more ? 0 : WRITER_PERIOD_MS / 1000.0);
     }
     pthread_mutex_unlock(&w->lock);
     return NULL;
@@ -506,17 +654,18 @@ writer_start(struct writer **out, struct store *s, const struct writer_limits *l
 }
 
 /*
- * Waits for everything queued before the call to commit, or for one attempt that began after
- * the call (and so held all of it) to fail: a flush never answers from an older attempt, and
- * asks for one at once, even while the writer backs off.
+ * Waits for everything queued before the call to commit (in one transaction or several), or
+ * for one attempt that began after the call (and so held the oldest of it) to fail: a flush
+ * never answers from an older attempt, and asks for one at once, even while the writer backs
+ * off.
  */
 int
 writer_flush(struct writer *w, char *err, size_t errlen)
 {
     pthread_mutex_lock(&w->lock);
     uint64_t target = w->enqueued;
-    uint64_t after = w->attempts + (w->attempting ? 1 : 0);
-    while (w->committed < target && w->attempts <= after && !w->gave_up) {
+    uint64_t begun = w->started; /* attempts that began before the call, or under way */
+    while (w->committed < target && w->failed_at <= begun && !w->gave_up) {
         w->flush_wanted = 1;
         pthread_cond_signal(&w->wake);
         pthread_cond_wait(&w->done, &w->lock);
@@ -545,6 +694,7 @@ writer_stop(struct writer *w)
     pthread_mutex_destroy(&w->lock);
     pthread_cond_destroy(&w->wake);
     pthread_cond_destroy(&w->done);
+    free(w->drops);
     free(w);
     return rc;
 }
@@ -554,5 +704,17 @@ writer_stats(struct writer *w, struct writer_stats *out)
 {
     pthread_mutex_lock(&w->lock);
     *out = w->stats;
+    out->failing = w->failing;
+    pthread_mutex_unlock(&w->lock);
+}
+
+void
+writer_drops(struct writer *w, const char *agent, struct writer_drops *out)
+{
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&w->lock);
+    for (size_t i = 0; i < w->n_drops; i++)
+        if (strcmp(w->drops[i].agent, agent) == 0)
+            *out = w->drops[i].d;
     pthread_mutex_unlock(&w->lock);
 }

@@ -17,6 +17,7 @@
 #include "records.h"
 #include "store.h"
 #include "text.h"
+#include "writer.h"
 
 static json_t *
 number_or_null(double v)
@@ -102,6 +103,25 @@ last_scalars(struct host *h, MDB_txn *txn, const char *id)
     return o ? o : json_null();
 }
 
+/*
+ * What a full disk (or a writer far behind) cost the agent: episodes its run could not buffer
+ * plus those the writer's backlog dropped (history_dropped, their sum), the scalars records
+ * dropped, and the checkpoints superseded by a newer one before they could be written.
+ */
+static void
+add_drops(struct host *h, const char *id, json_t *o)
+{
+    struct writer_drops d = {0};
+    if (h->writer)
+        writer_drops(h->writer, id, &d);
+    json_int_t episodes =
+        json_integer_value(json_object_get(o, "history_dropped")) + (json_int_t)d.episodes;
+    json_object_set_new(o, "history_dropped", json_integer(episodes));
+    json_object_set_new(o, "dropped",
+                        json_pack("{s:I, s:I, s:I}", "episodes", episodes, "scalars",
+                                  (json_int_t)d.scalars, "checkpoints", (json_int_t)d.checkpoints));
+}
+
 int
 api_agent_get(struct api_req *q)
 {
@@ -117,6 +137,7 @@ api_agent_get(struct api_req *q)
         json_object_set(o, fields[i], v ? v : json_null());
     }
     json_decref(rec);
+    add_drops(h, id, o);
     MDB_txn *txn;
     uint64_t last = 0, count = 0;
     json_t *scalars = NULL;

@@ -6,10 +6,32 @@
 #include "host.h"
 #include "rcu.h"
 #include "tars/version.h"
+#include "writer.h"
 
 /* docs/openapi.json, embedded at build time (host/CMakeLists.txt). */
 extern const unsigned char api_openapi_json[];
 extern const unsigned long api_openapi_len;
+
+/*
+ * The state writer's view: degraded while its last attempt failed (and ok again as soon as
+ * one commits), since when and how many attempts in a row, what the backlog holds and what it
+ * dropped since the start. No paths or error texts: health needs no token.
+ */
+static json_t *
+state_health(struct host *h, int *writes_ok)
+{
+    struct writer_stats st = {0};
+    if (h->writer)
+        writer_stats(h->writer, &st);
+    *writes_ok = st.failing == 0;
+    return json_pack("{s:o, s:I, s:I, s:{s:I, s:I, s:I}, s:I, s:I}", "failing_since",
+                     st.failing ? json_real(st.failing_since) : json_null(), "failed_writes",
+                     (json_int_t)st.failing, "failed_writes_total", (json_int_t)st.failures,
+                     "dropped", "episodes", (json_int_t)st.dropped, "scalars",
+                     (json_int_t)st.dropped_scalars, "checkpoints", (json_int_t)st.superseded,
+                     "backlog_bytes", (json_int_t)st.backlog, "backlog_limit_bytes",
+                     (json_int_t)(h->cfg.state_backlog_mb << 20));
+}
 
 int
 api_health(struct api_req *q)
@@ -18,11 +40,13 @@ api_health(struct api_req *q)
     rcu_enter();
     size_t n = runs_current(&h->runs)->n;
     rcu_leave();
-    int writes_ok = atomic_load(&h->write_errors) == 0;
+    int writes_ok;
+    json_t *state = state_health(h, &writes_ok);
     return api_reply(q, 200,
-                     json_pack("{s:s, s:s, s:f, s:I, s:b}", "status", writes_ok ? "ok" : "degraded",
-                               "version", TARS_VERSION_STRING, "uptime_s", host_now() - h->started,
-                               "agents", (json_int_t)n, "state_writes_ok", writes_ok));
+                     json_pack("{s:s, s:s, s:f, s:I, s:b, s:o}", "status",
+                               writes_ok ? "ok" : "degraded", "version", TARS_VERSION_STRING,
+                               "uptime_s", host_now() - h->started, "agents", (json_int_t)n,
+                               "state_writes_ok", writes_ok, "state", state));
 }
 
 int

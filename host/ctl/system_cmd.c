@@ -28,6 +28,21 @@ str(const json_t *o, const char *key)
     return s ? s : "-";
 }
 
+/* While state writes fail: since when, how many attempts, and what the backlog dropped. */
+static void
+print_state_failing(const json_t *state)
+{
+    char since[FMT_LEN];
+    const json_t *dropped = json_object_get(state, "dropped");
+    printf("  state writes failing since %s (%lld failed attempts); dropped since the start: %lld "
+           "episodes, %lld scalars records, %lld superseded checkpoints\n",
+           fmt_time(since, json_object_get(state, "failing_since")),
+           (long long)json_integer_value(json_object_get(state, "failed_writes")),
+           (long long)json_integer_value(json_object_get(dropped, "episodes")),
+           (long long)json_integer_value(json_object_get(dropped, "scalars")),
+           (long long)json_integer_value(json_object_get(dropped, "checkpoints")));
+}
+
 /* Exits 1 when tarsd is degraded (state writes failing), even with --json, for monitors. */
 int
 cmd_health(struct ctl *c, int argc, char **argv)
@@ -45,6 +60,9 @@ cmd_health(struct ctl *c, int argc, char **argv)
                (long long)n, n == 1 ? "" : "s",
                json_is_false(json_object_get(r, "state_writes_ok")) ? ", state writes failing"
                                                                     : "");
+        const json_t *state = json_object_get(r, "state");
+        if (!ok && json_is_object(state))
+            print_state_failing(state);
     }
     json_decref(r);
     return ok ? 0 : CTL_EXIT_FAIL;

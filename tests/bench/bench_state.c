@@ -84,7 +84,7 @@ main(int argc, char **argv)
         return 1;
     struct store *st;
     struct writer *w;
-    struct writer_limits lim = {.checkpoints_kept = 3, .episodes_kept = 0, .max_backlog = 0};
+    struct writer_limits lim = {.checkpoints_kept = 3, .episodes_kept = 0, .backlog_bytes = 0};
     if (store_open(&st, dir, 0, 0, err, sizeof err) || writer_start(&w, st, &lim, NULL, NULL)) {
         fprintf(stderr, "bench_state: %s\n", err);
         return 1;

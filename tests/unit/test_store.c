@@ -573,14 +573,14 @@ queue_checkpoint(struct writer *w, const char *agent, uint64_t step, size_t len,
 
 /*
  * A full disk: the failed batch is neither lost nor reported as saved. It stays queued and
- * commits, whole and in order, once there is room; meanwhile only episodes beyond the backlog
- * are dropped and only superseded checkpoints are let go.
+ * commits, in order, once there is room; meanwhile the backlog stays under its limit by
+ * dropping history (counted, per agent), and only superseded checkpoints are let go.
  */
 static void
 full_disk_writer(void)
 {
     if (!have_disk) {
-        for (int i = 0; i < 14; i++)
+        for (int i = 0; i < 16; i++)
             skip("no private tmpfs here (needs root): the writer on a full disk");
         return;
     }
@@ -589,7 +589,7 @@ full_disk_writer(void)
     char err[512] = "";
     mkdir(path("disk/w"), 0700);
     store_open(&s, path("disk/w"), 0, 0, err, sizeof err);
-    struct writer_limits lim = {.checkpoints_kept = 3, .max_backlog = 100};
+    struct writer_limits lim = {.checkpoints_kept = 3, .backlog_bytes = 16 << 10};
     writer_start(&w, s, &lim, count_error, NULL);
     queue_episodes(w, "cut", 1, 20);
     queue_episodes(w, "gone", 1, 5);
@@ -600,7 +600,7 @@ full_disk_writer(void)
     fill_disk(0);
     atomic_int in_flight = 0;
     queue_episodes(w, "a", 1, 50);
-    queue_checkpoint(w, "a", 100, 64 << 10, &in_flight);
+    queue_checkpoint(w, "a", 100, 1 << 10, &in_flight);
     writer_truncate(w, "cut", 10, UINT64_MAX);
     writer_forget(w, "gone", 0);
     writer_put(w, DB_TOKENS, "new-token", 9, "{}", 2);
@@ -611,15 +611,22 @@ full_disk_writer(void)
     ok(atomic_load(&in_flight) == 0, "the checkpoint's in-flight flag is down, though it is kept");
     ok(writer_flush(w, err, sizeof err) != 0,
        "a second flush fails too: the failed batch is still pending, not forgotten");
-    queue_episodes(w, "a", 51, 200);
-    queue_checkpoint(w, "a", 200, 64 << 10, NULL);
-    queue_checkpoint(w, "a", 300, 64 << 10, NULL);
+    queue_episodes(w, "a", 51, 2000);
+    queue_checkpoint(w, "a", 200, 1 << 10, NULL);
+    queue_checkpoint(w, "a", 300, 1 << 10, NULL);
     writer_flush(w, err, sizeof err);
     struct writer_stats st;
+    struct writer_drops da;
     writer_stats(w, &st);
-    ok(st.dropped == 100,
-       "past the backlog of 100 episodes (50 pending) the next 100 are dropped (%llu)",
-       (unsigned long long)st.dropped);
+    writer_drops(w, "a", &da);
+    ok(st.dropped > 0 && st.backlog <= lim.backlog_bytes && st.failing >= 2,
+       "past the backlog's 16 KiB, history is dropped (%llu episodes; %llu bytes queued, %llu "
+       "failed attempts in a row)",
+       (unsigned long long)st.dropped, (unsigned long long)st.backlog,
+       (unsigned long long)st.failing);
+    ok(da.episodes == st.dropped && da.checkpoints == 2,
+       "  counted for the agent (%llu episodes, %llu checkpoints)", (unsigned long long)da.episodes,
+       (unsigned long long)da.checkpoints);
     ok(st.superseded == 2, "the checkpoints at steps 100 and 200 give way to the one at 300 (%llu)",
        (unsigned long long)st.superseded);
     ok(atomic_load(&write_errors) >= 3 && st.failures >= 3,
@@ -628,6 +635,10 @@ full_disk_writer(void)
 
     free_disk();
     ok(writer_flush(w, err, sizeof err) == 0, "with room again, the next flush commits (%s)", err);
+    writer_stats(w, &st);
+    ok(st.failing == 0 && st.failing_since == 0 && st.backlog == 0,
+       "  and the writer is no longer failing, its backlog empty (%llu bytes)",
+       (unsigned long long)st.backlog);
     MDB_txn *txn;
     struct count a = {0}, cut = {0}, gone = {0}, ck = {0};
     struct checkpoint_hdr h = {0};
@@ -648,8 +659,8 @@ full_disk_writer(void)
     struct checkpoint_hdr gh;
     int gone_ck = rec_last_checkpoint(s, txn, "gone", &gh, &blob, &len);
     store_read_end(s, txn);
-    ok(a.n == 100 && a.first == 1 && a.last == 100,
-       "every episode queued within the backlog is there, without a gap (%llu: %llu..%llu)",
+    ok(a.n + st.dropped == 2000 && a.last == 2000,
+       "every episode not dropped is there, the newest included (%llu: %llu..%llu)",
        (unsigned long long)a.n, (unsigned long long)a.first, (unsigned long long)a.last);
     ok(last == 0 && h.step == 300 && ck.n == 1, "the newest checkpoint, alone (%llu at step %llu)",
        (unsigned long long)ck.n, (unsigned long long)h.step);
