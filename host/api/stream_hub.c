@@ -264,7 +264,10 @@ stream_hub_main(void *arg)
         struct batch b = {0};
         double now = host_now();
         collect(st, &b, now);
-        if (b.n || st->clients)
+        pthread_mutex_lock(&st->lock); /* on_connect and on_close change the list */
+        int listening = st->clients != NULL;
+        pthread_mutex_unlock(&st->lock);
+        if (b.n || listening)
             deliver(st, &b, host_wall());
         for (size_t i = 0; i < b.n; i++)
             json_decref(b.v[i].json);
