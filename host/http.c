@@ -33,6 +33,56 @@ on_log(const struct mg_connection *c, const char *msg)
     return 1;
 }
 
+/* What CivetWeb's own refusals are called in the API's error replies, and why they happen. */
+static const struct {
+    int status;
+    const char *code, *message;
+} civet_errors[] = {
+    {400, "bad_request", "the request is not valid HTTP/1.1 (its request line or a header)"},
+    {404, "not_found", "there is nothing at this path"},
+    {405, "method_not_allowed", "the request method is not one this server serves"},
+    {408, "timeout", "the request did not arrive in time"},
+    {411, "length_required", "a request with a body needs a valid Content-Length header"},
+    {413, "too_large", "the request is larger than this server accepts"},
+    {414, "too_large", "the request's path is longer than this server accepts"},
+    {417, "expectation_failed", "the request's Expect header is not one this server meets"},
+    {431, "too_large", "the request's headers are larger than this server accepts"},
+    {500, "internal", "the server failed while reading the request"},
+    {503, "busy", "the server is too busy to take the request; retry later"},
+    {505, "http_version", "this server speaks HTTP/1.0 and HTTP/1.1 only"},
+};
+
+/*
+ * CivetWeb's own errors (a request it cannot parse, a missing length, an HTTP version it
+ * does not speak) in the API's JSON shape. CivetWeb's reply would be plain text, and its
+ * status line repeats the request's version field, which for a request line such as
+ * "G ET / HTTP/1.1" is the rest of the request, headers included: this reply is built
+ * from fixed text only and never repeats a byte of the request (errmsg may quote it).
+ */
+static int
+on_http_error(struct mg_connection *c, int status, const char *errmsg)
+{
+    (void)errmsg;
+    const char *code = "http_error", *message = "the server cannot serve this request";
+    for (size_t i = 0; i < sizeof civet_errors / sizeof civet_errors[0]; i++) {
+        if (civet_errors[i].status == status) {
+            code = civet_errors[i].code;
+            message = civet_errors[i].message;
+        }
+    }
+    char body[256], head[384];
+    int n = snprintf(body, sizeof body, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}\n", code,
+                     message);
+    int m = snprintf(head, sizeof head,
+                     "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+                     "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
+                     "Connection: close\r\n\r\n",
+                     status, mg_get_response_code_text(NULL, status), n);
+    mg_write(c, head, (size_t)m);
+    mg_write(c, body, (size_t)n);
+    return 0; /* answered: CivetWeb sends nothing more */
+}
+
 /* The stack each worker runs the API's handlers on (bigstack.h). */
 #define HANDLER_STACK (8u << 20)
 
@@ -192,6 +242,7 @@ http_start(struct http *s, const char *listen, unsigned n_threads, struct host *
     struct mg_callbacks cb;
     memset(&cb, 0, sizeof cb);
     cb.log_message = on_log;
+    cb.http_error = on_http_error;
     cb.init_thread = on_thread_start;
     cb.exit_thread = on_thread_exit;
     mg_init_library(0);
