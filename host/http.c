@@ -19,6 +19,7 @@
 #include "bigstack.h"
 #include "host.h"
 #include "http.h"
+#include "http_guard.h"
 #include "log.h"
 #include "rcu.h"
 
@@ -239,8 +240,13 @@ http_start(struct http *s, const char *listen, unsigned n_threads, struct host *
         h->cfg.tls_cert ? "ssl_certificate" : NULL, h->cfg.tls_cert,
         NULL};
     // clang-format on
+    if (http_guard_new(h, &s->guard)) {
+        snprintf(err, errlen, "cannot listen on %s: out of memory", listen);
+        return -1;
+    }
     struct mg_callbacks cb;
     memset(&cb, 0, sizeof cb);
+    http_guard_callbacks(&cb);
     cb.log_message = on_log;
     cb.http_error = on_http_error;
     cb.init_thread = on_thread_start;
@@ -254,6 +260,8 @@ http_start(struct http *s, const char *listen, unsigned n_threads, struct host *
         snprintf(err, errlen, "cannot listen on %s: %s", listen,
                  *why ? why : "the HTTP server failed to start");
         mg_exit_library();
+        http_guard_free(s->guard);
+        s->guard = NULL;
         return -1;
     }
     struct mg_server_port ports[4];
@@ -271,6 +279,8 @@ http_start(struct http *s, const char *listen, unsigned n_threads, struct host *
         if (memcmp(&in6->sin6_addr, &in6addr_any, sizeof in6addr_any) == 0)
             in6->sin6_addr = in6addr_loopback;
     }
+    if (!h->cfg.tls_cert && s->addrlen)
+        http_guard_calibrate((const struct sockaddr *)&s->addr, s->addrlen);
     if (api_install(s->ctx, h, err, errlen)) {
         http_stop(s);
         return -1;
@@ -319,4 +329,6 @@ http_stop(struct http *s)
     }
     mg_exit_library();
     s->ctx = NULL;
+    http_guard_free(s->guard); /* after mg_stop: no worker calls into it any more */
+    s->guard = NULL;
 }

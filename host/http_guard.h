@@ -1,0 +1,58 @@
+/*
+ * http_guard — keeps slow clients from holding CivetWeb's workers.
+ *
+ * A CivetWeb worker serves one connection from accept to close, and waits on the client
+ * while it sends its request head or body: a client that trickles bytes holds the worker
+ * (slowloris). The guard follows each worker's connection through CivetWeb's callbacks
+ * (init_connection, begin_request, end_request, connection_close) and the API's body reads,
+ * and enforces four things:
+ *   - a deadline for the request head (http_header_timeout_s), counted from the connection's
+ *     arrival or, on a keep-alive connection, from the end of the previous reply;
+ *   - a deadline for the whole request body (http_body_timeout_s);
+ *   - a cap on the connections one address may hold on workers (http_max_per_address;
+ *     trusted proxies are exempt, since all their clients share their address);
+ *   - a budget of workers that connections still sending a head or a body may hold
+ *     (http_threads - http_reserved_workers), so that the rest stay free for clients that
+ *     send their requests at once.
+ * Over the cap or the budget, a new connection displaces the slowest one (the one that has
+ * waited longest for its head, then for its body); over the cap with nothing to displace,
+ * the new connection is refused with 503. A cut-off head gets 408, a cut-off body a JSON 408
+ * from the API (http_guard_body_end). Sockets are cut with shutdown(2): the worker then sees
+ * the end of the stream and lets the connection go.
+ *
+ * What was cut off is counted and logged at most every 10 s (info), not once per client:
+ * a flood of slow clients must not become a flood of log lines.
+ *
+ * Threads: the callbacks run on CivetWeb's workers; a reaper thread of the guard's own
+ * enforces the deadlines. One mutex guards the table of workers.
+ */
+#ifndef TARS_HOST_HTTP_GUARD_H
+#define TARS_HOST_HTTP_GUARD_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+struct mg_callbacks;
+struct mg_connection;
+struct host;
+struct http_guard;
+
+/* A guard for h's HTTP workers (h->cfg); *out stays NULL on failure. Returns 0 or -ENOMEM. */
+int http_guard_new(struct host *h, struct http_guard **out);
+/* Stops the reaper; call after mg_stop. NULL is fine. */
+void http_guard_free(struct http_guard *g);
+/*
+ * Makes one request to the server at addr, so that the guard knows where CivetWeb keeps a
+ * connection's peer before the first client comes (see peer_info in http_guard.c). Call
+ * once CivetWeb listens, before the API is installed (the request gets CivetWeb's 404).
+ * Returns 0 or a negative errno; on failure the guard learns it from the first client.
+ */
+int http_guard_calibrate(const struct sockaddr *addr, socklen_t len);
+/* Installs the guard's CivetWeb callbacks in cb. */
+void http_guard_callbacks(struct mg_callbacks *cb);
+/* The API is about to read the request body of c (its deadline starts now). */
+void http_guard_body_begin(const struct mg_connection *c);
+/* The API has read the body: 0, or -ETIMEDOUT when the guard cut it off. */
+int http_guard_body_end(const struct mg_connection *c);
+
+#endif
