@@ -122,12 +122,15 @@ say(struct http_guard *g, int fd, int status, const char *code, const char *mess
 }
 
 /*
- * Cuts a slot's connection off (under lock). A head is closed both ways after a 408: its
- * worker sees the end of the stream. A body is closed for reading only, so that the API
- * can still answer its 408 (http_guard_body_end).
+ * Cuts a slot's connection off (under lock). A head is closed both ways: its worker sees the
+ * end of the stream. Past its deadline it gets a 408 first; displaced, it is closed without
+ * one, since it may be an idle keep-alive connection whose client is about to send a request
+ * and would take a 408 for the reply (a client retries a request on a connection closed
+ * before it answered). A body is closed for reading only, so that the API can still answer
+ * its 408 (http_guard_body_end).
  */
 static void
-cut(struct http_guard *g, struct slot *s)
+cut(struct http_guard *g, struct slot *s, int late)
 {
     int fd = s->port ? find_socket(s->addr, s->port, s->local_port) : -1;
     s->cut = 1;
@@ -139,7 +142,8 @@ cut(struct http_guard *g, struct slot *s)
     }
     g->heads_cut++;
     if (fd >= 0) {
-        say(g, fd, 408, "timeout", "the request head did not arrive in time");
+        if (late)
+            say(g, fd, 408, "timeout", "the request head did not arrive in time");
         shutdown(fd, SHUT_RDWR);
     }
 }
@@ -196,13 +200,13 @@ admit(struct http_guard *g, struct slot *self)
             }
             return;
         }
-        cut(g, victim);
+        cut(g, victim, 0);
         slow--;
     }
     if (slow > g->budget) {
         struct slot *victim = slowest(g, self, NULL);
         if (victim)
-            cut(g, victim);
+            cut(g, victim, 0);
     }
 }
 
@@ -364,7 +368,7 @@ reaper_main(void *arg)
         for (size_t i = 0; i < g->n; i++) {
             struct slot *s = &g->slots[i];
             if ((s->phase == HEAD || s->phase == BODY) && !s->cut && now > s->deadline)
-                cut(g, s);
+                cut(g, s, 1);
         }
         report(g, now);
     }
