@@ -127,14 +127,14 @@ const struct sch_field config_schema[] = {
      .type = SCH_INT,
      .min = 1,
      .max = 1024,
-     .help =
-         "Connections one client address may hold on HTTP threads (trusted proxies are exempt); "
-         "beyond it a new one displaces the address's slowest, or gets 503."},
+     .help = "Slow connections (waiting 0.25 s or more for a request head or body) one client "
+             "address may keep on HTTP threads; beyond it, its slowest are cut off (trusted "
+             "proxies are exempt)."},
     {.key = "http_reserved_workers",
      .type = SCH_INT,
      .min = 0,
      .max = 1024,
-     .help = "HTTP threads that clients still sending a request head or body may never hold, so "
+     .help = "HTTP threads that slow connections (see http_max_per_address) may never hold, so "
              "that prompt clients always find one."},
     {.key = "hypersync_mode",
      .type = SCH_STRING,

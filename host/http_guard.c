@@ -43,12 +43,12 @@ struct http_guard {
     int reaper_started, stop; /* under lock */
     double header_timeout, body_timeout;
     unsigned per_address, budget;
-    int plain; /* HTTP, not HTTPS: a refusal can be written in clear */
+    int plain; /* HTTP, not HTTPS: a 408 can be written in clear */
     /* Where a connection keeps its request info (peer_info); under lock. */
     ptrdiff_t info_offset;
     int calibrated;
     /* cut off since the last report (under lock) */
-    unsigned long heads_cut, bodies_cut, refused;
+    unsigned long heads_cut, bodies_cut;
     double reported;
     size_t n;
     struct slot slots[];
@@ -57,6 +57,8 @@ struct http_guard {
 /* Reports and deadline checks: often enough that a deadline is kept within 0.1 s. */
 #define REAP_PERIOD_NS (100 * 1000 * 1000)
 #define REPORT_EVERY_S 10.0
+/* How long a wait for a head or a body makes a connection slow (is_slow). */
+#define SLOW_AFTER_S 0.25
 
 static struct http_guard *
 guard_of(const struct mg_connection *c)
@@ -104,7 +106,7 @@ find_socket(const char *addr, int port, int local_port)
     return found;
 }
 
-/* A JSON error written straight to the socket: nothing has been sent on it yet. */
+/* A JSON error written straight to the socket: nothing of a reply to its request has been sent. */
 static void
 say(struct http_guard *g, int fd, int status, const char *code, const char *message)
 {
@@ -148,22 +150,50 @@ cut(struct http_guard *g, struct slot *s, int late)
     }
 }
 
-/* The slowest connection but self (of addr, unless NULL): the longest wait for a head,
- * else for a body. */
+/*
+ * Whether a slot's connection is slow: it has waited for a head or a body for longer than a
+ * prompt client ever makes a worker wait. Between a reply and the next request on a busy
+ * keep-alive connection there is well under a millisecond; CivetWeb itself closes an idle
+ * keep-alive connection after 500 ms.
+ */
+static int
+is_slow(const struct slot *s, double now)
+{
+    return !s->cut && (s->phase == HEAD || s->phase == BODY) && now - s->since >= SLOW_AFTER_S;
+}
+
+/* The slowest connection (of addr, unless NULL): the longest wait for a head, else for a
+ * body. NULL when none is slow. */
 static struct slot *
-slowest(struct http_guard *g, const struct slot *self, const char *addr)
+slowest(struct http_guard *g, const char *addr, double now)
 {
     struct slot *best = NULL;
     for (size_t i = 0; i < g->n; i++) {
         struct slot *s = &g->slots[i];
-        if (s == self || s->cut || (s->phase != HEAD && s->phase != BODY) ||
-            (addr && strcmp(s->addr, addr) != 0))
+        if (!is_slow(s, now) || (addr && strcmp(s->addr, addr) != 0))
             continue;
         if (!best || (s->phase == HEAD && best->phase == BODY) ||
             (s->phase == best->phase && s->since < best->since))
             best = s;
     }
     return best;
+}
+
+/* An address (not a trusted proxy's) with more slow connections than it may keep, or NULL. */
+static const char *
+address_over_cap(struct http_guard *g, double now)
+{
+    for (size_t i = 0; i < g->n; i++) {
+        const struct slot *s = &g->slots[i];
+        if (!is_slow(s, now) || s->trusted || !*s->addr)
+            continue;
+        unsigned same = 0;
+        for (size_t j = 0; j < g->n; j++)
+            same += is_slow(&g->slots[j], now) && strcmp(g->slots[j].addr, s->addr) == 0;
+        if (same > g->per_address)
+            return s->addr;
+    }
+    return NULL;
 }
 
 static struct slot *
@@ -175,39 +205,21 @@ slot_of(struct http_guard *g, const struct mg_connection *c)
     return NULL;
 }
 
-/* Applies the per-address cap and the budget to the new connection in self (under lock). */
+/*
+ * Applies the per-address cap, then the budget, to the slow connections (under lock): each
+ * over it loses its slowest connection until it is within.
+ */
 static void
-admit(struct http_guard *g, struct slot *self)
+enforce(struct http_guard *g, double now)
 {
-    unsigned same = 0, slow = 0;
-    for (size_t i = 0; i < g->n; i++) {
-        const struct slot *s = &g->slots[i];
-        if (s->phase == FREE || s->cut)
-            continue;
-        same += strcmp(s->addr, self->addr) == 0;
-        slow += s->phase == HEAD || s->phase == BODY;
-    }
-    if (*self->addr && !self->trusted && same > g->per_address) {
-        struct slot *victim = slowest(g, self, self->addr);
-        if (!victim) {
-            int fd = find_socket(self->addr, self->port, self->local_port);
-            self->cut = 1;
-            g->refused++;
-            if (fd >= 0) {
-                say(g, fd, 503, "busy",
-                    "too many connections from this address; close one and retry");
-                shutdown(fd, SHUT_RDWR);
-            }
-            return;
-        }
-        cut(g, victim, 0);
-        slow--;
-    }
-    if (slow > g->budget) {
-        struct slot *victim = slowest(g, self, NULL);
-        if (victim)
-            cut(g, victim, 0);
-    }
+    const char *addr;
+    while ((addr = address_over_cap(g, now)))
+        cut(g, slowest(g, addr, now), 0);
+    unsigned slow = 0;
+    for (size_t i = 0; i < g->n; i++)
+        slow += is_slow(&g->slots[i], now);
+    for (; slow > g->budget; slow--)
+        cut(g, slowest(g, NULL, now), 0);
 }
 
 /*
@@ -257,7 +269,7 @@ on_init_connection(const struct mg_connection *c, void **conn_data)
             for (size_t i = 0; i < h->cfg.trusted_proxies.n; i++)
                 s->trusted |= strcmp(h->cfg.trusted_proxies.v[i], s->addr) == 0;
         }
-        admit(g, s);
+        enforce(g, now);
     }
     pthread_mutex_unlock(&g->lock);
     return 0;
@@ -340,13 +352,13 @@ http_guard_body_end(const struct mg_connection *c)
 static void
 report(struct http_guard *g, double now)
 {
-    if (now - g->reported < REPORT_EVERY_S || !(g->heads_cut || g->bodies_cut || g->refused))
+    if (now - g->reported < REPORT_EVERY_S || !(g->heads_cut || g->bodies_cut))
         return;
     hlog(LOG_INFO, "http",
-         "slow clients: cut off %lu request heads and %lu request bodies, refused %lu "
-         "connections over http_max_per_address (counts since the last such line)",
-         g->heads_cut, g->bodies_cut, g->refused);
-    g->heads_cut = g->bodies_cut = g->refused = 0;
+         "slow clients: cut off %lu request heads and %lu request bodies (counts since the "
+         "last such line)",
+         g->heads_cut, g->bodies_cut);
+    g->heads_cut = g->bodies_cut = 0;
     g->reported = now;
 }
 
@@ -370,6 +382,7 @@ reaper_main(void *arg)
             if ((s->phase == HEAD || s->phase == BODY) && !s->cut && now > s->deadline)
                 cut(g, s, 1);
         }
+        enforce(g, now);
         report(g, now);
     }
     pthread_mutex_unlock(&g->lock);

@@ -9,16 +9,19 @@
  *   - a deadline for the request head (http_header_timeout_s), counted from the connection's
  *     arrival or, on a keep-alive connection, from the end of the previous reply;
  *   - a deadline for the whole request body (http_body_timeout_s);
- *   - a cap on the connections one address may hold on workers (http_max_per_address;
+ *   - a cap on the slow connections one address may keep on workers (http_max_per_address;
  *     trusted proxies are exempt, since all their clients share their address);
- *   - a budget of workers that connections still sending a head or a body may hold
- *     (http_threads - http_reserved_workers), so that the rest stay free for clients that
- *     send their requests at once.
- * Over the cap or the budget, a new connection displaces the slowest one (the one that has
- * waited longest for its head, then for its body); over the cap with nothing to displace,
- * the new connection is refused with 503. A cut-off head gets 408, a cut-off body a JSON 408
- * from the API (http_guard_body_end). Sockets are cut with shutdown(2): the worker then sees
- * the end of the stream and lets the connection go.
+ *   - a budget of workers that slow connections may hold at once (http_threads -
+ *     http_reserved_workers), so that the rest stay free for clients that send their
+ *     requests at once.
+ * A connection is slow once it has waited 0.25 s for a head or a body: far longer than a
+ * prompt client makes a worker wait, so load from one address (many fast keep-alive
+ * connections) is never cut. Over the cap or the budget, the slowest connection (the
+ * longest wait for a head, then for a body) is cut off, when a connection arrives and ten
+ * times a second. A head past its deadline gets 408; a displaced head is closed without a
+ * reply (it may be an idle keep-alive connection); a body cut off gets the API's JSON 408
+ * (http_guard_body_end). Sockets are cut with shutdown(2): the worker then sees the end of
+ * the stream and lets the connection go.
  *
  * What was cut off is counted and logged at most every 10 s (info), not once per client:
  * a flood of slow clients must not become a flood of log lines.
