@@ -67,13 +67,8 @@ guard_of(const struct mg_connection *c)
     return h->http.guard;
 }
 
-/*
- * The descriptor of the connection from addr:port to local_port, found among ours: CivetWeb
- * does not expose it. Called under the guard's lock, while the connection's worker is still
- * inside it (connection_close has not run), so the descriptor cannot have been reused.
- */
-static int
-find_socket(const char *addr, int port, int local_port)
+int
+http_find_socket(const char *addr, int port, int local_port)
 {
     DIR *dir = opendir("/proc/self/fd");
     struct dirent *e;
@@ -134,7 +129,7 @@ say(struct http_guard *g, int fd, int status, const char *code, const char *mess
 static void
 cut(struct http_guard *g, struct slot *s, int late)
 {
-    int fd = s->port ? find_socket(s->addr, s->port, s->local_port) : -1;
+    int fd = s->port ? http_find_socket(s->addr, s->port, s->local_port) : -1;
     s->cut = 1;
     if (s->phase == BODY) {
         g->bodies_cut++;

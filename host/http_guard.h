@@ -51,6 +51,14 @@ void http_guard_free(struct http_guard *g);
  * Returns 0 or a negative errno; on failure the guard learns it from the first client.
  */
 int http_guard_calibrate(const struct sockaddr *addr, socklen_t len);
+/*
+ * The descriptor of the connection from addr:port (as CivetWeb writes the peer) to our
+ * local_port, found among the process's: CivetWeb does not expose it. Returns it, or -1.
+ * Call while the connection is known to be open (its worker has not closed it yet), so that
+ * the descriptor cannot have been reused. The guard calls it under its lock from inside the
+ * connection's phases; the stream from its connect handler.
+ */
+int http_find_socket(const char *addr, int port, int local_port);
 /* Installs the guard's CivetWeb callbacks in cb. */
 void http_guard_callbacks(struct mg_callbacks *cb);
 /* The API is about to read the request body of c (its deadline starts now). */
