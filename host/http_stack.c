@@ -11,12 +11,14 @@
  * executable's unversioned definition for the library's versioned reference
  * (pthread_attr_setstacksize@GLIBC_2.34), and the linker exports it because a shared
  * library in the link refers to it. Any explicit request below STACK_FLOOR gets the floor;
- * larger requests (libuv's pool, sanitizer runtimes) pass through unchanged.
+ * larger ones pass through unchanged. glibc's own function does the work (RTLD_NEXT).
  *
  * The file is linked into tarsd only (not into tars-core): tarsctl and the unit tests keep
  * glibc's function.
- * Sanitizers: neither ASan nor TSan intercepts pthread_attr_setstacksize, so the same
- * definition binds in those builds (edge_stack.sh runs in all three).
+ *
+ * Sanitizers: libasan and libtsan do not intercept pthread_attr_setstacksize (they only call
+ * it, and their calls bind here too), so the same definition binds in those builds;
+ * edge_stack.sh proves it in all three.
  */
 #include <dlfcn.h>
 #include <errno.h>
