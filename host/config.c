@@ -112,6 +112,30 @@ const struct sch_field config_schema[] = {
      .min = 1,
      .max = 1024,
      .help = "CivetWeb worker threads: one per concurrent keep-alive client or WebSocket."},
+    {.key = "http_header_timeout_s",
+     .type = SCH_NUMBER,
+     .min = 0.1,
+     .max = 3600,
+     .help = "Seconds a client has to send a request head (from connecting, or from the previous "
+             "reply on a keep-alive connection); 408 after it."},
+    {.key = "http_body_timeout_s",
+     .type = SCH_NUMBER,
+     .min = 0.1,
+     .max = 3600,
+     .help = "Seconds a client has to send a whole request body; 408 after it."},
+    {.key = "http_max_per_address",
+     .type = SCH_INT,
+     .min = 1,
+     .max = 1024,
+     .help = "Slow connections (waiting 0.25 s or more for a request head or body) one client "
+             "address may keep on HTTP threads; beyond it, its slowest are cut off (trusted "
+             "proxies are exempt)."},
+    {.key = "http_reserved_workers",
+     .type = SCH_INT,
+     .min = 0,
+     .max = 1024,
+     .help = "HTTP threads that slow connections (see http_max_per_address) may never hold, so "
+             "that prompt clients always find one."},
     {.key = "hypersync_mode",
      .type = SCH_STRING,
      .choices = approval_modes,
@@ -371,6 +395,10 @@ config_load(struct config *c, const char *file, struct diag *d)
     c->runners = (uint32_t)sch_int(root, "runners", 2);
     c->http_threads = (uint32_t)sch_int(root, "http_threads", 16);
     c->http_nice = (int)sch_int(root, "http_nice", HTTP_NICE_DEFAULT);
+    c->http_header_timeout_s = number(root, "http_header_timeout_s", 5.0);
+    c->http_body_timeout_s = number(root, "http_body_timeout_s", 10.0);
+    c->http_max_per_address = (uint32_t)sch_int(root, "http_max_per_address", 8);
+    c->http_reserved_workers = (uint32_t)sch_int(root, "http_reserved_workers", 4);
     const char *mode = sch_str(root, "hypersync_mode", "manual");
     for (c->hypersync_mode = 0; approval_modes[c->hypersync_mode + 1] &&
                                 strcmp(approval_modes[c->hypersync_mode], mode) != 0;

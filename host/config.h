@@ -47,7 +47,11 @@ struct config {
     uint32_t runners;
     uint32_t http_threads;
     int http_nice;
-    int hypersync_mode; /* enum approval_mode (reload/proposals.h) */
+    /* slow clients (http_guard.h) */
+    double http_header_timeout_s, http_body_timeout_s;
+    uint32_t http_max_per_address;  /* connections one address may hold on workers */
+    uint32_t http_reserved_workers; /* workers kept from clients still sending a request */
+    int hypersync_mode;             /* enum approval_mode (reload/proposals.h) */
     double hypersync_threshold;
     /* persistence */
     double checkpoint_every_s;       /* 0: only on demand and at shutdown */

@@ -19,6 +19,7 @@
 #include "bigstack.h"
 #include "host.h"
 #include "http.h"
+#include "http_guard.h"
 #include "log.h"
 #include "rcu.h"
 
@@ -31,6 +32,56 @@ on_log(const struct mg_connection *c, const char *msg)
 {
     hlog(c ? LOG_WARN : LOG_DEBUG, "http", "%s", msg);
     return 1;
+}
+
+/* What CivetWeb's own refusals are called in the API's error replies, and why they happen. */
+static const struct {
+    int status;
+    const char *code, *message;
+} civet_errors[] = {
+    {400, "bad_request", "the request is not valid HTTP/1.1 (its request line or a header)"},
+    {404, "not_found", "there is nothing at this path"},
+    {405, "method_not_allowed", "the request method is not one this server serves"},
+    {408, "timeout", "the request did not arrive in time"},
+    {411, "length_required", "a request with a body needs a valid Content-Length header"},
+    {413, "too_large", "the request is larger than this server accepts"},
+    {414, "too_large", "the request's path is longer than this server accepts"},
+    {417, "expectation_failed", "the request's Expect header is not one this server meets"},
+    {431, "too_large", "the request's headers are larger than this server accepts"},
+    {500, "internal", "the server failed while reading the request"},
+    {503, "busy", "the server is too busy to take the request; retry later"},
+    {505, "http_version", "this server speaks HTTP/1.0 and HTTP/1.1 only"},
+};
+
+/*
+ * CivetWeb's own errors (a request it cannot parse, a missing length, an HTTP version it
+ * does not speak) in the API's JSON shape. CivetWeb's reply would be plain text, and its
+ * status line repeats the request's version field, which for a request line such as
+ * "G ET / HTTP/1.1" is the rest of the request, headers included: this reply is built
+ * from fixed text only and never repeats a byte of the request (errmsg may quote it).
+ */
+static int
+on_http_error(struct mg_connection *c, int status, const char *errmsg)
+{
+    (void)errmsg;
+    const char *code = "http_error", *message = "the server cannot serve this request";
+    for (size_t i = 0; i < sizeof civet_errors / sizeof civet_errors[0]; i++) {
+        if (civet_errors[i].status == status) {
+            code = civet_errors[i].code;
+            message = civet_errors[i].message;
+        }
+    }
+    char body[256], head[384];
+    int n = snprintf(body, sizeof body, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}\n", code,
+                     message);
+    int m = snprintf(head, sizeof head,
+                     "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+                     "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
+                     "Connection: close\r\n\r\n",
+                     status, mg_get_response_code_text(NULL, status), n);
+    mg_write(c, head, (size_t)m);
+    mg_write(c, body, (size_t)n);
+    return 0; /* answered: CivetWeb sends nothing more */
 }
 
 /* The stack each worker runs the API's handlers on (bigstack.h). */
@@ -191,9 +242,15 @@ http_start(struct http *s, const char *listen, unsigned n_threads, struct host *
         h->cfg.tls_cert ? "ssl_certificate" : NULL, h->cfg.tls_cert,
         NULL};
     // clang-format on
+    if (http_guard_new(h, &s->guard)) {
+        snprintf(err, errlen, "cannot listen on %s: out of memory", listen);
+        return -1;
+    }
     struct mg_callbacks cb;
     memset(&cb, 0, sizeof cb);
+    http_guard_callbacks(&cb);
     cb.log_message = on_log;
+    cb.http_error = on_http_error;
     cb.init_thread = on_thread_start;
     cb.exit_thread = on_thread_exit;
     mg_init_library(0);
@@ -205,6 +262,8 @@ http_start(struct http *s, const char *listen, unsigned n_threads, struct host *
         snprintf(err, errlen, "cannot listen on %s: %s", listen,
                  *why ? why : "the HTTP server failed to start");
         mg_exit_library();
+        http_guard_free(s->guard);
+        s->guard = NULL;
         return -1;
     }
     struct mg_server_port ports[4];
@@ -222,6 +281,8 @@ http_start(struct http *s, const char *listen, unsigned n_threads, struct host *
         if (memcmp(&in6->sin6_addr, &in6addr_any, sizeof in6addr_any) == 0)
             in6->sin6_addr = in6addr_loopback;
     }
+    if (!h->cfg.tls_cert && s->addrlen)
+        http_guard_calibrate((const struct sockaddr *)&s->addr, s->addrlen);
     if (api_install(s->ctx, h, err, errlen)) {
         http_stop(s);
         return -1;
@@ -270,4 +331,6 @@ http_stop(struct http *s)
     }
     mg_exit_library();
     s->ctx = NULL;
+    http_guard_free(s->guard); /* after mg_stop: no worker calls into it any more */
+    s->guard = NULL;
 }

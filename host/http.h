@@ -11,12 +11,14 @@
 
 struct mg_connection;
 struct host;
+struct http_guard;
 
 struct http {
     struct mg_context *ctx;
     int port;                     /* the port actually bound (useful with port 0) */
     struct sockaddr_storage addr; /* where to reach the server (loopback for wildcards) */
     socklen_t addrlen;
+    struct http_guard *guard; /* slow clients (http_guard.h); set before CivetWeb starts */
 };
 
 /*

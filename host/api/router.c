@@ -17,6 +17,7 @@
 #include "host.h"
 #include "log.h"
 #include "http.h"
+#include "http_guard.h"
 #include "ratelimit.h"
 #include "stream.h"
 #include "text.h"
@@ -245,16 +246,25 @@ read_body(struct api_req *q)
     size_t len = 0;
     if (!text)
         return api_error(q, 503, "busy", "out of memory");
+    http_guard_body_begin(q->c); /* the whole body has a deadline (http_guard.h) */
     for (;;) {
         int n = mg_read(q->c, text + len, max + 1 - len);
         if (n <= 0)
             break;
         len += (size_t)n;
-        if (len > max) {
-            free(text);
-            snprintf(q->headers, sizeof q->headers, "Connection: close\r\n");
-            return api_error(q, 413, "too_large", "the request body exceeds %zu bytes", max);
-        }
+        if (len > max)
+            break;
+    }
+    int late = http_guard_body_end(q->c);
+    if (late || len > max) {
+        free(text);
+        snprintf(q->headers, sizeof q->headers, "Connection: close\r\n");
+        if (late)
+            return api_error(q, 408, "timeout",
+                             "the request body came too slowly (%zu bytes; a body has %g s, "
+                             "http_body_timeout_s)",
+                             len, q->h->cfg.http_body_timeout_s);
+        return api_error(q, 413, "too_large", "the request body exceeds %zu bytes", max);
     }
     if (len == 0 || strspn(text, " \t\r\n") == len) {
         free(text);

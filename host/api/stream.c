@@ -9,6 +9,7 @@
 #include <time.h>
 #include "bigstack.h"
 #include "host.h"
+#include "http_guard.h"
 #include "log.h"
 #include "rcu.h"
 #include "ratelimit.h"
@@ -152,46 +153,9 @@ client_free(struct client *c)
 /* --- CivetWeb callbacks (workers) */
 
 /*
- * The socket of a connection, found by its peer address among our descriptors: CivetWeb
- * does not expose it, and the stream needs it to bound the kernel's buffering of a client
- * (so that a stalled client shows as one) and to cut a dropped client off.
+ * The stream needs its client's socket to bound the kernel's buffering of a client (so that a
+ * stalled client shows as one) and to cut a dropped client off (http_find_socket).
  */
-static int
-find_socket(const struct mg_request_info *ri, int local_port)
-{
-    DIR *dir = opendir("/proc/self/fd");
-    struct dirent *e;
-    int found = -1;
-    while (dir && found < 0 && (e = readdir(dir))) {
-        int fd = atoi(e->d_name);
-        struct sockaddr_storage peer, self;
-        socklen_t pl = sizeof peer, sl = sizeof self;
-        char text[INET6_ADDRSTRLEN];
-        if (fd <= 2 || getpeername(fd, (struct sockaddr *)&peer, &pl) != 0 ||
-            getsockname(fd, (struct sockaddr *)&self, &sl) != 0)
-            continue;
-        int pport, sport;
-        if (peer.ss_family == AF_INET) {
-            struct sockaddr_in *p = (struct sockaddr_in *)&peer;
-            inet_ntop(AF_INET, &p->sin_addr, text, sizeof text);
-            pport = ntohs(p->sin_port);
-            sport = ntohs(((struct sockaddr_in *)&self)->sin_port);
-        } else if (peer.ss_family == AF_INET6) {
-            struct sockaddr_in6 *p = (struct sockaddr_in6 *)&peer;
-            inet_ntop(AF_INET6, &p->sin6_addr, text, sizeof text);
-            pport = ntohs(p->sin6_port);
-            sport = ntohs(((struct sockaddr_in6 *)&self)->sin6_port);
-        } else {
-            continue;
-        }
-        if (pport == ri->remote_port && sport == local_port && strcmp(text, ri->remote_addr) == 0)
-            found = fd;
-    }
-    if (dir)
-        closedir(dir);
-    return found;
-}
-
 static int
 on_connect(const struct mg_connection *conn, void *data)
 {
@@ -209,7 +173,7 @@ on_connect(const struct mg_connection *conn, void *data)
     c->conn = (struct mg_connection *)conn;
     c->opened = host_now();
     snprintf(c->addr, sizeof c->addr, "%s", addr);
-    c->fd = find_socket(ri, h->http.port);
+    c->fd = http_find_socket(ri->remote_addr, ri->remote_port, h->http.port);
     if (c->fd >= 0) {
         int size = SOCKET_SNDBUF;
         setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
