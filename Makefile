@@ -7,15 +7,16 @@ CMAKE      ?= cmake
 PROVE      ?= prove
 
 # Tests that prove runs: C unit tests (built), shell integration tests, lint.
-TESTS = $(BUILD)/tests/unit/test_* tests/integration/*.sh tests/learning/*.sh tests/lint/*.sh
+TESTS = $(BUILD)/tests/unit/test_* tests/integration/*.sh tests/learning/*.sh tests/lint/*.sh \
+        tests/chaos/*.sh
 
-.PHONY: all deps browser-deps build check check-asan check-tsan demo bench install clean format
+.PHONY: all deps browser-deps build check check-asan check-tsan demo bench soak install clean format
 
 all: build
 
 # Installs missing Debian packages (packaging/deps.sh) only when something is not found.
 PKGS  = libuv jansson lmdb liburcu-memb libsodium libcurl openblas
-TOOLS = prove mdb_stat valgrind clang curl clang-format nginx openssl
+TOOLS = prove mdb_stat valgrind clang curl clang-format nginx openssl wrk python3
 deps:
 	@ok=1; pkg-config --exists $(PKGS) || ok=0; \
 	[ -f /usr/include/civetweb.h ] || ok=0; [ -d /usr/share/javascript/chart.js ] || ok=0; \
@@ -64,6 +65,12 @@ demo: build
 bench: build
 	@command -v wrk >/dev/null 2>&1 || packaging/deps.sh bench
 	@for b in tests/bench/*.sh; do TARS_BUILD=$(abspath $(BUILD)) $$b || exit 1; done
+
+# The chaos suite in full (tests/chaos/README.md): 10 min of sustained load, spikes, sign-ins,
+# 20,000 mutated requests, 100 kill -9 and a full disk. Figures in docs/security.md.
+soak: build
+	@command -v wrk >/dev/null 2>&1 || packaging/deps.sh bench
+	TARS_SOAK=1 TARS_BUILD=$(abspath $(BUILD)) $(PROVE) -v tests/chaos/*.sh
 
 install: build
 	$(CMAKE) --install $(BUILD)

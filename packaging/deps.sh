@@ -7,7 +7,7 @@ set -eu
 build_pkgs="gcc make cmake pkg-config clang-format
 libuv1-dev libopenblas-dev liblmdb-dev libcivetweb-dev liburcu-dev
 libjansson-dev libsodium-dev libcurl4-openssl-dev libjs-chart.js"
-test_pkgs="perl lmdb-utils valgrind clang curl chromium nginx openssl"
+test_pkgs="perl python3 lmdb-utils valgrind clang curl chromium nginx openssl wrk"
 bench_pkgs="wrk"
 
 group=${1:-all}

@@ -1,0 +1,3 @@
+#!/bin/sh
+# The chaos suite's sustained scenario (tests/chaos/load.py; TARS_SOAK=1 runs it in full).
+exec python3 "$(dirname "$0")/load.py" sustained
