@@ -190,8 +190,8 @@ api_agent_create(struct api_req *q)
         char line[sizeof q->message];
         for (size_t i = 0; i < d.n; i++)
             json_array_append_new(details,
-                                  json_string(api_utf8_safe(d.lines[i], line, sizeof line)));
-        api_utf8_safe(d.lines[0], q->message, sizeof q->message);
+                                  json_string(text_utf8_safe(d.lines[i], line, sizeof line)));
+        text_utf8_safe(d.lines[0], q->message, sizeof q->message);
         api_reply(q, 400,
                   json_pack("{s:{s:s, s:s, s:o}}", "error", "code", "invalid", "message",
                             q->message, "details", details));

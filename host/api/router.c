@@ -61,7 +61,7 @@ api_error(struct api_req *q, int status, const char *code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
-    api_utf8_safe(raw, q->message, sizeof q->message);
+    text_utf8_safe(raw, q->message, sizeof q->message);
     return api_reply(q, status,
                      json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", q->message));
 }
@@ -348,7 +348,7 @@ route(struct api_req *q, char *path, size_t path_len, const struct api_route **r
         too_many(q, wait, "address");
     } else if (!path) {
         api_error(q, 503, "busy", "out of memory");
-    } else if (api_path_decode(q->path, path, path_len, why, sizeof why)) {
+    } else if (text_path_decode(q->path, path, path_len, why, sizeof why)) {
         api_error(q, 400, "bad_path", "%s", why);
     } else if (q->path = path, !(*rt = find_route(q, &known))) {
         identify(q);

@@ -232,7 +232,7 @@ serve_file(struct mg_connection *c, struct host *h)
         return status;
     if (strlen(raw) >= sizeof uri)
         return reply_error(c, 414, "too_long", "the path is too long", "");
-    if (api_path_decode(raw, uri, sizeof uri, why, sizeof why))
+    if (text_path_decode(raw, uri, sizeof uri, why, sizeof why))
         return reply_error(c, 400, "bad_path", why, "");
     if (strcmp(ri->request_method, "GET") != 0 && !head)
         return reply_error(c, 405, "method_not_allowed", "only GET and HEAD here", "");

@@ -9,6 +9,7 @@
 #include <time.h>
 #include "bigstack.h"
 #include "host.h"
+#include "http.h"
 #include "http_guard.h"
 #include "log.h"
 #include "rcu.h"
@@ -173,7 +174,7 @@ on_connect(const struct mg_connection *conn, void *data)
     c->conn = (struct mg_connection *)conn;
     c->opened = host_now();
     snprintf(c->addr, sizeof c->addr, "%s", addr);
-    c->fd = http_find_socket(ri->remote_addr, ri->remote_port, h->http.port);
+    c->fd = http_find_socket(ri->remote_addr, ri->remote_port, h->http->port);
     if (c->fd >= 0) {
         int size = SOCKET_SNDBUF;
         setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);

@@ -2,6 +2,7 @@
 #include <civetweb.h>
 #include <string.h>
 #include "api.h"
+#include "blas.h"
 #include "audit.h"
 #include "host.h"
 #include "rcu.h"

@@ -22,7 +22,7 @@ load_conf(struct ctl *c)
 {
     if (c->conf_loaded)
         return 0;
-    struct opts o = {.config = c->config, .state = c->state};
+    struct config_flags o = {.config = c->config, .state = c->state};
     struct host h;
     struct diag d = {0};
     int rc = host_configure(&h, &o, &d);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "blas.h"
 #include "host.h"
 #include "records.h"
 #include "registry.h"

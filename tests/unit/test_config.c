@@ -1,4 +1,4 @@
-/* The config file (host/config.c): defaults, every key, and errors with positions. */
+/* The config file (host/config/config.c): defaults, every key, and errors with positions. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* Located JSON documents (host/jdoc.c): positions of keys and values by JSON pointer. */
+/* Located JSON documents (host/config/jdoc.c): positions of keys and values by JSON pointer. */
 #include <stdlib.h>
 #include <string.h>
 #include "jdoc.h"

@@ -1,6 +1,6 @@
 /*
- * Plugin loading (host/loader.c, host/registry.c): every refusal the host makes, with its
- * one-line reason, and the content-addressed copy that makes overwriting safe.
+ * Plugin loading (host/registry/loader.c, host/registry/registry.c): every refusal the host makes,
+ * with its one-line reason, and the content-addressed copy that makes overwriting safe.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /*
- * Manifests (host/manifest.c): good ones parse into their fields; each bad one in
+ * Manifests (host/registry/manifest.c): good ones parse into their fields; each bad one in
  * unit/manifests/bad is refused with the FILE:LINE:COL and message in expected.txt.
  */
 #include <stdio.h>

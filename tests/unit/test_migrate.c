@@ -1,7 +1,7 @@
 /*
- * Code swaps on a run (host/migrate.c) and the loader's staging (host/loader.c): parameter
- * snapshots carried to a new schema by name; a state blob handed over; an agent and an env
- * migrated between two builds at a step boundary, after which the run goes on exactly as an
+ * Code swaps on a run (host/runs/migrate.c) and the loader's staging (host/registry/loader.c):
+ * parameter snapshots carried to a new schema by name; a state blob handed over; an agent and an
+ * env migrated between two builds at a step boundary, after which the run goes on exactly as an
  * untouched twin does; a migration that fails leaves the run as it was; an order no runner
  * takes is withdrawn; every load gets a copy of its own, removed when it is closed.
  */

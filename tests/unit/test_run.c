@@ -1,5 +1,5 @@
 /*
- * Runs (host/run.c, host/evaluate.c): the host loop over a real agent and env — step and
+ * Runs (host/runs/run.c, host/runs/evaluate.c): the host loop over a real agent and env — step and
  * episode counting, determinism for a seed, and evaluation that leaves training untouched.
  */
 #include <math.h>

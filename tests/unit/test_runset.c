@@ -1,5 +1,5 @@
 /*
- * The run set under RCU (host/runset.c) with the runner pool stepping it (host/runner.c):
+ * The run set under RCU (host/runs/runset.c) with the runner pool stepping it (host/runs/runner.c):
  * runs join, are replaced and leave while two runners step them; a run that left is never
  * stepped again, is destroyed only once no runner holds it, and the rest keep training.
  * Built under ThreadSanitizer too, where it checks the publication and the grace periods.

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "commands.h"
 #include "host.h"
 #include "records.h"
 #include "store.h"
@@ -149,7 +150,7 @@ cmd_inspect(const struct opts *o)
     struct store *st = NULL;
     char err[768];
     int rc = 1;
-    if (!h || host_configure(h, o, &d)) {
+    if (!h || host_configure(h, &o->flags, &d)) {
         diag_print(&d, stderr, "tarsd: ");
         goto out;
     }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "commands.h"
 #include "host.h"
 #include "log.h"
 #include "params_json.h"
@@ -285,7 +286,7 @@ cmd_train(const struct opts *given)
         fprintf(stderr, "tarsd: out of memory\n");
         goto out;
     }
-    if (host_setup(h, o, 0, &d)) {
+    if (host_setup(h, &o->flags, 0, &d)) {
         diag_print(&d, stderr, "tarsd: ");
         goto out;
     }

@@ -13,7 +13,9 @@
 #include <sys/stat.h>
 #include "api.h"
 #include "codeswap.h"
+#include "commands.h"
 #include "host.h"
+#include "http.h"
 #include "log.h"
 #include "persist.h"
 #include "progress.h"
@@ -173,6 +175,7 @@ int
 cmd_serve(const struct opts *o)
 {
     struct host *h = calloc(1, sizeof *h);
+    struct http server = {0};
     struct diag d = {0};
     char err[512];
     int rc = 1;
@@ -181,7 +184,7 @@ cmd_serve(const struct opts *o)
         return 1;
     }
     rcu_thread_online(); /* the control thread reads the set of runs */
-    if (host_setup(h, o, 0, &d)) {
+    if (host_setup(h, &o->flags, 0, &d)) {
         diag_print(&d, stderr, "tarsd: ");
         goto out;
     }
@@ -198,7 +201,8 @@ cmd_serve(const struct opts *o)
         goto out;
     }
     codeswap_start(h); /* plugin code swaps: without them (logged) tarsd still serves */
-    if (http_start(&h->http, h->cfg.listen, h->cfg.http_threads, h, err, sizeof err)) {
+    h->http = &server;
+    if (http_start(h->http, h->cfg.listen, h->cfg.http_threads, h, err, sizeof err)) {
         fprintf(stderr, "tarsd: %s\n", err);
         close_loop(h);
         goto out;
@@ -206,7 +210,7 @@ cmd_serve(const struct opts *o)
     /* Once everything else is known to work, so that a failed start leaves no token behind. */
     if (tokens_bootstrap(h, err, sizeof err)) {
         fprintf(stderr, "tarsd: %s\n", err);
-        http_stop(&h->http);
+        http_stop(h->http);
         api_uninstall(h);
         close_loop(h);
         goto out;
@@ -214,7 +218,7 @@ cmd_serve(const struct opts *o)
     /* Until the runners start, the control thread alone changes or reads the set. */
     struct runset *set = runs_current(&h->runs);
     hlog(LOG_INFO, "tarsd", "tars %s listening on http://%s (port %d), %zu agents, state in %s",
-         TARS_VERSION_STRING, h->cfg.listen, h->http.port, set->n, h->cfg.state_dir);
+         TARS_VERSION_STRING, h->cfg.listen, h->http->port, set->n, h->cfg.state_dir);
     for (size_t i = 0; i < set->n; i++) {
         struct run *r = set->v[i];
         hlog(LOG_INFO, r->id, "%s %s on %s (%u envs, seed %llu)",
@@ -226,7 +230,7 @@ cmd_serve(const struct opts *o)
     int prc = runner_pool_start(&h->pool, h->cfg.runners, &h->runs, after_slice, h);
     if (prc) {
         fprintf(stderr, "tarsd: cannot start runner threads: %s\n", strerror(-prc));
-        http_stop(&h->http);
+        http_stop(h->http);
         close_loop(h);
         goto out;
     }
@@ -234,7 +238,7 @@ cmd_serve(const struct opts *o)
     uv_run(&h->loop, UV_RUN_DEFAULT);
     codeswap_stop(h); /* before the runners and the API it waits on */
     runner_pool_stop(&h->pool);
-    http_stop(&h->http);
+    http_stop(h->http);
     api_uninstall(h);
     log_status(NULL);
     close_loop(h);

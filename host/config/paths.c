@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "host.h"
+#include "config.h"
 
 #ifndef TARS_SOURCE_DIR
 #error "TARS_SOURCE_DIR must name the source checkout"

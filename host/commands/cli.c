@@ -139,27 +139,27 @@ cli_parse(int argc, char **argv, struct opts *o, char *err, size_t errlen)
             train_flag = c;
         switch (c) {
         case O_CONFIG:
-            o->config = a;
+            o->flags.config = a;
             break;
         case O_LISTEN:
-            o->listen = a;
+            o->flags.listen = a;
             break;
         case O_STATE:
-            o->state = a;
+            o->flags.state = a;
             break;
         case O_MANIFESTS:
-            if (strv_push(&o->manifests, a))
+            if (strv_push(&o->flags.manifests, a))
                 return diag_fail(err, errlen, "out of memory");
             break;
         case O_PLUGINS:
-            if (strv_push(&o->plugins, a))
+            if (strv_push(&o->flags.plugins, a))
                 return diag_fail(err, errlen, "out of memory");
             break;
         case O_LOG_FORMAT:
             if (strcmp(a, "auto") && strcmp(a, "text") && strcmp(a, "json"))
                 return diag_fail(err, errlen, "--log-format must be auto, text or json, not '%s'",
                                  a);
-            o->log_format = a;
+            o->flags.log_format = a;
             break;
         case O_VERSION:
             o->version = 1;
@@ -263,7 +263,7 @@ cli_parse(int argc, char **argv, struct opts *o, char *err, size_t errlen)
 void
 cli_free(struct opts *o)
 {
-    strv_free(&o->manifests);
-    strv_free(&o->plugins);
+    strv_free(&o->flags.manifests);
+    strv_free(&o->flags.plugins);
     strv_free(&o->sets);
 }

@@ -7,9 +7,8 @@
 
 #include <stdatomic.h>
 #include <uv.h>
-#include "cli.h"
+#include "clock.h"
 #include "config.h"
-#include "http.h"
 #include "registry.h"
 #include "run.h"
 #include "runner.h"
@@ -19,6 +18,7 @@ struct store;
 struct writer;
 struct api;
 struct codeswap;
+struct http;
 
 struct host {
     struct config cfg;
@@ -46,7 +46,7 @@ struct host {
     int code_lock_ready;
     struct codeswap *codeswap; /* serve only: the code-swap thread and the plugin dir watch */
     struct runner_pool pool;
-    struct http http;
+    struct http *http;              /* serve only: the HTTP server (api/http.h) */
     struct api *api;                /* the API's own state (host/api) */
     _Atomic uint64_t audit_seq;     /* the last audit entry's number (written under audit_lock) */
     pthread_mutex_t audit_lock;     /* a sequence number is taken only with its entry queued */
@@ -61,21 +61,8 @@ struct host {
     int stopping;
 };
 
-/*
- * Re-executes the program with OPENBLAS_CORETYPE naming the best kernels this CPU runs when
- * OpenBLAS fell back to generic ones (and the user set none). Call first thing in main.
- */
-void blas_tune(char **argv);
-/* The OpenBLAS core in use, e.g. "SkylakeX". */
-const char *blas_core(void);
-
 /* Refuses (-1 and one sentence) a libtars-sdk of another release than the one built against. */
 int host_check_sdk(char *err, size_t errlen);
-
-/* Seconds on the monotonic clock. */
-double host_now(void);
-/* Unix time in seconds (for records and replies). */
-double host_wall(void);
 
 /*
  * Loads the config (opts->config or the embedded default), applies the flags, fills default
@@ -83,13 +70,10 @@ double host_wall(void);
  * plugins_fatal) plugin refusals are returned as -1 with the lines in d; other plugin
  * refusals are logged as warnings.
  */
-int host_setup(struct host *h, const struct opts *o, int plugins_fatal, struct diag *d);
+int host_setup(struct host *h, const struct config_flags *o, int plugins_fatal, struct diag *d);
 /* The first half of host_setup: config, flags, default dirs and logging; no plugins. */
-int host_configure(struct host *h, const struct opts *o, struct diag *d);
+int host_configure(struct host *h, const struct config_flags *o, struct diag *d);
 void host_teardown(struct host *h);
-
-/* Fills the manifest, plugin and state dirs the config left empty (source tree or install). */
-int paths_defaults(struct config *c);
 
 /*
  * The plugins and parameter snapshots of one agent entry of doc (the config, or an API
@@ -104,10 +88,5 @@ int host_resolve_agent(struct host *h, const struct jdoc *doc, const struct agen
  * reported at their position in the config; returns the number of errors.
  */
 int host_check_agents(struct host *h, struct diag *d);
-
-int cmd_serve(const struct opts *o);
-int cmd_check(const struct opts *o);
-int cmd_train(const struct opts *o);
-int cmd_inspect(const struct opts *o);
 
 #endif

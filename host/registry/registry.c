@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include "host.h"
+#include "clock.h"
 #include "host_side.h"
 #include "params_json.h"
 #include "registry.h"
@@ -417,7 +417,7 @@ registry_lookup(const struct registry *r, const char *name, uint32_t kind, struc
     return TARS_ENOENT;
 }
 
-/* --- generations (code swaps, host/codeswap.h) */
+/* --- generations (code swaps, host/reload/codeswap.h) */
 
 static int stage_fail(struct plugin *p, char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -1,7 +1,9 @@
 /* tarsd: the tars host. See `tarsd --help` and docs/architecture.md. */
 #include <stdio.h>
 #include <string.h>
+#include "blas.h"
 #include "cli.h"
+#include "commands.h"
 #include "host.h"
 #include "smoke.h"
 #include "tars/version.h"

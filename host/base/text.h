@@ -5,8 +5,8 @@
  *
  * Threads: any (pure functions).
  */
-#ifndef TARS_HOST_API_TEXT_H
-#define TARS_HOST_API_TEXT_H
+#ifndef TARS_HOST_BASE_TEXT_H
+#define TARS_HOST_BASE_TEXT_H
 
 #include <stddef.h>
 
@@ -16,7 +16,7 @@
  * why when the path holds a malformed escape, a control byte (0x00-0x1F, 0x7F), raw or
  * encoded, or an encoded "." or ".." segment; out is then unusable.
  */
-int api_path_decode(const char *raw, char *out, size_t out_len, char *why, size_t why_len);
+int text_path_decode(const char *raw, char *out, size_t out_len, char *why, size_t why_len);
 
 /*
  * Copies the NUL-terminated s into out (out_len bytes, at least 1) as valid UTF-8: well-formed
@@ -24,9 +24,9 @@ int api_path_decode(const char *raw, char *out, size_t out_len, char *why, size_
  * a length limit shows as its bytes). Cuts at a character boundary when out is too small.
  * Returns out.
  */
-char *api_utf8_safe(const char *s, char *out, size_t out_len);
+char *text_utf8_safe(const char *s, char *out, size_t out_len);
 
 /* The length of the valid UTF-8 sequence at s (1 to 4), or 0 when s does not start one. */
-size_t api_utf8_seq(const unsigned char *s);
+size_t text_utf8_seq(const unsigned char *s);
 
 #endif

@@ -96,4 +96,20 @@ const struct agent_conf *config_agent(const struct config *c, const char *id);
 int strv_push(struct strv *s, const char *v);
 void strv_free(struct strv *s);
 
+/*
+ * What a command line overrides in the config (tarsd's common flags, tarsctl's --config and
+ * --state): NULL or empty where not given. Borrowed strings; the lists are the caller's.
+ */
+struct config_flags {
+    const char *config; /* the file; NULL: the embedded default */
+    const char *listen;
+    const char *state;
+    const char *log_format;
+    struct strv manifests;
+    struct strv plugins;
+};
+
+/* Fills the manifest, plugin and state dirs the config left empty (source tree or install). */
+int paths_defaults(struct config *c);
+
 #endif

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "audit.h"
+#include "audit_log.h"
 #include "codeswap_internal.h"
 #include "host.h"
 #include "log.h"
@@ -371,7 +371,7 @@ codeswap_rescan_report(struct host *h, const char *why)
         size_t len = 4 * strlen(d.lines[i]) + 1;
         char *line = malloc(len);
         if (line)
-            json_array_append_new(refusals, json_string(api_utf8_safe(d.lines[i], line, len)));
+            json_array_append_new(refusals, json_string(text_utf8_safe(d.lines[i], line, len)));
         free(line);
     }
     for (char *line = added_names, *end; *line; line = end + (*end != '\0')) {

@@ -8,12 +8,7 @@
 
 struct opts {
     const char *cmd; /* "serve", "check", "train" or "inspect" */
-    const char *config;
-    const char *listen;
-    const char *state;
-    const char *log_format;
-    struct strv manifests;
-    struct strv plugins;
+    struct config_flags flags;
     int help;
     int version;
     /* train */

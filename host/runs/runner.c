@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "host.h"
+#include "clock.h"
 #include "log.h"
 #include "migrate.h"
 #include "rcu.h"

@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "host.h"
+#include "clock.h"
 #include "run.h"
 
 const char *

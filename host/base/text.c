@@ -16,7 +16,7 @@ hex_value(unsigned char c)
 }
 
 int
-api_path_decode(const char *raw, char *out, size_t out_len, char *why, size_t why_len)
+text_path_decode(const char *raw, char *out, size_t out_len, char *why, size_t why_len)
 {
     size_t n = 0;
     if (!raw || !out || out_len <= strlen(raw))
@@ -53,7 +53,7 @@ api_path_decode(const char *raw, char *out, size_t out_len, char *why, size_t wh
 }
 
 size_t
-api_utf8_seq(const unsigned char *s)
+text_utf8_seq(const unsigned char *s)
 {
     unsigned char c = s[0];
     if (c < 0x80)
@@ -81,13 +81,13 @@ api_utf8_seq(const unsigned char *s)
 }
 
 char *
-api_utf8_safe(const char *s, char *out, size_t out_len)
+text_utf8_safe(const char *s, char *out, size_t out_len)
 {
     static const char hex[] = "0123456789ABCDEF";
     const unsigned char *p = (const unsigned char *)(s ? s : "");
     size_t n = 0;
     while (*p) {
-        size_t len = api_utf8_seq(p);
+        size_t len = text_utf8_seq(p);
         size_t need = len ? len : 4;
         if (n + need >= out_len)
             break;

@@ -18,22 +18,6 @@ host_check_sdk(char *err, size_t errlen)
     return -1;
 }
 
-double
-host_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-double
-host_wall(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static int
 replace_dirs(struct strv *dst, const struct strv *src)
 {
@@ -57,7 +41,7 @@ replace_str(char **dst, const char *src)
 }
 
 int
-host_configure(struct host *h, const struct opts *o, struct diag *d)
+host_configure(struct host *h, const struct config_flags *o, struct diag *d)
 {
     memset(h, 0, sizeof *h);
     h->lock_fd = -1;
@@ -94,7 +78,7 @@ host_configure(struct host *h, const struct opts *o, struct diag *d)
 }
 
 int
-host_setup(struct host *h, const struct opts *o, int plugins_fatal, struct diag *d)
+host_setup(struct host *h, const struct config_flags *o, int plugins_fatal, struct diag *d)
 {
     if (host_configure(h, o, d))
         return -1;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "commands.h"
 #include "host.h"
 
 static void
@@ -36,7 +37,7 @@ cmd_check(const struct opts *o)
         fprintf(stderr, "tarsd: out of memory\n");
         return 1;
     }
-    if (host_setup(h, o, 1, &d) == 0 || h->reg.n) {
+    if (host_setup(h, &o->flags, 1, &d) == 0 || h->reg.n) {
         print_rows(&h->reg);
         for (size_t i = 0; i < h->reg.n; i++)
             if (h->reg.v[i]->warning)

@@ -6,12 +6,12 @@
  * dlopen'ed (mapping). So users may overwrite files in the plugin dirs at any time (overwriting
  * a mapped .so in place crashes the process that maps it), and a rebuilt library always gets a
  * fresh handle (dlopen of an already-loaded path returns the old one). The copy lives as long
- * as the library is loaded: a code swap hands it to its smoke test (host/smoke.h), which loads
- * exactly these bytes in a child process before the daemon maps them. A copy is never written
+ * as the library is loaded: a code swap hands it to its smoke test (host/reload/smoke.h), which
+ * loads exactly these bytes in a child process before the daemon maps them. A copy is never written
  * twice: a second live load of the same bytes gets <sha256>-N.so.
  *
  * Threads: one loader is used by one thread at a time (the control thread at start, then the
- * code-swap thread, host/codeswap.h).
+ * code-swap thread, host/reload/codeswap.h).
  */
 #ifndef TARS_HOST_LOADER_H
 #define TARS_HOST_LOADER_H

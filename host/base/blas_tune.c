@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "host.h"
+#include "blas.h"
 
 /* The best OpenBLAS core this CPU can run, or NULL to keep OpenBLAS's own choice. */
 static const char *

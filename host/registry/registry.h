@@ -5,7 +5,7 @@
  * can be instantiated.
  *
  * Generations: a loaded entry is one build of its plugin (generation 1 at start). A code swap
- * (host/codeswap.h) builds the next generation beside it, puts it in the entry's slot and
+ * (host/reload/codeswap.h) builds the next generation beside it, puts it in the entry's slot and
  * moves the old one to the retired list, where it stays, loaded, until no run uses it; then,
  * after an RCU grace period, the swap frees it (dlclose, copy removed). So a struct plugin a
  * run points at lives as long as the run points at it, and one that a thread found in the

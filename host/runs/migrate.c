@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "host.h"
+#include "clock.h"
 #include "migrate.h"
 #include "params_json.h"
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <time.h>
 #include "host.h"
+#include "http.h"
 #include "http_guard.h"
 #include "log.h"
 
@@ -64,7 +65,7 @@ static struct http_guard *
 guard_of(const struct mg_connection *c)
 {
     const struct host *h = mg_get_user_data(mg_get_context(c));
-    return h->http.guard;
+    return h->http->guard;
 }
 
 int
