@@ -11,6 +11,7 @@
 #include "host_side.h"
 #include "loader.h"
 #include "params_json.h"
+#include "plugin_error.h"
 #include "registry.h"
 #include "run.h"
 #include "smoke.h"
@@ -103,12 +104,10 @@ close_reader(const tars_plugin_info *info, const tars_ctx *ctx, tars_blob_reader
     if (!rc)
         rc = tars_blob_reader_end(rd);
     if (rc) {
-        const char *pe = tars__ctx_error(ctx);
-        diag_fail(err, errlen, "%s '%s' %s load of %s failed: %s", tars_kind_name(info->kind),
-                  info->name, info->version, what,
-                  *pe                           ? pe
-                  : *tars_blob_reader_error(rd) ? tars_blob_reader_error(rd)
-                                                : tars_strerror(rc));
+        char op[128];
+        snprintf(op, sizeof op, "load of %s", what);
+        plugin_op_error(err, errlen, info, PLUGIN_NAME_VERSION, op, ctx, tars_blob_reader_error(rd),
+                        rc);
     }
     tars_blob_reader_free(rd);
     return rc ? -1 : 0;
@@ -134,9 +133,10 @@ agent_reload(struct run *r, const void *blob, size_t len, const char *what, tars
     tars__ctx_clear_error(r->actx);
     const tars_params *ap = atomic_load(&r->params)->agent;
     int rc = r->aops->create(r->actx, &r->spec, r->n_envs, ap, r->seed * 2, &a);
-    if (rc)
-        return diag_fail(err, errlen, "agent '%s' %s create failed: %s", info->name, info->version,
-                         *tars__ctx_error(r->actx) ? tars__ctx_error(r->actx) : tars_strerror(rc));
+    if (rc) {
+        plugin_op_error(err, errlen, info, PLUGIN_NAME_VERSION, "create", r->actx, NULL, rc);
+        return -1;
+    }
     rc = open_reader(info, blob, len, what, &rd, err, errlen);
     if (!rc) {
         tars__ctx_clear_error(r->actx);
@@ -279,9 +279,10 @@ env_reload(const tars_plugin_info *info, tars_ctx *ctx, const tars_params *p, co
     tars_blob_reader *rd;
     tars__ctx_clear_error(ctx);
     int rc = ops->create(ctx, p, j->n_envs, j->seed + 1, &e);
-    if (rc)
-        return diag_fail(err, errlen, "env '%s' %s create failed: %s", info->name, info->version,
-                         *tars__ctx_error(ctx) ? tars__ctx_error(ctx) : tars_strerror(rc));
+    if (rc) {
+        plugin_op_error(err, errlen, info, PLUGIN_NAME_VERSION, "create", ctx, NULL, rc);
+        return -1;
+    }
     rc = open_reader(info, blob, len, what, &rd, err, errlen);
     if (!rc) {
         tars__ctx_clear_error(ctx);
@@ -312,8 +313,7 @@ env_roundtrip(const tars_plugin_info *info, tars_ctx *ctx, tars_env *e, const ta
     int rc = tars_blob_writer_new(info->name, &w);
     tars__ctx_clear_error(ctx);
     if (!rc && (rc = ops->save(e, w)) != 0)
-        diag_fail(err, errlen, "env '%s' %s save failed: %s", info->name, info->version,
-                  *tars__ctx_error(ctx) ? tars__ctx_error(ctx) : tars_strerror(rc));
+        plugin_op_error(err, errlen, info, PLUGIN_NAME_VERSION, "save", ctx, NULL, rc);
     else if (!rc && (rc = tars_blob_writer_finish(w, &bytes, &len)) == 0)
         rc = env_reload(info, ctx, p, j, bytes, len, "its own state", err, errlen);
     else if (rc)
@@ -336,9 +336,10 @@ smoke_env(const struct job *j, struct built *b, char *err, size_t errlen)
     int rc = ctx ? snapshot(info, json_object_get(j->root, "defaults"),
                             json_object_get(j->root, "params"), &p, err, errlen)
                  : diag_fail(err, errlen, "out of memory");
-    if (!rc && (rc = ops->create(ctx, p, j->n_envs, j->seed, &e)) != 0)
-        rc = diag_fail(err, errlen, "env '%s' %s create failed: %s", info->name, info->version,
-                       *tars__ctx_error(ctx) ? tars__ctx_error(ctx) : tars_strerror(rc));
+    if (!rc && (rc = ops->create(ctx, p, j->n_envs, j->seed, &e)) != 0) {
+        plugin_op_error(err, errlen, info, PLUGIN_NAME_VERSION, "create", ctx, NULL, rc);
+        rc = -1;
+    }
     if (!rc)
         rc = env_steps(info, ctx, e, p, j, 1, "stepping", err, errlen);
     if (!rc)

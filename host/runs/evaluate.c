@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "run.h"
+#include "plugin_error.h"
 
 /* An episode that has not ended after this many steps (with no time limit) is an error. */
 #define EVAL_MAX_EPISODE_STEPS 1000000u
@@ -16,9 +17,9 @@ static int
 eval_error(char *err, size_t errlen, const struct run *r, const struct plugin *p,
            const tars_ctx *ctx, const char *op, int rc)
 {
-    const char *why = tars__ctx_error(ctx);
-    snprintf(err, errlen, "evaluating '%s': %s '%s' %s failed: %s", r->id,
-             tars_kind_name(p->info->kind), p->info->name, op, *why ? why : tars_strerror(rc));
+    char what[512];
+    plugin_op_error(what, sizeof what, p->info, PLUGIN_NAME, op, ctx, NULL, rc);
+    snprintf(err, errlen, "evaluating '%s': %s", r->id, what);
     return rc;
 }
 

@@ -12,17 +12,16 @@
 #include <time.h>
 #include "clock.h"
 #include "migrate.h"
+#include "plugin_error.h"
 #include "params_json.h"
 
 /* "agent 'x' 0.2.0 create failed: <plugin's reason or the code's meaning>" */
 static int
 op_fail(struct swap_order *o, const struct plugin *p, const tars_ctx *ctx, const char *op, int rc)
 {
-    const char *why = tars__ctx_error(ctx);
-    snprintf(o->error, sizeof o->error, "%s '%s' %s %s failed: %s", tars_kind_name(p->info->kind),
-             p->info->name, p->info->version, op, why && *why ? why : tars_strerror(rc));
     o->rc = rc;
-    return rc;
+    return plugin_op_error(o->error, sizeof o->error, p->info, PLUGIN_NAME_VERSION, op, ctx, NULL,
+                           rc);
 }
 
 /* The env instance's blob (malloc'd), or none (len 0) when the env cannot save. */
@@ -87,12 +86,9 @@ close_blob(struct swap_order *o, const struct plugin *p, const tars_ctx *ctx, ta
 {
     if (!rc)
         rc = tars_blob_reader_end(rd);
-    if (rc && *tars__ctx_error(ctx) == '\0' && *tars_blob_reader_error(rd))
-        snprintf(o->error, sizeof o->error, "%s '%s' %s load failed: %s",
-                 tars_kind_name(p->info->kind), p->info->name, p->info->version,
-                 tars_blob_reader_error(rd));
-    else if (rc)
-        op_fail(o, p, ctx, "load", rc);
+    if (rc)
+        plugin_op_error(o->error, sizeof o->error, p->info, PLUGIN_NAME_VERSION, "load", ctx,
+                        tars_blob_reader_error(rd), rc);
     o->rc = rc;
     tars_blob_reader_free(rd);
     return rc;

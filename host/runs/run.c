@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "clock.h"
+#include "plugin_error.h"
 #include "run.h"
 
 const char *
@@ -26,9 +27,7 @@ static void
 op_error(char *err, size_t errlen, const struct plugin *p, const tars_ctx *ctx, const char *op,
          int rc)
 {
-    const char *why = tars__ctx_error(ctx);
-    snprintf(err, errlen, "%s '%s' %s failed: %s", tars_kind_name(p->info->kind), p->info->name, op,
-             why && *why ? why : tars_strerror(rc));
+    plugin_op_error(err, errlen, p->info, PLUGIN_NAME, op, ctx, NULL, rc);
 }
 
 /* The spec an env reports must be usable and fit the buffers we size from it. */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "run.h"
+#include "plugin_error.h"
 
 #define RUN_TAG           "tars-run"
 #define RUN_STATE_VERSION 1
@@ -48,11 +49,8 @@ plugin_blob(struct run *r, const struct plugin *p, tars_ctx *ctx,
         rc = save(r, *out);
     if (!rc)
         rc = tars_blob_writer_finish(*out, data, len);
-    if (rc) {
-        const char *why = tars__ctx_error(ctx);
-        snprintf(err, errlen, "%s '%s' save failed: %s", tars_kind_name(p->info->kind),
-                 p->info->name, *why ? why : tars_strerror(rc));
-    }
+    if (rc)
+        plugin_op_error(err, errlen, p->info, PLUGIN_NAME, "save", ctx, NULL, rc);
     return rc;
 }
 
@@ -124,14 +122,9 @@ load_plugin(struct run *run, const struct plugin *p, tars_ctx *ctx,
     rc = load(run, r);
     if (!rc)
         rc = tars_blob_reader_end(r);
-    if (rc) {
-        const char *pe = tars__ctx_error(ctx);
-        snprintf(err, errlen, "%s '%s' load failed: %s", tars_kind_name(p->info->kind),
-                 p->info->name,
-                 *pe                          ? pe
-                 : *tars_blob_reader_error(r) ? tars_blob_reader_error(r)
-                                              : tars_strerror(rc));
-    }
+    if (rc)
+        plugin_op_error(err, errlen, p->info, PLUGIN_NAME, "load", ctx, tars_blob_reader_error(r),
+                        rc);
     tars_blob_reader_free(r);
     return rc;
 }
