@@ -54,7 +54,8 @@ struct fuzz_host {
     char tokens[ROLE_ADMIN + 1][64]; /* text of the viewer, operator and admin tokens */
 };
 struct fuzz_host *fuzz_host_get(void);
-/* Undoes what an input changed that would pile up: agents and tokens it created. */
+/* Undoes what an input changed that would pile up or run on: the agents and tokens it
+ * created, and training it started. */
 void fuzz_host_settle(struct fuzz_host *fh);
 
 #endif

@@ -161,7 +161,7 @@ mg_set_websocket_handler(struct mg_context *ctx, const char *uri,
 static const char config_fmt[] =
     "{\"state_dir\": \"%s\", \"api_rate\": 0, \"api_address_rate\": 0, \"audit_kept\": 64,\n"
     " \"log_level\": \"error\", \"checkpoint_every_s\": 0, \"trusted_proxies\": [\"127.0.0.1\"],\n"
-    " \"api_max_body_kb\": 16, \"http_threads\": 8,\n"
+    " \"api_max_body_kb\": 16, \"http_threads\": 8, \"runners\": 1,\n"
     " \"agents\": [{\"id\": \"a1\", \"agent\": \"random\", \"env\": \"cartpole\"},\n"
     "   {\"id\": \"p1\", \"agent\": \"ppo\", \"env\": \"cartpole\", \"n_envs\": 2,\n"
     "    \"params\": {\"hidden\": 8, \"n_steps\": 8, \"batch_size\": 16}},\n"
@@ -220,6 +220,12 @@ setup(struct fuzz_host *fh)
             fuzz_die("token", err);
     }
     token_ids(h, baseline_tokens, sizeof baseline_tokens);
+    /* A runner, for what only a runner does (a stop's checkpoint); nothing trains between
+     * inputs: the config's agents are stopped now, and whatever an input starts after it. */
+    int rc = runner_pool_start(&h->pool, h->cfg.runners, &h->runs, persist_after_slice, h);
+    if (rc)
+        fuzz_die("runner", strerror(-rc));
+    fuzz_host_settle(fh);
     free(text);
     diag_free(&d);
 }
@@ -249,6 +255,17 @@ fuzz_host_settle(struct fuzz_host *fh)
         }
         rcu_leave();
         if (!*victim || agents_delete(h, victim, err, sizeof err) != 0)
+            break;
+    }
+    for (;;) {
+        char running[128] = "";
+        rcu_enter();
+        struct runset *set = runs_current(&h->runs);
+        for (size_t i = 0; i < set->n && !*running; i++)
+            if (atomic_load(&set->v[i]->state) == RUN_RUNNING)
+                snprintf(running, sizeof running, "%s", set->v[i]->id);
+        rcu_leave();
+        if (!*running || agents_set_running(h, running, 0, err, sizeof err) != 0)
             break;
     }
     token_ids(h, ids, sizeof ids);
