@@ -6,6 +6,7 @@ FUZZ_BUILD ?= build-fuzz
 # Seconds each fuzz target runs: in `make check`, and in `make fuzz`.
 FUZZ_CHECK_S ?= 20
 FUZZ_S       ?= 3600
+FUZZ_RUNS    ?=
 JOBS       ?= $(shell nproc)
 CMAKE      ?= cmake
 PROVE      ?= prove
@@ -76,9 +77,10 @@ fuzz-build: deps
 check-fuzz: fuzz-build
 	tests/fuzz/run.sh $(abspath $(FUZZ_BUILD)) $(FUZZ_CHECK_S)
 
-# The long runs: FUZZ_S seconds per target (FUZZ_TARGETS to pick some), niced.
+# The long runs: FUZZ_S seconds per target (FUZZ_TARGETS to pick some; FUZZ_RUNS to stop at
+# so many executions), niced, one target at a time.
 fuzz: fuzz-build
-	nice -n 19 tests/fuzz/run.sh $(abspath $(FUZZ_BUILD)) $(FUZZ_S) $(FUZZ_TARGETS)
+	FUZZ_RUNS=$(FUZZ_RUNS) nice -n 19 tests/fuzz/run.sh $(abspath $(FUZZ_BUILD)) $(FUZZ_S) $(FUZZ_TARGETS)
 
 demo: build
 	$(BUILD)/bin/tarsd serve --config packaging/demo.json

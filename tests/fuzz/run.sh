@@ -5,6 +5,7 @@
 # to BUILD/fuzz/corpus/TARGET (kept, so that long runs build on each other), a crash to
 # BUILD/fuzz/artifacts/, each run's output to BUILD/fuzz/logs/TARGET.log. Prints one line
 # per target (executions, exec/s, coverage) and exits 1 when any target failed.
+# FUZZ_RUNS=N also stops each target after N executions.
 set -eu
 build=$1
 seconds=$2
@@ -19,7 +20,7 @@ for t in $targets; do
 	mkdir -p "$build/fuzz/corpus/$t"
 	log=$build/fuzz/logs/$t.log
 	# -timeout: an input that takes 30 s is a hang, and a failure like a crash.
-	if "$bin" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=4096 -print_final_stats=1 \
+	if "$bin" -max_total_time="$seconds" ${FUZZ_RUNS:+-runs=$FUZZ_RUNS} -timeout=30 -rss_limit_mb=4096 -print_final_stats=1 \
 		-artifact_prefix="$build/fuzz/artifacts/$t-" \
 		"$build/fuzz/corpus/$t" "$here/corpus/$t" >"$log" 2>&1; then
 		done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -n 1)
