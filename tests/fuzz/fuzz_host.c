@@ -5,6 +5,7 @@
  * handlers with the fake, which keeps them for the targets to call.
  */
 #include <civetweb.h>
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,9 +158,11 @@ mg_set_websocket_handler(struct mg_context *ctx, const char *uri,
 
 /* --- the host */
 
-/* Limits off (rate limits would refuse most inputs), a small audit log, three agents. */
+/* Limits off (rate limits would refuse most inputs), small logs and histories (a long run
+ * makes millions of calls; proposals are kept, hence the larger map), three agents. */
 static const char config_fmt[] =
     "{\"state_dir\": \"%s\", \"api_rate\": 0, \"api_address_rate\": 0, \"audit_kept\": 64,\n"
+    " \"history_kept\": 100, \"scalars_kept\": 100, \"state_map_mb\": 1024,\n"
     " \"log_level\": \"error\", \"checkpoint_every_s\": 0, \"trusted_proxies\": [\"127.0.0.1\"],\n"
     " \"api_max_body_kb\": 16, \"http_threads\": 8, \"runners\": 1,\n"
     " \"agents\": [{\"id\": \"a1\", \"agent\": \"random\", \"env\": \"cartpole\"},\n"
@@ -188,15 +191,34 @@ token_ids(struct host *h, char *buf, size_t len)
     json_decref(list);
 }
 
+static char state_dir[] = "/dev/shm/tars-fuzz-XXXXXX";
+
+/* At exit: the state dir goes (it lives in memory); a crash leaves it for a look. */
+static void
+remove_state_dir(void)
+{
+    DIR *d = opendir(state_dir);
+    char path[sizeof state_dir + 256];
+    for (struct dirent *e; d && (e = readdir(d));) {
+        snprintf(path, sizeof path, "%s/%s", state_dir, e->d_name);
+        if (e->d_name[0] != '.')
+            unlink(path);
+    }
+    if (d)
+        closedir(d);
+    rmdir(state_dir);
+}
+
 static void
 setup(struct fuzz_host *fh)
 {
-    static char dir[] = "/dev/shm/tars-fuzz-XXXXXX";
-    static char conf[sizeof dir + 16];
+    char *dir = state_dir;
+    static char conf[sizeof state_dir + 16];
     char err[512], *text = NULL;
     struct diag d = {0};
     if (!mkdtemp(dir))
         fuzz_die("mkdtemp", "cannot make the state dir");
+    atexit(remove_state_dir);
     snprintf(conf, sizeof conf, "%s/tars.json", dir);
     FILE *f = fopen(conf, "w");
     if (!f || fprintf(f, config_fmt, dir) < 0 || fclose(f) != 0)
