@@ -2,6 +2,11 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
+FUZZ_BUILD ?= build-fuzz
+# Seconds each fuzz target runs: in `make check`, and in `make fuzz`.
+FUZZ_CHECK_S ?= 20
+FUZZ_S       ?= 3600
+FUZZ_RUNS    ?=
 JOBS       ?= $(shell nproc)
 CMAKE      ?= cmake
 PROVE      ?= prove
@@ -10,7 +15,8 @@ PROVE      ?= prove
 TESTS = $(BUILD)/tests/unit/test_* tests/integration/*.sh tests/learning/*.sh tests/lint/*.sh \
         tests/chaos/*.sh
 
-.PHONY: all deps browser-deps build check check-asan check-tsan demo bench soak install clean format
+.PHONY: all deps browser-deps build check check-asan check-tsan check-fuzz fuzz fuzz-build demo bench \
+        soak install clean format
 
 all: build
 
@@ -20,6 +26,7 @@ TOOLS = prove mdb_stat valgrind clang curl clang-format nginx openssl wrk python
 deps:
 	@ok=1; pkg-config --exists $(PKGS) || ok=0; \
 	[ -f /usr/include/civetweb.h ] || ok=0; [ -d /usr/share/javascript/chart.js ] || ok=0; \
+	[ -f "$$(clang -print-file-name=libclang_rt.fuzzer-x86_64.a 2>/dev/null)" ] || ok=0; \
 	for t in $(TOOLS); do command -v $$t >/dev/null 2>&1 || ok=0; done; \
 	[ $$ok = 1 ] || packaging/deps.sh
 
@@ -44,6 +51,7 @@ check: build $(NODE_DEPS)
 	TARS_BUILD=$(abspath $(BUILD)) $(PROVE) -j$(JOBS) $(TESTS)
 	@$(MAKE) --no-print-directory check-asan
 	@$(MAKE) --no-print-directory check-tsan
+	@$(MAKE) --no-print-directory check-fuzz
 
 # The suite again on an AddressSanitizer + UndefinedBehaviorSanitizer build.
 check-asan: deps $(NODE_DEPS)
@@ -58,6 +66,22 @@ check-tsan: deps $(NODE_DEPS)
 	@$(CMAKE) --build $(TSAN_BUILD) -j $(JOBS)
 	TARS_BUILD=$(abspath $(TSAN_BUILD)) TARS_SANITIZED=1 TSAN_OPTIONS=halt_on_error=1 \
 	  $(PROVE) -j$(JOBS) $(TSAN_BUILD)/tests/unit/test_* tests/integration/*.sh
+
+# The libFuzzer targets (tests/fuzz/README.md): clang, its own build dir.
+fuzz-build: deps
+	@$(CMAKE) -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DTARS_FUZZ=ON >/dev/null
+	@$(CMAKE) --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_manifest fuzz_config fuzz_params \
+	  fuzz_blob fuzz_checkpoint fuzz_router fuzz_stream fuzz_tarsctl
+
+# Each target from its corpus for FUZZ_CHECK_S seconds; a crash, leak or hang fails.
+check-fuzz: fuzz-build
+	tests/fuzz/run.sh $(abspath $(FUZZ_BUILD)) $(FUZZ_CHECK_S)
+
+# The long runs: FUZZ_S seconds per target (FUZZ_TARGETS to pick some; FUZZ_RUNS to stop at
+# so many executions), niced, one target at a time.
+fuzz: fuzz-build
+	FUZZ_RUNS=$(FUZZ_RUNS) nice -n 19 tests/fuzz/run.sh $(abspath $(FUZZ_BUILD)) $(FUZZ_S) $(FUZZ_TARGETS)
 
 demo: build
 	$(BUILD)/bin/tarsd serve --config packaging/demo.json
@@ -79,4 +103,4 @@ format:
 	clang-format -i $$(git ls-files --cached --others --exclude-standard '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)

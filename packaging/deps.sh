@@ -7,7 +7,9 @@ set -eu
 build_pkgs="gcc make cmake pkg-config clang-format
 libuv1-dev libopenblas-dev liblmdb-dev libcivetweb-dev liburcu-dev
 libjansson-dev libsodium-dev libcurl4-openssl-dev libjs-chart.js"
-test_pkgs="perl python3 lmdb-utils valgrind clang curl chromium nginx openssl wrk"
+# libclang-rt-14-dev: the libFuzzer runtime of Debian 12's clang (14), for tests/fuzz; the clang
+# package does not pull it in. wrk and python3: the chaos suite (tests/chaos).
+test_pkgs="perl python3 lmdb-utils valgrind clang libclang-rt-14-dev curl chromium nginx openssl wrk"
 bench_pkgs="wrk"
 
 group=${1:-all}

@@ -26,6 +26,8 @@ struct scan {
 static void
 advance(struct scan *sc)
 {
+    if (sc->i >= sc->len)
+        return; /* should the scanner and jansson ever disagree, stop at the end, never past it */
     unsigned char c = (unsigned char)sc->s[sc->i++];
     if (c == '\n') {
         sc->line++;
@@ -233,6 +235,17 @@ jdoc_parse(struct jdoc *doc, const char *file, const char *text, size_t len, str
 {
     json_error_t err;
     memset(doc, 0, sizeof *doc);
+    /* jansson skips a NUL byte between tokens, which the position scanner would take for
+     * the end of a value, and loop on: such text is not JSON, refuse it. */
+    const char *nul = memchr(text, '\0', len);
+    if (nul) {
+        int line = 1, col = 1;
+        for (const char *p = text; p < nul; p++, col++)
+            if (*p == '\n')
+                line++, col = 0;
+        diag_at(d, file, line, col, "a NUL byte, which JSON text cannot hold");
+        return -1;
+    }
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
     if (!root) {
         diag_at(d, file, err.line, err.column, "%s", err.text);

@@ -201,6 +201,12 @@ fmt_time(char *buf, const json_t *v)
 {
     if (!json_is_number(v) || json_number_value(v) <= 0)
         return fmt_value(buf, json_is_number(v) ? NULL : v);
+    /* Past the year 9999 (or not a time at all) the number is shown as it came: a larger one
+     * does not fit time_t, and converting it would be undefined. */
+    if (!(json_number_value(v) < 253402300800.0)) {
+        snprintf(buf, FMT_LEN, "%.0f", json_number_value(v));
+        return buf;
+    }
     time_t t = (time_t)json_number_value(v);
     struct tm tm;
     if (!localtime_r(&t, &tm) || !strftime(buf, FMT_LEN, "%Y-%m-%d %H:%M:%S", &tm))
@@ -227,7 +233,8 @@ fmt_bytes(char *buf, const json_t *v)
 const char *
 fmt_age(char *buf, double s)
 {
-    long long n = s > 0 ? (long long)s : 0;
+    /* Clamped to what fits (a century of seconds is far past anything real). */
+    long long n = s > 0 ? (long long)fmin(s, 3.2e9) : 0;
     if (n >= 86400)
         snprintf(buf, FMT_LEN, "%lldd %lldh", n / 86400, n % 86400 / 3600);
     else if (n >= 3600)

@@ -440,6 +440,10 @@ tars_blob_peek_len(tars_blob_reader *r, size_t *n)
         return TARS_EFORMAT;
     uint64_t count;
     memcpy(&count, r->data + r->pos + 1, 8);
+    /* A length the blob cannot hold is refused here: callers allocate what this returns. */
+    size_t elem = t == F_F32S ? sizeof(float) : t == F_F64S ? sizeof(double) : 1;
+    if (count > (r->end - r->pos - 9) / elem)
+        return r_fail(r, "truncated %s", type_name(t));
     *n = (size_t)count;
     return 0;
 }

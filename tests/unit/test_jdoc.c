@@ -1,6 +1,7 @@
 /* Located JSON documents (host/config/jdoc.c): positions of keys and values by JSON pointer. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "jdoc.h"
 #include "tap.h"
 
@@ -56,6 +57,22 @@ main(void)
     like(d.n ? d.lines[0] : NULL, "/nonexistent/x.json: cannot open: No such file",
          "names the file and the cause");
     diag_free(&d);
+
+    /* Found by tests/fuzz (fuzz_manifest, fuzz_config): jansson skips a NUL byte between
+     * tokens, and the position scanner looped on it (or read past the text). The alarm turns
+     * the old loop into a failure rather than a hang. */
+    alarm(10);
+    static const char nul_array[] = "[1,[1, 2, 3\0, 2,2, 33]]\n";
+    ok(jdoc_parse(&doc, "n.json", nul_array, sizeof nul_array - 1, &d) != 0,
+       "a NUL byte between tokens is refused");
+    is_str(d.n ? d.lines[0] : NULL, "n.json:1:12: a NUL byte, which JSON text cannot hold",
+           "at its position");
+    diag_free(&d);
+    static const char nul_object[] = "{\"a\": 6\0}";
+    ok(jdoc_parse(&doc, "o.json", nul_object, sizeof nul_object - 1, &d) != 0,
+       "and at the end of an object");
+    diag_free(&d);
+    alarm(0);
 
     char *p = jptr_key("/a", "b/c~");
     is_str(p, "/a/b~1c~0", "pointer escaping");

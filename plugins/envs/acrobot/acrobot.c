@@ -72,6 +72,10 @@ static double
 wrap(double x, double lo, double hi)
 {
     double diff = hi - lo;
+    /* A state loaded from a checkpoint may hold any number: far out of range, the loops
+     * below would take forever (infinity: never end). Trained states never get there. */
+    if (!(fabs(x) <= 64 * diff))
+        x = isfinite(x) ? fmod(x, diff) : 0.0;
     while (x > hi)
         x -= diff;
     while (x < lo)

@@ -54,7 +54,10 @@ TARS_EXPORT int tars_blob_get_f32s(tars_blob_reader *r, float *v, size_t n);
 TARS_EXPORT int tars_blob_get_f64s(tars_blob_reader *r, double *v, size_t n);
 /* Reads a byte field of exactly n bytes. */
 TARS_EXPORT int tars_blob_get_bytes(tars_blob_reader *r, void *data, size_t n);
-/* Length of the next field's payload if it is a byte, string or array field. */
+/*
+ * Length of the next field's payload if it is a byte, string or array field (its count of
+ * elements), and only if the blob holds that much: TARS_EFORMAT otherwise.
+ */
 TARS_EXPORT int tars_blob_peek_len(tars_blob_reader *r, size_t *n);
 /* Copies a string field into buf (NUL-terminated); TARS_ERANGE if it does not fit. */
 TARS_EXPORT int tars_blob_get_str(tars_blob_reader *r, char *buf, size_t len);
