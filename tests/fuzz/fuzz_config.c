@@ -1,4 +1,4 @@
-/* tarsd's config file (host/config.c), read from a file as tarsd reads it. */
+/* tarsd's config file (host/config/config.c), read from a file as tarsd reads it. */
 #include "config.h"
 #include "diag.h"
 #include "fuzz.h"

@@ -1,4 +1,4 @@
-/* A plugin's manifest (host/manifest.c): JSON text as it sits in a manifest dir. */
+/* A plugin's manifest (host/registry/manifest.c): JSON text as it sits in a manifest dir. */
 #include "diag.h"
 #include "fuzz.h"
 #include "manifest.h"

@@ -1,6 +1,6 @@
 /*
- * Parameter values in JSON (host/params_json.c) and the agent entry's schema
- * (host/schema.c): what a config's agent, a manifest's defaults and an API request carry.
+ * Parameter values in JSON (host/registry/params_json.c) and the agent entry's schema
+ * (host/config/schema.c): what a config's agent, a manifest's defaults and an API request carry.
  * The first byte picks the plugin (low nibble) and what the object is (high nibble: plain
  * values, a manifest's defaults, one preset); the rest is the JSON text.
  */

@@ -1,6 +1,6 @@
 #!/bin/sh
 # What tests/fuzz found, end to end. A request body with a NUL byte between JSON tokens
-# (jansson skips it) was read out of step by the position scanner (host/jdoc.c), which could
+# (jansson skips it) was read out of step by the position scanner (host/config/jdoc.c), which could
 # loop on it, holding a worker and growing without bound: it is refused now, and tarsd stays
 # healthy. tarsctl converted a reply's time or uptime too large for its integer types, which
 # is undefined behaviour (UBSan stops it): it prints the number now.
