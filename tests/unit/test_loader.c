@@ -75,7 +75,7 @@ refusals(void)
     refused("testagent", "agent", "test-abi_major.so", NULL,
             "built for ABI 2.0; this host loads ABI 1.x only", "wrong ABI major refused");
     refused("testagent", "agent", "test-abi_minor.so", NULL,
-            "built for ABI 1.1, newer than this host's 1.0; upgrade tars", "newer minor refused");
+            "built for ABI 1.1, this tarsd has 1.0; upgrade tars", "newer minor refused");
     refused("testagent", "agent", "test-no_entry.so", NULL, "has no entry symbol tars_plugin_init",
             "missing entry symbol refused");
     refused("testagent", "agent", "test-null_info.so", NULL, "tars_plugin_init returned NULL",
