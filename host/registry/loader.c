@@ -473,20 +473,20 @@ release(struct lib *lib)
  * be read is left to dlopen, which says more about it.
  */
 static int
-check_sdk_need(const char *path, const unsigned char *data, size_t len, char *err, size_t errlen)
+check_sdk_need(const unsigned char *data, size_t len, char *err, size_t errlen)
 {
     struct sdk_need need;
     if (elf_sdk_need(data, len, &need) || !need.found)
         return 0;
     if (need.so_major != TARS_ABI_MAJOR || (need.abi_major && need.abi_major != TARS_ABI_MAJOR))
-        return tars__errf(
-            err, errlen, TARS_EABI,
-            "%s: built for ABI %u.x (libtars-sdk.so.%u); this host loads ABI %u.x only", path,
-            need.abi_major ? need.abi_major : need.so_major, need.so_major, TARS_ABI_MAJOR);
+        return tars__errf(err, errlen, TARS_EABI,
+                          "built for ABI %u.x (libtars-sdk.so.%u); this host loads ABI %u.x only",
+                          need.abi_major ? need.abi_major : need.so_major, need.so_major,
+                          TARS_ABI_MAJOR);
     if (need.abi_minor > TARS_ABI_MINOR)
         return tars__errf(err, errlen, TARS_EABI,
-                          "%s: built for ABI %u.%u, this tarsd has %u.%u; upgrade tars", path,
-                          need.abi_major, need.abi_minor, TARS_ABI_MAJOR, TARS_ABI_MINOR);
+                          "built for ABI %u.%u, this tarsd has %u.%u; upgrade tars", need.abi_major,
+                          need.abi_minor, TARS_ABI_MAJOR, TARS_ABI_MINOR);
     return 0;
 }
 
@@ -512,7 +512,7 @@ loader_stage(struct loader *l, const char *path, const char *pin, struct lib *ou
     else if (len < 4 || memcmp(data, "\177ELF", 4) != 0)
         rc = tars__errf(err, errlen, TARS_EINVAL, "%s is not an ELF shared object", path);
     else
-        rc = check_sdk_need(path, data, len, err, errlen);
+        rc = check_sdk_need(data, len, err, errlen);
     if (!rc)
         rc = ensure_cache(l, err, errlen);
     if (!rc)

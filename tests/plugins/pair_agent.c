@@ -83,7 +83,7 @@ load(tars_agent *a, tars_blob_reader *r)
 }
 
 TARS_OPS(tars_agent_ops, ops, .create = create, .destroy = destroy, .act = act, .observe = observe,
-         .save = save, .load = load, );
+         .save = save, .load = load);
 
 static const tars_plugin_info info = {
     .struct_size = sizeof(tars_plugin_info),
