@@ -7,7 +7,8 @@ set -eu
 build_pkgs="gcc make cmake pkg-config clang-format
 libuv1-dev libopenblas-dev liblmdb-dev libcivetweb-dev liburcu-dev
 libjansson-dev libsodium-dev libcurl4-openssl-dev libjs-chart.js"
-test_pkgs="perl python3 lmdb-utils valgrind clang curl chromium nginx openssl wrk"
+# abigail-tools: abidiff, which holds libtars-sdk to its ABI baseline (tests/integration/abi_sdk.sh).
+test_pkgs="perl python3 lmdb-utils valgrind clang curl chromium nginx openssl wrk abigail-tools"
 bench_pkgs="wrk"
 
 group=${1:-all}

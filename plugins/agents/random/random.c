@@ -170,7 +170,7 @@ random_load(tars_agent *a, tars_blob_reader *r)
 }
 
 TARS_OPS(tars_agent_ops, random_ops, .create = random_create, .destroy = random_destroy,
-         .act = random_act, .observe = random_observe, .save = random_save, .load = random_load, );
+         .act = random_act, .observe = random_observe, .save = random_save, .load = random_load);
 
 TARS_PLUGIN(.kind = TARS_KIND_AGENT, .name = "random", .version = "1.0.0",
             .description = "Uniformly random actions over any action space (a baseline).",
