@@ -8,6 +8,8 @@
  * lower bound. Structs embedded in others or passed in arrays (space, parameter definition,
  * metric, tensor, rng) have a fixed stride: their size is exact. A failure here is an ABI
  * break: move the new field to the end, or to a reserved slot (docs/plugin-guide.md, "ABI").
+ * The solver, tuner and exporter tables are provisional (their headers say so): the issue that
+ * freezes one may change it once, with these lines and tests/abi/ in the same commit.
  */
 #include <stddef.h>
 #include <stdint.h>
