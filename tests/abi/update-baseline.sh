@@ -6,7 +6,7 @@
 set -eu
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 B=${1:-$SRC/build}
-abidw --no-corpus-path --no-comp-dir-path --no-show-locs --drop-private-types --headers-dir "$SRC/sdk/include/tars" \
+abidw --load-all-types --no-corpus-path --no-comp-dir-path --no-show-locs --drop-private-types --headers-dir "$SRC/sdk/include/tars" \
 	--out-file "$SRC/tests/abi/libtars-sdk.abi" "$B/lib/libtars-sdk.so.1"
 # Translation units are named by path: keep the file free of this checkout's location.
 sed -i "s|path='$SRC/|path='|g" "$SRC/tests/abi/libtars-sdk.abi"
