@@ -27,6 +27,7 @@ agent_create(tars_ctx *ctx, const tars_env_spec *spec, uint32_t n_envs, const ta
     if (!a)
         return TARS_ENOMEM;
     a->n_actions = spec->act.dim;
+    tars_log(ctx, TARS_LOG_INFO, "abi10-agent plays %u actions", a->n_actions);
     *out = a;
     return 0;
 }

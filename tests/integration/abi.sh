@@ -18,9 +18,12 @@ for kind in agent env solver tuner exporter; do
 	check "  lists the $kind as loaded, ABI 1.0" grep -qE "^abi10-$kind +$kind +1\.0\.0 +1\.0 +ok$" "$TMP/out"
 done
 
-"$TARSD" train --manifests "$TMP/m" --plugins "$TP/abi" --agent abi10-agent --env abi10-env \
-	--n-envs 4 --steps 400 --json >"$TMP/train.json" 2>"$TMP/err"
+"$TARSD" train --log-format json --manifests "$TMP/m" --plugins "$TP/abi" --agent abi10-agent \
+	--env abi10-env --n-envs 4 --steps 400 --json >"$TMP/train.json" 2>"$TMP/err"
 ok $? "tarsd train runs the frozen-1.0 agent on the frozen-1.0 env"
+# The host's log sink reaches the plugin through libtars-sdk (not its stderr fallback).
+check "  the agent's tars_log line goes through the host's log" contains "$TMP/err" \
+	'"level":"info","source":"train","msg":"abi10-agent plays 2 actions"}'
 check "  for the steps asked" test "$(json steps <"$TMP/train.json")" = 400
 # 400 steps are 100 of 4 copies; episodes last 10 steps: 40 episodes, each of return 10.
 check "  ending the episodes the 1.0 env defines" test "$(json episodes <"$TMP/train.json")" = 40
