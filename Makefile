@@ -22,7 +22,7 @@ all: build
 
 # Installs missing Debian packages (packaging/deps.sh) only when something is not found.
 PKGS  = libuv jansson lmdb liburcu-memb libsodium libcurl openblas
-TOOLS = prove mdb_stat valgrind clang curl clang-format nginx openssl wrk python3
+TOOLS = prove mdb_stat valgrind clang curl clang-format nginx openssl wrk python3 abidiff
 deps:
 	@ok=1; pkg-config --exists $(PKGS) || ok=0; \
 	[ -f /usr/include/civetweb.h ] || ok=0; [ -d /usr/share/javascript/chart.js ] || ok=0; \

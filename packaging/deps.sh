@@ -8,8 +8,9 @@ build_pkgs="gcc make cmake pkg-config clang-format
 libuv1-dev libopenblas-dev liblmdb-dev libcivetweb-dev liburcu-dev
 libjansson-dev libsodium-dev libcurl4-openssl-dev libjs-chart.js"
 # libclang-rt-14-dev: the libFuzzer runtime of Debian 12's clang (14), for tests/fuzz; the clang
-# package does not pull it in. wrk and python3: the chaos suite (tests/chaos).
-test_pkgs="perl python3 lmdb-utils valgrind clang libclang-rt-14-dev curl chromium nginx openssl wrk"
+# package does not pull it in. wrk and python3: the chaos suite (tests/chaos). abigail-tools:
+# abidiff, which holds libtars-sdk to its ABI baseline (tests/integration/abi_sdk.sh).
+test_pkgs="perl python3 lmdb-utils valgrind clang libclang-rt-14-dev curl chromium nginx openssl wrk abigail-tools"
 bench_pkgs="wrk"
 
 group=${1:-all}

@@ -3,11 +3,13 @@
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "elf_needs.h"
 #include "host_side.h"
 #include "loader.h"
 #include "manifest.h"
@@ -15,22 +17,10 @@
 #define MAX_LIBRARY_BYTES (512u << 20)
 
 /*
- * Sizes of the structs as ABI 1.0 defined them: the smallest a plugin may hand us. Later
- * minors append fields; these numbers never change within major 1 (the asserts keep the
- * headers honest: a header may grow past them, never shrink below).
+ * The descriptor's size in ABI 1.0: the smallest a plugin may hand us. Later minors append
+ * fields; within major 1 this never changes (sdk/src/abi_layout.c holds every 1.0 offset).
  */
-#define INFO_SIZE_1_0         120u
-#define ENV_OPS_SIZE_1_0      96u
-#define AGENT_OPS_SIZE_1_0    96u
-#define SOLVER_OPS_SIZE_1_0   64u
-#define TUNER_OPS_SIZE_1_0    96u
-#define EXPORTER_OPS_SIZE_1_0 80u
-_Static_assert(sizeof(tars_plugin_info) >= INFO_SIZE_1_0, "descriptor shrank");
-_Static_assert(sizeof(tars_env_ops) >= ENV_OPS_SIZE_1_0, "env ops shrank");
-_Static_assert(sizeof(tars_agent_ops) >= AGENT_OPS_SIZE_1_0, "agent ops shrank");
-_Static_assert(sizeof(tars_solver_ops) >= SOLVER_OPS_SIZE_1_0, "solver ops shrank");
-_Static_assert(sizeof(tars_tuner_ops) >= TUNER_OPS_SIZE_1_0, "tuner ops shrank");
-_Static_assert(sizeof(tars_exporter_ops) >= EXPORTER_OPS_SIZE_1_0, "exporter ops shrank");
+#define INFO_SIZE_1_0 120u
 
 /* Reserved slots must be zero: a later minor may give them a meaning. */
 static int
@@ -221,116 +211,185 @@ place_copy(struct loader *l, const char *sha, const unsigned char *data, size_t 
     return tars__errf(err, errlen, TARS_EIO, "too many copies of %s in %s", sha, l->cache_dir);
 }
 
-static int
-check_ops(const tars_plugin_info *info, char *err, size_t errlen)
+/* What an op of a kind's table must satisfy. */
+enum op_need {
+    OP_ALWAYS,     /* must be set */
+    OP_PAIRED,     /* set together with the op at `other`, or neither */
+    OP_FOR_INPUTS, /* must be set when the exporter's inputs include `input` */
+};
+
+struct op_rule {
+    const char *name; /* as the refusal says it */
+    size_t at;        /* offset of the function pointer */
+    enum op_need need;
+    size_t other;   /* OP_PAIRED: offset of its twin */
+    uint32_t input; /* OP_FOR_INPUTS: the TARS_EXPORT_* bit */
+};
+
+#define MAX_OP_RULES 8
+
+/* One kind's table: its sizes, its reserved fields and the rules of its ops. */
+struct kind_rules {
+    uint32_t kind;
+    uint32_t size_1_0;  /* the smallest table a plugin may hand us */
+    size_t host_size;   /* sizeof the table in this host's headers */
+    size_t reserved0;   /* offset of the uint32_t reserved0, or 0 when the kind has none */
+    size_t reserved_at; /* the reserved pointer slots */
+    size_t reserved_len;
+    struct op_rule ops[MAX_OP_RULES];
+};
+
+#define ALWAYS(T, op)                         \
+    {                                         \
+#op, offsetof(T, op), OP_ALWAYS, 0, 0 \
+    }
+#define PAIRED(T, a, b)                                                                  \
+    {                                                                                    \
+#a " and " #b " (both or neither)", offsetof(T, a), OP_PAIRED, offsetof(T, b), 0 \
+    }
+#define FOR_INPUTS(T, op, bit)                      \
+    {                                               \
+#op, offsetof(T, op), OP_FOR_INPUTS, 0, bit \
+    }
+#define RESERVED(T) offsetof(T, reserved), sizeof(((T *)0)->reserved)
+
+static const struct kind_rules kind_rules[] = {
+    {TARS_KIND_ENV,
+     96,
+     sizeof(tars_env_ops),
+     offsetof(tars_env_ops, reserved0),
+     RESERVED(tars_env_ops),
+     {ALWAYS(tars_env_ops, create), ALWAYS(tars_env_ops, destroy), ALWAYS(tars_env_ops, spec),
+      ALWAYS(tars_env_ops, reset), ALWAYS(tars_env_ops, step), PAIRED(tars_env_ops, save, load)}},
+    {TARS_KIND_AGENT,
+     96,
+     sizeof(tars_agent_ops),
+     offsetof(tars_agent_ops, reserved0),
+     RESERVED(tars_agent_ops),
+     {ALWAYS(tars_agent_ops, create), ALWAYS(tars_agent_ops, destroy), ALWAYS(tars_agent_ops, act),
+      ALWAYS(tars_agent_ops, observe), ALWAYS(tars_agent_ops, save), ALWAYS(tars_agent_ops, load)}},
+    {TARS_KIND_SOLVER,
+     64,
+     sizeof(tars_solver_ops),
+     offsetof(tars_solver_ops, reserved0),
+     RESERVED(tars_solver_ops),
+     {ALWAYS(tars_solver_ops, create), ALWAYS(tars_solver_ops, destroy),
+      ALWAYS(tars_solver_ops, solve)}},
+    {TARS_KIND_TUNER,
+     96,
+     sizeof(tars_tuner_ops),
+     offsetof(tars_tuner_ops, reserved0),
+     RESERVED(tars_tuner_ops),
+     {ALWAYS(tars_tuner_ops, create), ALWAYS(tars_tuner_ops, destroy), ALWAYS(tars_tuner_ops, ask),
+      ALWAYS(tars_tuner_ops, tell), ALWAYS(tars_tuner_ops, report),
+      PAIRED(tars_tuner_ops, save, load)}},
+    {TARS_KIND_EXPORTER,
+     80,
+     sizeof(tars_exporter_ops),
+     0,
+     RESERVED(tars_exporter_ops),
+     {ALWAYS(tars_exporter_ops, create), ALWAYS(tars_exporter_ops, destroy),
+      ALWAYS(tars_exporter_ops, content_type),
+      FOR_INPUTS(tars_exporter_ops, metrics, TARS_EXPORT_METRICS),
+      FOR_INPUTS(tars_exporter_ops, tensors, TARS_EXPORT_TENSORS)}},
+};
+
+static const struct kind_rules *
+rules_for(uint32_t kind)
 {
-    const void *ops = info->ops;
-    if (!ops)
+    for (size_t i = 0; i < sizeof kind_rules / sizeof kind_rules[0]; i++)
+        if (kind_rules[i].kind == kind)
+            return &kind_rules[i];
+    return NULL;
+}
+
+/* Whether the pointer-sized slot at `at` of table is set (ops and content_type alike). */
+static int
+slot_set(const void *table, size_t at)
+{
+    const void *p;
+    memcpy(&p, (const char *)table + at, sizeof p);
+    return p != NULL;
+}
+
+/* The name of the first op `ops` (the host's zero-filled copy) lacks, or NULL. */
+static const char *
+missing_op(const struct kind_rules *k, const void *ops)
+{
+    uint32_t inputs = 0;
+    if (k->kind == TARS_KIND_EXPORTER)
+        inputs = ((const tars_exporter_ops *)ops)->inputs;
+    for (const struct op_rule *r = k->ops; r < k->ops + MAX_OP_RULES && r->name; r++) {
+        int set = slot_set(ops, r->at);
+        if ((r->need == OP_ALWAYS && !set) ||
+            (r->need == OP_PAIRED && set != slot_set(ops, r->other)) ||
+            (r->need == OP_FOR_INPUTS && (inputs & r->input) && !set))
+            return r->name;
+    }
+    if (k->kind == TARS_KIND_EXPORTER && !inputs)
+        return "inputs";
+    return NULL;
+}
+
+/*
+ * Copies the plugin's ops table into abi->ops: min(its struct_size, ours) bytes, the rest zero,
+ * so ops appended after the plugin was built read as NULL. Then checks the copy.
+ */
+static int
+adopt_ops(const void *plugin_ops, struct plugin_abi *abi, char *err, size_t errlen)
+{
+    const struct kind_rules *k = rules_for(abi->info.kind);
+    const char *kind = tars_kind_name(abi->info.kind);
+    if (!plugin_ops)
         return tars__errf(err, errlen, TARS_ESCHEMA, "descriptor has no ops table");
-    uint32_t size = *(const uint32_t *)ops;
-    const char *missing = NULL;
-    uint32_t need = 0;
-    int reserved_ok = 1;
-    switch (info->kind) {
-    case TARS_KIND_ENV: {
-        const tars_env_ops *o = ops;
-        need = ENV_OPS_SIZE_1_0;
-        reserved_ok = size < need || (!o->reserved0 && RESERVED_ZERO(o, reserved));
-        if (size >= need)
-            missing = !o->create               ? "create"
-                      : !o->destroy            ? "destroy"
-                      : !o->spec               ? "spec"
-                      : !o->reset              ? "reset"
-                      : !o->step               ? "step"
-                      : (!o->save != !o->load) ? "save and load (both or neither)"
-                                               : NULL;
-        break;
-    }
-    case TARS_KIND_AGENT: {
-        const tars_agent_ops *o = ops;
-        need = AGENT_OPS_SIZE_1_0;
-        reserved_ok = size < need || (!o->reserved0 && RESERVED_ZERO(o, reserved));
-        if (size >= need)
-            missing = !o->create    ? "create"
-                      : !o->destroy ? "destroy"
-                      : !o->act     ? "act"
-                      : !o->observe ? "observe"
-                      : !o->save    ? "save"
-                      : !o->load    ? "load"
-                                    : NULL;
-        break;
-    }
-    case TARS_KIND_SOLVER: {
-        const tars_solver_ops *o = ops;
-        need = SOLVER_OPS_SIZE_1_0;
-        reserved_ok = size < need || (!o->reserved0 && RESERVED_ZERO(o, reserved));
-        if (size >= need)
-            missing = !o->create ? "create" : !o->destroy ? "destroy" : !o->solve ? "solve" : NULL;
-        break;
-    }
-    case TARS_KIND_TUNER: {
-        const tars_tuner_ops *o = ops;
-        need = TUNER_OPS_SIZE_1_0;
-        reserved_ok = size < need || (!o->reserved0 && RESERVED_ZERO(o, reserved));
-        if (size >= need)
-            missing = !o->create               ? "create"
-                      : !o->destroy            ? "destroy"
-                      : !o->ask                ? "ask"
-                      : !o->tell               ? "tell"
-                      : !o->report             ? "report"
-                      : (!o->save != !o->load) ? "save and load (both or neither)"
-                                               : NULL;
-        break;
-    }
-    case TARS_KIND_EXPORTER: {
-        const tars_exporter_ops *o = ops;
-        need = EXPORTER_OPS_SIZE_1_0;
-        reserved_ok = size < need || RESERVED_ZERO(o, reserved);
-        if (size >= need)
-            missing = !o->create                                           ? "create"
-                      : !o->destroy                                        ? "destroy"
-                      : !o->content_type                                   ? "content_type"
-                      : !o->inputs                                         ? "inputs"
-                      : ((o->inputs & TARS_EXPORT_METRICS) && !o->metrics) ? "metrics"
-                      : ((o->inputs & TARS_EXPORT_TENSORS) && !o->tensors) ? "tensors"
-                                                                           : NULL;
-        break;
-    }
-    }
-    if (size < need)
+    uint32_t size;
+    memcpy(&size, plugin_ops, sizeof size);
+    if (size < k->size_1_0)
         return tars__errf(err, errlen, TARS_EABI,
-                          "%s ops table of %u bytes is smaller than ABI 1.0's %u",
-                          tars_kind_name(info->kind), size, need);
-    if (!reserved_ok)
+                          "%s ops table of %u bytes is smaller than ABI 1.0's %u", kind, size,
+                          k->size_1_0);
+    memset(&abi->ops, 0, sizeof abi->ops);
+    memcpy(&abi->ops, plugin_ops, size < k->host_size ? size : k->host_size);
+    abi->info.ops = &abi->ops;
+    uint32_t reserved0 = 0;
+    if (k->reserved0)
+        memcpy(&reserved0, (const char *)&abi->ops + k->reserved0, sizeof reserved0);
+    if (reserved0 || !all_zero((const char *)&abi->ops + k->reserved_at, k->reserved_len))
         return tars__errf(err, errlen, TARS_EABI,
-                          "%s ops table sets reserved fields (built for a newer ABI?)",
-                          tars_kind_name(info->kind));
+                          "%s ops table sets reserved fields (built for a newer ABI?)", kind);
+    const char *missing = missing_op(k, &abi->ops);
     if (missing)
-        return tars__errf(err, errlen, TARS_ESCHEMA, "%s ops table lacks %s",
-                          tars_kind_name(info->kind), missing);
+        return tars__errf(err, errlen, TARS_ESCHEMA, "%s ops table lacks %s", kind, missing);
     return 0;
 }
 
-int
-loader_check_info(const tars_plugin_info *info, char *err, size_t errlen)
+/* The ABI numbers and the descriptor's size, read before anything else of it. */
+static int
+check_abi(const tars_plugin_info *info, char *err, size_t errlen)
 {
-    /* struct_size and the ABI numbers sit first in every ABI major: read them before the rest. */
     if (info->abi_major != TARS_ABI_MAJOR)
         return tars__errf(err, errlen, TARS_EABI,
                           "built for ABI %u.%u; this host loads ABI %u.x only", info->abi_major,
                           info->abi_minor, TARS_ABI_MAJOR);
     if (info->abi_minor > TARS_ABI_MINOR)
         return tars__errf(err, errlen, TARS_EABI,
-                          "built for ABI %u.%u, newer than this host's %u.%u; upgrade tars",
+                          "built for ABI %u.%u, this tarsd has %u.%u; upgrade tars",
                           info->abi_major, info->abi_minor, TARS_ABI_MAJOR, TARS_ABI_MINOR);
     if (info->struct_size < INFO_SIZE_1_0)
         return tars__errf(err, errlen, TARS_EABI,
                           "descriptor of %u bytes is smaller than ABI 1.0's %u", info->struct_size,
                           INFO_SIZE_1_0);
+    return 0;
+}
+
+/* The descriptor's own fields: kind, name, version, description, parameter schema. */
+static int
+check_descriptor(const tars_plugin_info *info, char *err, size_t errlen)
+{
     if (!RESERVED_ZERO(info, reserved))
         return tars__errf(err, errlen, TARS_EABI,
                           "descriptor sets reserved fields (built for a newer ABI?)");
-    if (!tars_kind_name(info->kind))
+    if (!tars_kind_name(info->kind) || !rules_for(info->kind))
         return tars__errf(err, errlen, TARS_ESCHEMA, "descriptor has unknown kind %u", info->kind);
     if (!manifest_name_ok(info->name))
         return tars__errf(err, errlen, TARS_ESCHEMA, "descriptor name is missing or not [a-z0-9-]");
@@ -347,7 +406,31 @@ loader_check_info(const tars_plugin_info *info, char *err, size_t errlen)
     char why[256];
     if (tars_params_check_schema(info->params, info->n_params, why, sizeof why))
         return tars__errf(err, errlen, TARS_ESCHEMA, "bad parameter schema: %s", why);
-    return check_ops(info, err, errlen);
+    return 0;
+}
+
+int
+loader_adopt(const tars_plugin_info *info, struct plugin_abi *abi, char *err, size_t errlen)
+{
+    memset(abi, 0, sizeof *abi);
+    /* struct_size and the ABI numbers sit first in every ABI major: read them before the rest. */
+    int rc = check_abi(info, err, errlen);
+    if (rc)
+        return rc;
+    memcpy(&abi->info, info,
+           info->struct_size < sizeof abi->info ? info->struct_size : sizeof abi->info);
+    abi->info.ops = NULL; /* only ever the host's copy, set by adopt_ops */
+    rc = check_descriptor(&abi->info, err, errlen);
+    if (!rc)
+        rc = adopt_ops(info->ops, abi, err, errlen);
+    return rc;
+}
+
+int
+loader_check_info(const tars_plugin_info *info, char *err, size_t errlen)
+{
+    struct plugin_abi abi;
+    return loader_adopt(info, &abi, err, errlen);
 }
 
 /* Empties lib but for its sha256, which callers report with a refusal. */
@@ -379,8 +462,32 @@ release(struct lib *lib)
         unlink(lib->copy);
         free(lib->copy);
     }
+    free(lib->abi);
     keep_sha_only(lib);
     return resident;
+}
+
+/*
+ * Refuses a file linked against a newer libtars-sdk than this host's before dlopen would fail
+ * on it with "undefined symbol" or "version not found". A file whose section headers cannot
+ * be read is left to dlopen, which says more about it.
+ */
+static int
+check_sdk_need(const unsigned char *data, size_t len, char *err, size_t errlen)
+{
+    struct sdk_need need;
+    if (elf_sdk_need(data, len, &need) || !need.found)
+        return 0;
+    if (need.so_major != TARS_ABI_MAJOR || (need.abi_major && need.abi_major != TARS_ABI_MAJOR))
+        return tars__errf(err, errlen, TARS_EABI,
+                          "built for ABI %u.x (libtars-sdk.so.%u); this host loads ABI %u.x only",
+                          need.abi_major ? need.abi_major : need.so_major, need.so_major,
+                          TARS_ABI_MAJOR);
+    if (need.abi_minor > TARS_ABI_MINOR)
+        return tars__errf(err, errlen, TARS_EABI,
+                          "built for ABI %u.%u, this tarsd has %u.%u; upgrade tars", need.abi_major,
+                          need.abi_minor, TARS_ABI_MAJOR, TARS_ABI_MINOR);
+    return 0;
 }
 
 int
@@ -404,6 +511,8 @@ loader_stage(struct loader *l, const char *path, const char *pin, struct lib *ou
                         out->sha256);
     else if (len < 4 || memcmp(data, "\177ELF", 4) != 0)
         rc = tars__errf(err, errlen, TARS_EINVAL, "%s is not an ELF shared object", path);
+    else
+        rc = check_sdk_need(data, len, err, errlen);
     if (!rc)
         rc = ensure_cache(l, err, errlen);
     if (!rc)
@@ -436,14 +545,20 @@ loader_map(struct loader *l, const char *path, struct lib *lib, char *err, size_
             TARS_PLUGIN_ENTRY);
         goto fail;
     }
-    lib->info = init();
-    if (!lib->info) {
+    const tars_plugin_info *plugin_info = init();
+    if (!plugin_info) {
         rc = tars__errf(err, errlen, TARS_EABI, "%s: %s returned NULL", path, TARS_PLUGIN_ENTRY);
         goto fail;
     }
-    rc = loader_check_info(lib->info, err, errlen);
+    lib->abi = malloc(sizeof *lib->abi);
+    if (!lib->abi) {
+        rc = tars__errf(err, errlen, TARS_ENOMEM, "out of memory loading %s", path);
+        goto fail;
+    }
+    rc = loader_adopt(plugin_info, lib->abi, err, errlen);
     if (rc)
         goto fail;
+    lib->info = &lib->abi->info;
     return 0;
 fail:
     release(lib);

@@ -23,10 +23,29 @@ struct loader {
     char *cache_dir; /* created on first use, removed by loader_fini */
 };
 
+/*
+ * The host's copies of a plugin's descriptor and ops table, each zero-filled past the
+ * struct_size the plugin compiled in: a field or op that a later minor appends reads as zero
+ * (NULL) for an older plugin instead of past the end of its table. info.ops points at ops. The
+ * host calls plugins only through these copies; their strings and parameter table still live
+ * in the mapped library.
+ */
+struct plugin_abi {
+    tars_plugin_info info;
+    union {
+        tars_env_ops env;
+        tars_agent_ops agent;
+        tars_solver_ops solver;
+        tars_tuner_ops tuner;
+        tars_exporter_ops exporter;
+    } ops;
+};
+
 struct lib {
     char sha256[65];
     void *handle;                 /* NULL until mapped */
-    const tars_plugin_info *info; /* in the mapped library: valid until loader_close */
+    const tars_plugin_info *info; /* &abi->info: valid until loader_close */
+    struct plugin_abi *abi;       /* the host's copies (heap: a struct lib may be moved) */
     char *copy;                   /* the content-addressed copy; removed by loader_close */
 };
 
@@ -40,10 +59,12 @@ void loader_fini(struct loader *l);
 int loader_open(struct loader *l, const char *path, const char *pin, struct lib *out, char *err,
                 size_t errlen);
 /*
- * loader_open in two halves. loader_stage reads path, hashes it, checks the pin and the ELF
- * magic and writes the copy (out->copy), mapping nothing. loader_map dlopens a staged copy and
- * checks its descriptor (path only names the file in messages). Each fails like loader_open:
- * a negative tars_error, one sentence in err, and lib empty but for its sha256.
+ * loader_open in two halves. loader_stage reads path, hashes it, checks the pin, the ELF
+ * magic and which libtars-sdk it needs (elf_needs.h: a plugin that needs a newer SDK than this
+ * host's is refused here, in one sentence) and writes the copy (out->copy), mapping nothing.
+ * loader_map dlopens a staged copy and checks its descriptor (path only names the file in
+ * messages). Each fails like loader_open: a negative tars_error, one sentence in err, and lib empty
+ * but for its sha256.
  */
 int loader_stage(struct loader *l, const char *path, const char *pin, struct lib *out, char *err,
                  size_t errlen);
@@ -55,9 +76,12 @@ int loader_map(struct loader *l, const char *path, struct lib *lib, char *err, s
 int loader_close(struct lib *lib);
 
 /*
- * The ABI and descriptor checks alone: ABI major equal, minor not newer, sizes, kind, name
- * and version syntax, parameter schema, ops table complete for its kind.
+ * Checks a plugin's descriptor and copies it and its ops table into abi (above): ABI major
+ * equal, minor not newer, sizes, kind, name and version syntax, parameter schema, reserved
+ * fields zero, ops table complete for its kind. On failure abi is not usable.
  */
+int loader_adopt(const tars_plugin_info *info, struct plugin_abi *abi, char *err, size_t errlen);
+/* loader_adopt into a scratch copy: the checks alone. */
 int loader_check_info(const tars_plugin_info *info, char *err, size_t errlen);
 
 /* SHA-256 of a file as 64 hex digits. */

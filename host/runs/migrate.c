@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 #include "clock.h"
+#include "env_spec.h"
 #include "migrate.h"
 #include "plugin_error.h"
 #include "params_json.h"
@@ -145,24 +146,6 @@ migrate_agent(struct run *r, struct swap_order *o)
     old_ops->destroy(old);
 }
 
-/* The agent was built for the old env's spaces: the new build must keep them. */
-static int
-same_spaces(const tars_env_spec *a, const tars_env_spec *b, char *why, size_t len)
-{
-    if (a->n_agents != b->n_agents)
-        return snprintf(why, len, "%u agents instead of %u", b->n_agents, a->n_agents), 0;
-    if (a->obs.type != b->obs.type || a->obs.dim != b->obs.dim)
-        return snprintf(why, len, "observations of %u floats instead of %u", b->obs.dim,
-                        a->obs.dim),
-               0;
-    if (a->act.type != b->act.type || a->act.dim != b->act.dim)
-        return snprintf(why, len, "another action space (%s of %u instead of %s of %u)",
-                        b->act.type == TARS_SPACE_BOX ? "box" : "discrete", b->act.dim,
-                        a->act.type == TARS_SPACE_BOX ? "box" : "discrete", a->act.dim),
-               0;
-    return 1;
-}
-
 /* Creates the new env instance and loads the old one's blob into it. */
 static int
 fresh_env(struct run *r, struct swap_order *o, const void *blob, size_t len, tars_env **out)
@@ -182,10 +165,14 @@ fresh_env(struct run *r, struct swap_order *o, const void *blob, size_t len, tar
     tars_env_spec spec = {0};
     if (!rc) {
         nops->spec(*out, &spec);
-        if (!same_spaces(&r->spec, &spec, why, sizeof why)) {
+        /* What a create would refuse, and spaces the running agent was not built for. */
+        rc = env_spec_check(&spec, why, sizeof why);
+        if (!rc)
+            rc = env_spec_same(&r->spec, &spec, why, sizeof why);
+        if (rc) {
             snprintf(o->error, sizeof o->error, "env '%s' %s reports %s", to->info->name,
                      to->info->version, why);
-            rc = o->rc = TARS_EINVAL;
+            o->rc = rc;
         }
     }
     if (rc) {

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "clock.h"
+#include "env_spec.h"
 #include "plugin_error.h"
 #include "run.h"
 
@@ -28,28 +29,6 @@ op_error(char *err, size_t errlen, const struct plugin *p, const tars_ctx *ctx, 
          int rc)
 {
     plugin_op_error(err, errlen, p->info, PLUGIN_NAME, op, ctx, NULL, rc);
-}
-
-/* The spec an env reports must be usable and fit the buffers we size from it. */
-static int
-spec_ok(const tars_env_spec *spec, char *why, size_t len)
-{
-    const tars_space *o = &spec->obs, *a = &spec->act;
-    if (spec->n_agents == 0 || spec->n_agents > 4096)
-        return snprintf(why, len, "%u agents (1 to 4096 supported)", spec->n_agents), 0;
-    if (o->type != TARS_SPACE_BOX || o->dim == 0)
-        return snprintf(why, len, "an observation space that is not a non-empty box"), 0;
-    if ((a->type != TARS_SPACE_BOX && a->type != TARS_SPACE_DISCRETE) || a->dim == 0)
-        return snprintf(why, len, "an action space that is neither discrete nor a box"), 0;
-    uint64_t ow = (uint64_t)spec->n_agents * o->dim;
-    uint64_t aw = (uint64_t)spec->n_agents * (a->type == TARS_SPACE_BOX ? a->dim : 1);
-    if (ow > (1u << 24) || aw > (1u << 24))
-        return snprintf(why, len, "spaces of more than 2^24 floats per env"), 0;
-    if (o->reserved0 || a->reserved0 || spec->reserved0 || o->reserved[0] || o->reserved[1] ||
-        a->reserved[0] || a->reserved[1] || spec->reserved[0] || spec->reserved[1] ||
-        spec->reserved[2] || spec->reserved[3])
-        return snprintf(why, len, "reserved fields set (built for a newer ABI?)"), 0;
-    return 1;
 }
 
 int
@@ -99,9 +78,9 @@ run_create(const struct run_spec *s, struct run **out, char *err, size_t errlen)
     memset(&r->spec, 0, sizeof r->spec);
     r->eops->spec(r->env, &r->spec);
     char why[128];
-    if (!spec_ok(&r->spec, why, sizeof why)) {
+    rc = env_spec_check(&r->spec, why, sizeof why);
+    if (rc) {
         snprintf(err, errlen, "env '%s' reports %s", s->env->info->name, why);
-        rc = TARS_EINVAL;
         goto fail;
     }
     if (vecbuf_alloc(&r->buf, r->n_envs, &r->spec) ||

@@ -13,6 +13,7 @@
 #include <string.h>
 #include "tars/blob.h"
 #include "tars/error.h"
+#include "blob_layout.h"
 #include "host_side.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -86,14 +87,6 @@ crc32_ieee(const unsigned char *p, size_t n)
         c = crc_table[0][(c ^ *p++) & 0xff] ^ (c >> 8);
     return c ^ 0xffffffffu;
 }
-
-struct tars_blob_writer {
-    unsigned char *data;
-    size_t len;
-    size_t cap;
-    int failed;
-    int finished;
-};
 
 static int
 w_reserve(tars_blob_writer *w, size_t extra)
@@ -236,19 +229,6 @@ tars_blob_writer_finish(tars_blob_writer *w, const void **data, size_t *len)
     }
     *data = w->data;
     *len = w->len;
-    return 0;
-}
-
-int
-tars__blob_writer_take(tars_blob_writer *w, void **data, size_t *len)
-{
-    const void *d;
-    int rc = tars_blob_writer_finish(w, &d, len);
-    if (rc)
-        return rc;
-    *data = w->data;
-    w->data = NULL;
-    w->len = w->cap = 0;
     return 0;
 }
 

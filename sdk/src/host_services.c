@@ -1,18 +1,14 @@
-/* The services plugins call: logging, failure messages, scalars, buffers, tensor sinks. */
+/*
+ * The services plugins call: logging, failure messages, scalars, buffers, tensor sinks. The
+ * host's half (creating and reading these objects) is in host_private.c, which is not part of
+ * libtars-sdk.so.
+ */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "tars/error.h"
 #include "host_side.h"
-
-static tars__log_fn log_sink;
-
-void
-tars__set_log_sink(tars__log_fn fn)
-{
-    log_sink = fn;
-}
 
 void
 tars_log(const tars_ctx *ctx, tars_log_level level, const char *fmt, ...)
@@ -23,8 +19,10 @@ tars_log(const tars_ctx *ctx, tars_log_level level, const char *fmt, ...)
     vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
     tars__escape_line(raw, msg, sizeof msg);
-    if (log_sink) {
-        log_sink(ctx, level, msg);
+    /* The sink travels in the context (set by the host's tars__ctx_new): libtars-sdk keeps no
+     * state of the host's, so the host needs no hook into it (host_side.h). */
+    if (ctx && ctx->log) {
+        ctx->log(ctx, level, msg);
         return;
     }
     static const char *const names[] = {"debug", "info", "warn", "error"};
@@ -48,36 +46,6 @@ const char *
 tars_ctx_name(const tars_ctx *ctx)
 {
     return ctx ? ctx->name : "";
-}
-
-tars_ctx *
-tars__ctx_new(const char *name, void *host_data)
-{
-    tars_ctx *ctx = calloc(1, sizeof *ctx);
-    if (!ctx)
-        return NULL;
-    snprintf(ctx->name, sizeof ctx->name, "%s", name ? name : "");
-    ctx->host_data = host_data;
-    return ctx;
-}
-
-void
-tars__ctx_free(tars_ctx *ctx)
-{
-    free(ctx);
-}
-
-const char *
-tars__ctx_error(const tars_ctx *ctx)
-{
-    return ctx ? ctx->error : "";
-}
-
-void
-tars__ctx_clear_error(tars_ctx *ctx)
-{
-    if (ctx)
-        ctx->error[0] = '\0';
 }
 
 static int
@@ -109,25 +77,6 @@ tars_scalar(tars_scalars *s, const char *name, double value)
     strcpy(it->name, name);
     it->value = value;
     return 0;
-}
-
-void
-tars__scalars_reset(tars_scalars *s)
-{
-    s->n = 0;
-}
-
-void
-tars__buf_init(tars_buf *b)
-{
-    memset(b, 0, sizeof *b);
-}
-
-void
-tars__buf_free(tars_buf *b)
-{
-    free(b->data);
-    memset(b, 0, sizeof *b);
 }
 
 static int

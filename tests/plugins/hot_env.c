@@ -87,14 +87,8 @@ step(tars_env *e, const tars_params *p, const tars_actions *a, tars_step_out *ou
     return 0;
 }
 
-static const tars_env_ops ops = {
-    .struct_size = sizeof(tars_env_ops),
-    .create = create,
-    .destroy = destroy,
-    .spec = spec,
-    .reset = reset,
-    .step = step,
-};
+TARS_OPS(tars_env_ops, ops, .create = create, .destroy = destroy, .spec = spec, .reset = reset,
+         .step = step);
 
 TARS_PLUGIN(.kind = TARS_KIND_ENV, .name = "hotenv", .version = HOT_VERSION,
             .description = "The code-swap test env (it cannot save its state).", .ops = &ops)

@@ -82,15 +82,8 @@ load(tars_agent *a, tars_blob_reader *r)
     return tars_blob_get_u64(r, &a->steps);
 }
 
-static const tars_agent_ops ops = {
-    .struct_size = sizeof(tars_agent_ops),
-    .create = create,
-    .destroy = destroy,
-    .act = act,
-    .observe = observe,
-    .save = save,
-    .load = load,
-};
+TARS_OPS(tars_agent_ops, ops, .create = create, .destroy = destroy, .act = act, .observe = observe,
+         .save = save, .load = load);
 
 static const tars_plugin_info info = {
     .struct_size = sizeof(tars_plugin_info),

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "elf_needs.h"
 #include "registry.h"
 #include "tap.h"
 
@@ -75,7 +76,7 @@ refusals(void)
     refused("testagent", "agent", "test-abi_major.so", NULL,
             "built for ABI 2.0; this host loads ABI 1.x only", "wrong ABI major refused");
     refused("testagent", "agent", "test-abi_minor.so", NULL,
-            "built for ABI 1.1, newer than this host's 1.0; upgrade tars", "newer minor refused");
+            "built for ABI 1.1, this tarsd has 1.0; upgrade tars", "newer minor refused");
     refused("testagent", "agent", "test-no_entry.so", NULL, "has no entry symbol tars_plugin_init",
             "missing entry symbol refused");
     refused("testagent", "agent", "test-null_info.so", NULL, "tars_plugin_init returned NULL",
@@ -205,6 +206,47 @@ loads(void)
     registry_free(&r);
 }
 
+/* Reads a whole file for elf_sdk_need; NULL when it cannot. */
+static unsigned char *
+read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char *buf = f ? malloc(16u << 20) : NULL;
+    *len = buf ? fread(buf, 1, 16u << 20, f) : 0;
+    if (f)
+        fclose(f);
+    return buf;
+}
+
+/* Which libtars-sdk a file needs, read from its bytes, and what a damaged file gives. */
+static void
+sdk_needs(void)
+{
+    struct sdk_need need;
+    size_t len;
+    unsigned char *data = read_all(TEST_PLUGIN_DIR "/test-good.so", &len);
+    ok(data && elf_sdk_need(data, len, &need) == 0, "a 1.0 plugin's version needs are read");
+    ok(need.found && need.so_major == 1 && need.abi_major == 1 && need.abi_minor == 0,
+       "  it needs TARS_SDK_1.0 of libtars-sdk.so.1");
+    /* Every prefix of the file, and the file with its section table pointed past its end,
+     * must be reported as malformed or read in bounds (ASan watches), never crash. */
+    int bad = 0;
+    for (size_t cut = 0; data && cut < len; cut += 97)
+        bad +=
+            elf_sdk_need(data, cut, &need) != 0 && elf_sdk_need(data, cut, &need) != TARS_EFORMAT;
+    ok(!bad, "truncated copies are refused as TARS_EFORMAT or read in bounds");
+    if (data && len > 0x30) {
+        memset(data + 0x28, 0xff, 8); /* e_shoff */
+        ok(elf_sdk_need(data, len, &need) == TARS_EFORMAT,
+           "a section table past the end is refused");
+    }
+    free(data);
+    data = read_all(TEST_PLUGIN_DIR "/abi11/abi11-agent.so", &len);
+    ok(data && elf_sdk_need(data, len, &need) == 0 && need.abi_major == 1 && need.abi_minor == 1,
+       "a plugin linked against libtars-sdk 1.1 needs TARS_SDK_1.1");
+    free(data);
+}
+
 int
 main(void)
 {
@@ -217,6 +259,7 @@ main(void)
     write_file(fake, "this is not a shared object\n");
     refusals();
     loads();
+    sdk_needs();
     sh("rm -rf %s%s", tmp, "");
     return done_testing();
 }

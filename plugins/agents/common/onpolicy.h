@@ -81,20 +81,13 @@ double onp_progress(const tars_agent *a, const tars_params *p);
 void onp_normalize(float *adv, uint32_t n);
 
 /* Ops table and descriptor boilerplate for an on-policy algorithm. */
-#define ONPOLICY_AGENT_OPS(name, algo)                                                   \
-    static int name##_create(tars_ctx *ctx, const tars_env_spec *spec, uint32_t n_envs,  \
-                             const tars_params *params, uint64_t seed, tars_agent **out) \
-    {                                                                                    \
-        return onp_create(&(algo), ctx, spec, n_envs, params, seed, out);                \
-    }                                                                                    \
-    static const tars_agent_ops name##_ops = {                                           \
-        .struct_size = sizeof(tars_agent_ops),                                           \
-        .create = name##_create,                                                         \
-        .destroy = onp_destroy,                                                          \
-        .act = onp_act,                                                                  \
-        .observe = onp_observe,                                                          \
-        .save = onp_save,                                                                \
-        .load = onp_load,                                                                \
-    }
+#define ONPOLICY_AGENT_OPS(name, algo)                                                    \
+    static int name##_create(tars_ctx *ctx, const tars_env_spec *spec, uint32_t n_envs,   \
+                             const tars_params *params, uint64_t seed, tars_agent **out)  \
+    {                                                                                     \
+        return onp_create(&(algo), ctx, spec, n_envs, params, seed, out);                 \
+    }                                                                                     \
+    TARS_OPS(tars_agent_ops, name##_ops, .create = name##_create, .destroy = onp_destroy, \
+             .act = onp_act, .observe = onp_observe, .save = onp_save, .load = onp_load)
 
 #endif

@@ -399,15 +399,8 @@ ddpg_load(tars_agent *a, tars_blob_reader *r)
     return rc;
 }
 
-static const tars_agent_ops ddpg_ops = {
-    .struct_size = sizeof(tars_agent_ops),
-    .create = ddpg_create,
-    .destroy = ddpg_destroy,
-    .act = ddpg_act,
-    .observe = ddpg_observe,
-    .save = ddpg_save,
-    .load = ddpg_load,
-};
+TARS_OPS(tars_agent_ops, ddpg_ops, .create = ddpg_create, .destroy = ddpg_destroy, .act = ddpg_act,
+         .observe = ddpg_observe, .save = ddpg_save, .load = ddpg_load);
 
 TARS_PLUGIN(.kind = TARS_KIND_AGENT, .name = "ddpg", .version = "1.0.0",
             .description = "Deep Deterministic Policy Gradient with target networks (as SB3).",

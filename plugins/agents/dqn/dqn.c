@@ -352,15 +352,8 @@ dqn_load(tars_agent *a, tars_blob_reader *r)
     return rc;
 }
 
-static const tars_agent_ops dqn_ops = {
-    .struct_size = sizeof(tars_agent_ops),
-    .create = dqn_create,
-    .destroy = dqn_destroy,
-    .act = dqn_act,
-    .observe = dqn_observe,
-    .save = dqn_save,
-    .load = dqn_load,
-};
+TARS_OPS(tars_agent_ops, dqn_ops, .create = dqn_create, .destroy = dqn_destroy, .act = dqn_act,
+         .observe = dqn_observe, .save = dqn_save, .load = dqn_load);
 
 TARS_PLUGIN(.kind = TARS_KIND_AGENT, .name = "dqn", .version = "1.0.0",
             .description = "Deep Q-Network with replay and a target network (as SB3).",

@@ -169,15 +169,8 @@ random_load(tars_agent *a, tars_blob_reader *r)
     return rc;
 }
 
-static const tars_agent_ops random_ops = {
-    .struct_size = sizeof(tars_agent_ops),
-    .create = random_create,
-    .destroy = random_destroy,
-    .act = random_act,
-    .observe = random_observe,
-    .save = random_save,
-    .load = random_load,
-};
+TARS_OPS(tars_agent_ops, random_ops, .create = random_create, .destroy = random_destroy,
+         .act = random_act, .observe = random_observe, .save = random_save, .load = random_load);
 
 TARS_PLUGIN(.kind = TARS_KIND_AGENT, .name = "random", .version = "1.0.0",
             .description = "Uniformly random actions over any action space (a baseline).",

@@ -41,21 +41,14 @@ int classic_save(const tars_env *e, tars_blob_writer *w);
 int classic_load(tars_env *e, tars_blob_reader *r);
 
 /* Defines NAME_create and NAME_ops for a definition `def`. */
-#define CLASSIC_ENV_OPS(name, def)                                                      \
-    static int name##_create(tars_ctx *ctx, const tars_params *params, uint32_t n_envs, \
-                             uint64_t seed, tars_env **out)                             \
-    {                                                                                   \
-        return classic_create(&(def), ctx, params, n_envs, seed, out);                  \
-    }                                                                                   \
-    static const tars_env_ops name##_ops = {                                            \
-        .struct_size = sizeof(tars_env_ops),                                            \
-        .create = name##_create,                                                        \
-        .destroy = classic_destroy,                                                     \
-        .spec = classic_spec,                                                           \
-        .reset = classic_reset,                                                         \
-        .step = classic_step,                                                           \
-        .save = classic_save,                                                           \
-        .load = classic_load,                                                           \
-    }
+#define CLASSIC_ENV_OPS(name, def)                                                          \
+    static int name##_create(tars_ctx *ctx, const tars_params *params, uint32_t n_envs,     \
+                             uint64_t seed, tars_env **out)                                 \
+    {                                                                                       \
+        return classic_create(&(def), ctx, params, n_envs, seed, out);                      \
+    }                                                                                       \
+    TARS_OPS(tars_env_ops, name##_ops, .create = name##_create, .destroy = classic_destroy, \
+             .spec = classic_spec, .reset = classic_reset, .step = classic_step,            \
+             .save = classic_save, .load = classic_load)
 
 #endif

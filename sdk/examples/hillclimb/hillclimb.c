@@ -230,15 +230,9 @@ hillclimb_load(tars_agent *a, tars_blob_reader *r)
     return 0;
 }
 
-static const tars_agent_ops hillclimb_ops = {
-    .struct_size = sizeof(tars_agent_ops),
-    .create = hillclimb_create,
-    .destroy = hillclimb_destroy,
-    .act = hillclimb_act,
-    .observe = hillclimb_observe,
-    .save = hillclimb_save,
-    .load = hillclimb_load,
-};
+TARS_OPS(tars_agent_ops, hillclimb_ops, .create = hillclimb_create, .destroy = hillclimb_destroy,
+         .act = hillclimb_act, .observe = hillclimb_observe, .save = hillclimb_save,
+         .load = hillclimb_load);
 
 TARS_PLUGIN(.kind = TARS_KIND_AGENT, .name = "hillclimb", .version = "1.0.0",
             .description = "Linear policy improved by hill climbing (an SDK example).",

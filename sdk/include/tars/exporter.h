@@ -1,6 +1,10 @@
 /*
  * tars/exporter.h — the exporter kind: host metrics or an agent's weights into bytes of a
  * named format (Prometheus text, safetensors, JSONL, CSV...).
+ *
+ * PROVISIONAL: tars_exporter_ops is not frozen yet. The host checks and loads exporter plugins, but
+ * nothing runs them until the issue that implements the kind freezes this table; it may change
+ * before then (the agent and env tables, and everything else of ABI 1.0, do not).
  */
 #ifndef TARS_EXPORTER_H
 #define TARS_EXPORTER_H

@@ -8,8 +8,14 @@
  *                 .description = "...", .params = cartpole_params,
  *                 .n_params = TARS_COUNTOF(cartpole_params), .ops = &cartpole_ops)
  *
- * The macro fills struct_size and the ABI numbers. Build plugins with -fvisibility=hidden so
- * that this is the only symbol they export.
+ * and the kind's ops table with TARS_OPS:
+ *
+ *     TARS_OPS(tars_env_ops, cartpole_ops, .create = cartpole_create, ...);
+ *
+ * The macros fill struct_size and the ABI numbers: never write them by hand. The host copies
+ * both structs into zero-filled ones of its own size at load, so a plugin built for an older
+ * minor reads as "no such op" for everything appended since. Build plugins with -fvisibility=hidden
+ * so that this is the only symbol they export.
  */
 #ifndef TARS_PLUGIN_H
 #define TARS_PLUGIN_H
@@ -72,6 +78,10 @@ typedef const tars_plugin_info *(*tars_plugin_init_fn)(void);
     {                                                                                           \
         return &tars__plugin_info;                                                              \
     }
+
+/* Defines the ops table `name` of C type `type` (tars_env_ops, tars_agent_ops...), static. */
+#define TARS_OPS(type, name, ...) \
+    static const type name = {.struct_size = sizeof(type), __VA_ARGS__}
 
 /*
  * Caveats — what a plugin must not do:

@@ -1,6 +1,10 @@
 /*
  * tars/solver.h — the solver kind: a problem in, a result out, both JSON text.
  * Examples: a normal-form game -> its equilibria; a point set -> its Pareto frontier.
+ *
+ * PROVISIONAL: tars_solver_ops is not frozen yet. The host checks and loads solver plugins, but
+ * nothing runs them until the issue that implements the kind freezes this table; it may change
+ * before then (the agent and env tables, and everything else of ABI 1.0, do not).
  */
 #ifndef TARS_SOLVER_H
 #define TARS_SOLVER_H

@@ -4,6 +4,10 @@
  * The search space is a tars_param_def array (usually a subset of an agent's schema with
  * narrowed ranges; TARS_PARAM_LOG marks log-scale dimensions). The host numbers trials; the
  * tuner minimises the values it is told.
+ *
+ * PROVISIONAL: tars_tuner_ops is not frozen yet. The host checks and loads tuner plugins, but
+ * nothing runs them until the issue that implements the kind freezes this table; it may change
+ * before then (the agent and env tables, and everything else of ABI 1.0, do not).
  */
 #ifndef TARS_TUNER_H
 #define TARS_TUNER_H
