@@ -47,6 +47,9 @@ int codeswap_reload(struct host *h, const char *name, const char *who, json_t **
 void codeswap_submit(struct host *h, const char *name, const char *trigger, const char *file);
 /* The last reload of plugin name (a copy), or NULL when it had none. */
 json_t *codeswap_last(struct host *h, const char *name);
+/* The builds refused while an older generation runs on: {name: {sha256 (absent when the
+ * library was not read), error, time}} (the caller's; empty when there are none). */
+json_t *codeswap_refused_builds(struct host *h);
 /* The reload events since the last call (an array, the caller's), for the stream. */
 json_t *codeswap_take_events(struct host *h);
 /* Rescans the manifest dirs (new manifests, refused plugins retried) and logs what changed. */
