@@ -221,6 +221,8 @@ place_copy(struct loader *l, const char *sha, const unsigned char *data, size_t 
     return tars__errf(err, errlen, TARS_EIO, "too many copies of %s in %s", sha, l->cache_dir);
 }
 
+/* long: one check per required op of each kind, in ABI order; issue 11 §1 makes it a table
+ * (the ABI work copies the ops tables here). */
 static int
 check_ops(const tars_plugin_info *info, char *err, size_t errlen)
 {
