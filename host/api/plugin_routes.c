@@ -3,6 +3,7 @@
  * generations and its last reload, and the reload itself (codeswap.h). Entries are read under
  * the registry's read lock; the runs using them under RCU.
  */
+#include <errno.h>
 #include <libgen.h>
 #include <string.h>
 #include "api.h"
@@ -120,13 +121,19 @@ int
 api_plugin_reload(struct api_req *q)
 {
     json_t *res = NULL;
-    int status = codeswap_reload(q->h, q->params[0], q->who.name, &res);
+    int rc = codeswap_reload(q->h, q->params[0], q->who.name, &res);
     const char *msg = json_string_value(json_object_get(res, "message"));
     const char *why = json_string_value(json_object_get(res, "error"));
-    if (status < 400) {
+    if (rc == 0) {
         snprintf(q->audit, sizeof q->audit, "%s", msg ? msg : "reloaded");
-        return api_reply(q, status, res);
+        return api_reply(q, 200, res);
     }
+    /* The HTTP status of each outcome is chosen here, and only here. */
+    int status = rc == -ENOENT      ? 404
+                 : rc == -EBUSY     ? 409
+                 : rc == -EINVAL    ? 422
+                 : rc == -ESHUTDOWN ? 503
+                                    : 500;
     const char *code = status == 404   ? "not_found"
                        : status == 409 ? "conflict"
                        : status == 422 ? "refused"

@@ -258,8 +258,24 @@ codeswap_free(struct host *h)
     h->codeswap = NULL;
 }
 
-int
-codeswap_reload(struct host *h, const char *name, const char *who, json_t **result)
+/*
+ * A job's outcome status as the error convention's code. Inside the code-swap service an
+ * outcome keeps an HTTP-like status because the audit log records one for the swaps tarsd
+ * starts itself; callers get 0 or a negative errno, and the API picks the HTTP status.
+ */
+static int
+outcome_code(int status)
+{
+    return status < 400    ? 0
+           : status == 404 ? -ENOENT
+           : status == 409 ? -EBUSY
+           : status == 422 ? -EINVAL
+           : status == 503 ? -ESHUTDOWN
+                           : -EIO;
+}
+
+static int
+reload_status(struct host *h, const char *name, const char *who, json_t **result)
 {
     struct codeswap *cs = h->codeswap;
     struct cs_job *j = cs ? job_new(name, "api", who, "") : NULL;
@@ -284,6 +300,12 @@ codeswap_reload(struct host *h, const char *name, const char *who, json_t **resu
     *result = j->result;
     free(j);
     return status;
+}
+
+int
+codeswap_reload(struct host *h, const char *name, const char *who, json_t **result)
+{
+    return outcome_code(reload_status(h, name, who, result));
 }
 
 void

@@ -36,10 +36,11 @@ void codeswap_free(struct host *h);
 
 /*
  * Reloads plugin name now (API: who is the token's name) and waits for the outcome. Returns
- * an HTTP status — 200 (reloaded, unchanged, manifest updated, or loaded after a rescan),
- * 404 (no such plugin), 409 (it cannot move: an env without save/load in use), 422 (the new
- * build was refused), 500, 503 (tarsd is stopping) — and the outcome as JSON in *result
- * (the caller's), whose "message" (and "error" on failure) says what happened.
+ * 0 (reloaded, unchanged, manifest updated, or loaded after a rescan), -ENOENT (no such
+ * plugin), -EBUSY (it cannot move: an env without save/load in use), -EINVAL (the new build
+ * was refused), -ESHUTDOWN (tarsd is stopping, or reloads are off), -EIO (out of memory,
+ * anything else) — and the outcome as JSON in *result (the caller's), whose "message" (and
+ * "error" on failure) says what happened.
  */
 int codeswap_reload(struct host *h, const char *name, const char *who, json_t **result);
 /* Queues a reload of plugin name (empty: a rescan of the manifest dirs) for a changed file;
