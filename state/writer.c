@@ -629,7 +629,7 @@ writer_start(struct writer **out, struct store *s, const struct writer_limits *l
     struct writer *w = calloc(1, sizeof *w);
     *out = NULL;
     if (!w)
-        return ENOMEM;
+        return -ENOMEM;
     w->store = s;
     w->lim = *lim;
     w->on_error = on_error;
@@ -647,7 +647,7 @@ writer_start(struct writer **out, struct store *s, const struct writer_limits *l
         pthread_cond_destroy(&w->wake);
         pthread_cond_destroy(&w->done);
         free(w);
-        return rc;
+        return -rc; /* pthread_create's code is a positive errno */
     }
     *out = w;
     return 0;

@@ -81,7 +81,8 @@ struct writer_drops {
 
 struct writer;
 
-/* Starts the writer thread. The error callback (may be NULL) reports failed batches. */
+/* Starts the writer thread. The error callback (may be NULL) reports failed batches. Returns 0,
+ * or a negative errno (-ENOMEM, -EAGAIN: no thread) with *out NULL. */
 int writer_start(struct writer **out, struct store *s, const struct writer_limits *lim,
                  void (*on_error)(const char *msg, void *arg), void *arg);
 /*

@@ -191,21 +191,20 @@ probe_bind(struct http *s, const char *host, long port, char *why, size_t len)
     return ok ? 0 : -1;
 }
 
-int
-http_start(struct http *s, const char *listen, unsigned n_threads, struct host *h, char *err,
-           size_t errlen)
+/* Whether tarsd can listen on `listen` (the address, IPv6 and TLS support, a bind that works):
+ * its host, port and family in host, *port and *v6. */
+static int
+check_listen(struct http *s, const char *listen, const struct host *h, char *host, size_t hostlen,
+             long *port, int *v6, char *err, size_t errlen)
 {
-    memset(s, 0, sizeof *s);
-    char host[64], ports_opt[96], why[256] = "";
-    long port;
-    int v6;
-    if (parse_listen(listen, host, sizeof host, &port, &v6)) {
+    char why[256] = "";
+    if (parse_listen(listen, host, hostlen, port, v6)) {
         snprintf(err, errlen,
                  "listen address '%s' is not IPV4:PORT or [IPV6]:PORT (e.g. 127.0.0.1:8080)",
                  listen);
         return -1;
     }
-    if (v6 && !mg_check_feature(8)) {
+    if (*v6 && !mg_check_feature(8)) {
         snprintf(err, errlen, "cannot listen on %s: this CivetWeb build has no IPv6 support",
                  listen);
         return -1;
@@ -217,10 +216,40 @@ http_start(struct http *s, const char *listen, unsigned n_threads, struct host *
                  h->cfg.tls_cert);
         return -1;
     }
-    if (probe_bind(s, host, port, why, sizeof why)) {
+    if (probe_bind(s, host, *port, why, sizeof why)) {
         snprintf(err, errlen, "cannot listen on %s: %s", listen, why);
         return -1;
     }
+    return 0;
+}
+
+/* The address http_stop pokes at: the bound port, loopback in place of a wildcard. */
+static void
+set_poke_address(struct http *s)
+{
+    if (s->addr.ss_family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *)&s->addr;
+        in->sin_port = htons((uint16_t)s->port);
+        if (in->sin_addr.s_addr == htonl(INADDR_ANY))
+            in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    } else if (s->addr.ss_family == AF_INET6) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&s->addr;
+        in6->sin6_port = htons((uint16_t)s->port);
+        if (memcmp(&in6->sin6_addr, &in6addr_any, sizeof in6addr_any) == 0)
+            in6->sin6_addr = in6addr_loopback;
+    }
+}
+
+int
+http_start(struct http *s, const char *listen, unsigned n_threads, struct host *h, char *err,
+           size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    char host[64], ports_opt[96], why[256] = "";
+    long port;
+    int v6;
+    if (check_listen(s, listen, h, host, sizeof host, &port, &v6, err, errlen))
+        return -1;
     snprintf(ports_opt, sizeof ports_opt, v6 ? "[%s]:%ld%s" : "%s:%ld%s", host, port,
              h->cfg.tls_cert ? "s" : "");
     char threads[16];
@@ -269,18 +298,7 @@ http_start(struct http *s, const char *listen, unsigned n_threads, struct host *
     struct mg_server_port ports[4];
     int n = mg_get_server_ports(s->ctx, 4, ports);
     s->port = n > 0 ? ports[0].port : (int)port;
-    /* The address to poke at stop: the bound port, loopback in place of a wildcard. */
-    if (s->addr.ss_family == AF_INET) {
-        struct sockaddr_in *in = (struct sockaddr_in *)&s->addr;
-        in->sin_port = htons((uint16_t)s->port);
-        if (in->sin_addr.s_addr == htonl(INADDR_ANY))
-            in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    } else if (s->addr.ss_family == AF_INET6) {
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&s->addr;
-        in6->sin6_port = htons((uint16_t)s->port);
-        if (memcmp(&in6->sin6_addr, &in6addr_any, sizeof in6addr_any) == 0)
-            in6->sin6_addr = in6addr_loopback;
-    }
+    set_poke_address(s);
     if (!h->cfg.tls_cert && s->addrlen)
         http_guard_calibrate((const struct sockaddr *)&s->addr, s->addrlen);
     if (api_install(s->ctx, h, err, errlen)) {

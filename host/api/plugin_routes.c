@@ -3,6 +3,7 @@
  * generations and its last reload, and the reload itself (codeswap.h). Entries are read under
  * the registry's read lock; the runs using them under RCU.
  */
+#include <errno.h>
 #include <libgen.h>
 #include <string.h>
 #include "api.h"
@@ -11,8 +12,13 @@
 #include "params_json.h"
 #include "rcu.h"
 
+/*
+ * One entry. status is "loaded" or "refused" (with error); a loaded plugin whose newest build
+ * was refused while this one runs on has refused_build {sha256, error, time} from refused (the
+ * code swap's list, codeswap_refused_builds), so a drop-in that did not take shows, with why.
+ */
 static json_t *
-plugin_json(const struct plugin *p)
+plugin_json(const struct plugin *p, const json_t *refused)
 {
     const tars_plugin_info *info = p->info;
     const char *name = info ? info->name : p->m.name;
@@ -30,6 +36,9 @@ plugin_json(const struct plugin *p)
     if (o && info) {
         json_object_set_new(o, "generation", json_integer((json_int_t)p->generation));
         json_object_set_new(o, "loaded_at", json_real(p->loaded_at));
+        json_t *build = json_object_get(refused, info->name);
+        if (build)
+            json_object_set_new(o, "refused_build", json_deep_copy(build));
     }
     return o;
 }
@@ -39,10 +48,12 @@ api_plugins_list(struct api_req *q)
 {
     struct host *h = q->h;
     json_t *list = json_array();
+    json_t *refused = codeswap_refused_builds(h); /* before reg_lock: never both locks */
     pthread_rwlock_rdlock(&h->reg_lock);
     for (size_t i = 0; list && i < h->reg.n; i++)
-        json_array_append_new(list, plugin_json(h->reg.v[i]));
+        json_array_append_new(list, plugin_json(h->reg.v[i], refused));
     pthread_rwlock_unlock(&h->reg_lock);
+    json_decref(refused);
     return api_reply(q, 200, json_pack("{s:o}", "plugins", list ? list : json_array()));
 }
 
@@ -81,13 +92,14 @@ api_plugin_get(struct api_req *q)
 {
     struct host *h = q->h;
     json_t *o = NULL;
+    json_t *refused = codeswap_refused_builds(h);
     pthread_rwlock_rdlock(&h->reg_lock);
     for (size_t i = 0; !o && i < h->reg.n; i++) {
         const struct plugin *p = h->reg.v[i];
         const char *name = p->info ? p->info->name : p->m.name;
         if (!name || strcmp(name, q->params[0]) != 0)
             continue;
-        o = plugin_json(p);
+        o = plugin_json(p, refused);
         if (o && p->info) {
             json_object_set_new(o, "schema", pjson_schema(p->info->params, p->info->n_params));
             json_object_set_new(o, "defaults",
@@ -97,6 +109,7 @@ api_plugin_get(struct api_req *q)
         }
     }
     pthread_rwlock_unlock(&h->reg_lock);
+    json_decref(refused);
     if (!o)
         return api_error(q, 404, "not_found", "no plugin '%s'", q->params[0]);
     json_t *last = codeswap_last(h, q->params[0]);
@@ -108,13 +121,19 @@ int
 api_plugin_reload(struct api_req *q)
 {
     json_t *res = NULL;
-    int status = codeswap_reload(q->h, q->params[0], q->who.name, &res);
+    int rc = codeswap_reload(q->h, q->params[0], q->who.name, &res);
     const char *msg = json_string_value(json_object_get(res, "message"));
     const char *why = json_string_value(json_object_get(res, "error"));
-    if (status < 400) {
+    if (rc == 0) {
         snprintf(q->audit, sizeof q->audit, "%s", msg ? msg : "reloaded");
-        return api_reply(q, status, res);
+        return api_reply(q, 200, res);
     }
+    /* The HTTP status of each outcome is chosen here, and only here. */
+    int status = rc == -ENOENT      ? 404
+                 : rc == -EBUSY     ? 409
+                 : rc == -EINVAL    ? 422
+                 : rc == -ESHUTDOWN ? 503
+                                    : 500;
     const char *code = status == 404   ? "not_found"
                        : status == 409 ? "conflict"
                        : status == 422 ? "refused"

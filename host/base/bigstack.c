@@ -27,7 +27,8 @@ struct bigstack {
 #endif
 };
 
-/* makecontext passes only ints: the entry finds its bigstack here. */
+/* makecontext passes only ints: the entry finds its bigstack here. Written by bigstack_call
+ * on its own thread just before the switch, read by the entry on that thread. */
 static _Thread_local struct bigstack *entering;
 
 struct bigstack *

@@ -105,16 +105,12 @@ parse_count(const char *flag, const char *text, double max, uint64_t *out, char 
 
 static const char *const commands[] = {"serve", "check", "train", "inspect", NULL};
 
-int
-cli_parse(int argc, char **argv, struct opts *o, char *err, size_t errlen)
+/* The command word (serve when there is none); sets o->cmd and where the options start. */
+static int
+parse_command(int argc, char **argv, struct opts *o, int *first, char *err, size_t errlen)
 {
-    memset(o, 0, sizeof *o);
     o->cmd = "serve";
-    o->n_envs = 0; /* the preset's, else 8 */
-    o->steps = 0;  /* --steps, else the agent's total_steps with a preset, else 100000 */
-    o->eval_episodes = 20;
-    int train_flag = 0;
-    int first = 1;
+    *first = 1;
     if (argc > 1 && argv[1][0] != '-') {
         int known = 0;
         for (int i = 0; commands[i]; i++)
@@ -124,118 +120,120 @@ cli_parse(int argc, char **argv, struct opts *o, char *err, size_t errlen)
                              "unknown command '%s' (expected serve, check, train or inspect)",
                              argv[1]);
         o->cmd = argv[1];
-        first = 2;
+        *first = 2;
     }
-    optind = first;
-    opterr = 0;
-    int c;
-    uint64_t v;
-    int li = -1;
-    while ((c = getopt_long(argc, argv, ":", long_opts, &li)) != -1) {
-        const char *a = optarg;
-        if (a && !*a && li >= 0)
-            return diag_fail(err, errlen, "--%s needs a non-empty value", long_opts[li].name);
-        if (c >= O_AGENT)
-            train_flag = c;
-        switch (c) {
-        case O_CONFIG:
-            o->flags.config = a;
-            break;
-        case O_LISTEN:
-            o->flags.listen = a;
-            break;
-        case O_STATE:
-            o->flags.state = a;
-            break;
-        case O_MANIFESTS:
-            if (strv_push(&o->flags.manifests, a))
-                return diag_fail(err, errlen, "out of memory");
-            break;
-        case O_PLUGINS:
-            if (strv_push(&o->flags.plugins, a))
-                return diag_fail(err, errlen, "out of memory");
-            break;
-        case O_LOG_FORMAT:
-            if (strcmp(a, "auto") && strcmp(a, "text") && strcmp(a, "json"))
-                return diag_fail(err, errlen, "--log-format must be auto, text or json, not '%s'",
-                                 a);
-            o->flags.log_format = a;
-            break;
-        case O_VERSION:
-            o->version = 1;
-            break;
-        case O_HELP:
-            o->help = 1;
-            break;
-        case O_AGENT:
-            o->agent = a;
-            break;
-        case O_ENV:
-            o->env = a;
-            break;
-        case O_PRESET:
-            o->preset = a;
-            break;
-        case O_SAVE:
-            o->save = a;
-            break;
-        case O_JSON:
-            o->json = 1;
-            break;
-        case O_HISTORY:
-            o->history = a;
-            break;
-        case O_N_ENVS:
-            if (parse_count("--n-envs", a, 65536, &v, err, errlen))
-                return -1;
-            if (v == 0)
-                return diag_fail(err, errlen, "--n-envs must be at least 1");
-            o->n_envs = (uint32_t)v;
-            break;
-        case O_STEPS:
-            if (parse_count("--steps", a, 1e15, &o->steps, err, errlen))
-                return -1;
-            if (o->steps == 0)
-                return diag_fail(err, errlen, "--steps must be at least 1");
-            break;
-        case O_SEED:
-            if (parse_count("--seed", a, 9007199254740991.0, &o->seed, err, errlen))
-                return -1;
-            break;
-        case O_EVAL_EVERY:
-            if (parse_count("--eval-every", a, 1e15, &o->eval_every, err, errlen))
-                return -1;
-            break;
-        case O_EVAL_EPISODES:
-            if (parse_count("--eval-episodes", a, 100000, &v, err, errlen))
-                return -1;
-            o->eval_episodes = (uint32_t)v;
-            break;
-        case O_TARGET: {
-            char *end = NULL;
-            o->target = strtod(a, &end);
-            if (end == a || *end || !isfinite(o->target))
-                return diag_fail(err, errlen, "--target needs a number, not '%s'", a);
-            o->has_target = 1;
-            break;
-        }
-        case O_SET:
-            if (!strchr(a, '=') || a[0] == '=')
-                return diag_fail(err, errlen, "--set needs KEY=VALUE, not '%s'", a);
-            if (strv_push(&o->sets, a))
-                return diag_fail(err, errlen, "out of memory");
-            break;
-        case ':':
-            return diag_fail(err, errlen, "option '%s' needs a value", argv[optind - 1]);
-        default:
-            return diag_fail(err, errlen, "unknown option '%s' (see tarsd --help)",
-                             argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        return diag_fail(err, errlen, "unexpected argument '%s' (see tarsd --help)", argv[optind]);
-    if (o->help || o->version)
+    return 0;
+}
+
+/* An option every command takes (c below O_AGENT), with its value a. */
+static int
+common_opt(int c, const char *a, struct opts *o, char *err, size_t errlen)
+{
+    switch (c) {
+    case O_CONFIG:
+        o->flags.config = a;
         return 0;
+    case O_LISTEN:
+        o->flags.listen = a;
+        return 0;
+    case O_STATE:
+        o->flags.state = a;
+        return 0;
+    case O_MANIFESTS:
+        if (strv_push(&o->flags.manifests, a))
+            return diag_fail(err, errlen, "out of memory");
+        return 0;
+    case O_PLUGINS:
+        if (strv_push(&o->flags.plugins, a))
+            return diag_fail(err, errlen, "out of memory");
+        return 0;
+    case O_LOG_FORMAT:
+        if (strcmp(a, "auto") && strcmp(a, "text") && strcmp(a, "json"))
+            return diag_fail(err, errlen, "--log-format must be auto, text or json, not '%s'", a);
+        o->flags.log_format = a;
+        return 0;
+    case O_VERSION:
+        o->version = 1;
+        return 0;
+    case O_HELP:
+        o->help = 1;
+        return 0;
+    }
+    return diag_fail(err, errlen, "internal: option %d has no parser", c);
+}
+
+/* An option of train and inspect (c at or above O_AGENT), with its value a. */
+static int
+train_opt(int c, const char *a, struct opts *o, char *err, size_t errlen)
+{
+    uint64_t v;
+    switch (c) {
+    case O_AGENT:
+        o->agent = a;
+        return 0;
+    case O_ENV:
+        o->env = a;
+        return 0;
+    case O_PRESET:
+        o->preset = a;
+        return 0;
+    case O_SAVE:
+        o->save = a;
+        return 0;
+    case O_JSON:
+        o->json = 1;
+        return 0;
+    case O_HISTORY:
+        o->history = a;
+        return 0;
+    case O_N_ENVS:
+        if (parse_count("--n-envs", a, 65536, &v, err, errlen))
+            return -1;
+        if (v == 0)
+            return diag_fail(err, errlen, "--n-envs must be at least 1");
+        o->n_envs = (uint32_t)v;
+        return 0;
+    case O_STEPS:
+        if (parse_count("--steps", a, 1e15, &o->steps, err, errlen))
+            return -1;
+        if (o->steps == 0)
+            return diag_fail(err, errlen, "--steps must be at least 1");
+        return 0;
+    case O_SEED:
+        if (parse_count("--seed", a, 9007199254740991.0, &o->seed, err, errlen))
+            return -1;
+        return 0;
+    case O_EVAL_EVERY:
+        if (parse_count("--eval-every", a, 1e15, &o->eval_every, err, errlen))
+            return -1;
+        return 0;
+    case O_EVAL_EPISODES:
+        if (parse_count("--eval-episodes", a, 100000, &v, err, errlen))
+            return -1;
+        o->eval_episodes = (uint32_t)v;
+        return 0;
+    case O_TARGET: {
+        char *end = NULL;
+        o->target = strtod(a, &end);
+        if (end == a || *end || !isfinite(o->target))
+            return diag_fail(err, errlen, "--target needs a number, not '%s'", a);
+        o->has_target = 1;
+        return 0;
+    }
+    case O_SET:
+        if (!strchr(a, '=') || a[0] == '=')
+            return diag_fail(err, errlen, "--set needs KEY=VALUE, not '%s'", a);
+        if (strv_push(&o->sets, a))
+            return diag_fail(err, errlen, "out of memory");
+        return 0;
+    }
+    return diag_fail(err, errlen, "internal: option %d has no parser", c);
+}
+
+/* After the options: the tail's options belong to their commands, train's are complete. */
+static int
+check_command(struct opts *o, int train_flag, char *err, size_t errlen)
+{
     /* --json serves train and inspect; --history inspect; the rest of the tail train. */
     int inspect = strcmp(o->cmd, "inspect") == 0;
     if (train_flag && !(strcmp(o->cmd, "train") == 0 && train_flag != O_HISTORY) &&
@@ -258,6 +256,40 @@ cli_parse(int argc, char **argv, struct opts *o, char *err, size_t errlen)
             return diag_fail(err, errlen, "--target needs --eval-episodes of at least 1");
     }
     return 0;
+}
+
+int
+cli_parse(int argc, char **argv, struct opts *o, char *err, size_t errlen)
+{
+    memset(o, 0, sizeof *o);
+    o->n_envs = 0; /* the preset's, else 8 */
+    o->steps = 0;  /* --steps, else the agent's total_steps with a preset, else 100000 */
+    o->eval_episodes = 20;
+    int train_flag = 0, first;
+    if (parse_command(argc, argv, o, &first, err, errlen))
+        return -1;
+    optind = first;
+    opterr = 0;
+    int c, li = -1;
+    while ((c = getopt_long(argc, argv, ":", long_opts, &li)) != -1) {
+        const char *a = optarg;
+        if (a && !*a && li >= 0)
+            return diag_fail(err, errlen, "--%s needs a non-empty value", long_opts[li].name);
+        if (c == ':')
+            return diag_fail(err, errlen, "option '%s' needs a value", argv[optind - 1]);
+        if (c < O_CONFIG || c > O_HISTORY)
+            return diag_fail(err, errlen, "unknown option '%s' (see tarsd --help)",
+                             argv[optind - 1]);
+        if (c >= O_AGENT)
+            train_flag = c;
+        if (c >= O_AGENT ? train_opt(c, a, o, err, errlen) : common_opt(c, a, o, err, errlen))
+            return -1;
+    }
+    if (optind < argc)
+        return diag_fail(err, errlen, "unexpected argument '%s' (see tarsd --help)", argv[optind]);
+    if (o->help || o->version)
+        return 0;
+    return check_command(o, train_flag, err, errlen);
 }
 
 void

@@ -171,6 +171,7 @@ close_loop(struct host *h)
     codeswap_free(h); /* its watch's handles are closed now */
 }
 
+/* long: the daemon's life in order, start to stop; issue 11 §3 splits it for the supervisor. */
 int
 cmd_serve(const struct opts *o)
 {

@@ -16,6 +16,8 @@
 #include "params_json.h"
 #include "progress.h"
 
+/* Set by the SIGINT handler (the only writer), read by the training loop: a signal handler
+ * reaches nothing else. */
 static volatile sig_atomic_t interrupted;
 
 static void

@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
@@ -372,23 +373,10 @@ number(json_t *root, const char *key, double def)
     return json_is_number(v) ? json_number_value(v) : def;
 }
 
-int
-config_load(struct config *c, const char *file, struct diag *d)
+/* The config's numbers, flags and modes (validated: nothing here can fail). */
+static void
+read_settings(struct config *c, json_t *root)
 {
-    memset(c, 0, sizeof *c);
-    int rc = file ? jdoc_load(&c->doc, file, d)
-                  : jdoc_parse(&c->doc, "(default config)", config_default_text,
-                               sizeof config_default_text - 1, d);
-    if (rc)
-        return -1;
-    json_t *root = c->doc.root;
-    if (sch_validate(config_schema, root, "", &c->doc, d))
-        goto fail;
-    c->listen = strdup(sch_str(root, "listen", "127.0.0.1:8080"));
-    const char *state = sch_str(root, "state_dir", NULL);
-    c->state_dir = state ? resolve(file, state) : NULL;
-    c->log_format = strdup(sch_str(root, "log_format", "auto"));
-    c->log_level = strdup(sch_str(root, "log_level", "info"));
     c->require_pins = sch_bool(root, "require_pins", 0);
     c->watch_plugins = sch_bool(root, "watch_plugins", 1);
     c->smoke_timeout_s = number(root, "smoke_timeout_s", SMOKE_TIMEOUT_S_DEFAULT);
@@ -413,12 +401,6 @@ config_load(struct config *c, const char *file, struct diag *d)
     c->scalars_every_s = number(root, "scalars_every_s", 1.0);
     c->state_map_mb = (uint64_t)sch_int(root, "state_map_mb", 64);
     c->state_backlog_mb = (uint64_t)sch_int(root, "state_backlog_mb", 32);
-    const char *www = sch_str(root, "www_dir", NULL);
-    c->www_dir = www ? resolve(file, www) : NULL;
-    const char *chartjs = sch_str(root, "chartjs_dir", "/usr/share/javascript/chart.js");
-    c->chartjs_dir = resolve(file, chartjs);
-    const char *cert = sch_str(root, "tls_cert", NULL);
-    c->tls_cert = cert ? resolve(file, cert) : NULL;
     c->api_rate = number(root, "api_rate", 50);
     c->api_burst = number(root, "api_burst", 200);
     c->api_address_rate = number(root, "api_address_rate", 100);
@@ -429,15 +411,35 @@ config_load(struct config *c, const char *file, struct diag *d)
     c->api_max_depth = (uint32_t)sch_int(root, "api_max_depth", 32);
     c->stream_buffer = (size_t)sch_int(root, "stream_buffer_kb", 1024) << 10;
     c->audit_kept = (uint64_t)sch_int(root, "audit_kept", 100000);
+}
+
+/*
+ * The config's addresses, names and paths (relative ones resolved against the config file's
+ * dir), and the trusted proxies. 0, or -ENOMEM after saying so in d.
+ */
+static int
+read_paths(struct config *c, json_t *root, const char *file, struct diag *d)
+{
+    c->listen = strdup(sch_str(root, "listen", "127.0.0.1:8080"));
+    const char *state = sch_str(root, "state_dir", NULL);
+    c->state_dir = state ? resolve(file, state) : NULL;
+    c->log_format = strdup(sch_str(root, "log_format", "auto"));
+    c->log_level = strdup(sch_str(root, "log_level", "info"));
+    const char *www = sch_str(root, "www_dir", NULL);
+    c->www_dir = www ? resolve(file, www) : NULL;
+    const char *chartjs = sch_str(root, "chartjs_dir", "/usr/share/javascript/chart.js");
+    c->chartjs_dir = resolve(file, chartjs);
+    const char *cert = sch_str(root, "tls_cert", NULL);
+    c->tls_cert = cert ? resolve(file, cert) : NULL;
     if ((www && !c->www_dir) || !c->chartjs_dir || (cert && !c->tls_cert)) {
         diag_at(d, c->doc.file, 0, 0, "out of memory");
-        goto fail;
+        return -ENOMEM;
     }
     if (!c->listen || !c->log_format || !c->log_level || (state && !c->state_dir) ||
         load_dirs(&c->manifest_dirs, json_object_get(root, "manifest_dirs"), file) ||
         load_dirs(&c->plugin_dirs, json_object_get(root, "plugin_dirs"), file)) {
         diag_at(d, c->doc.file, 0, 0, "out of memory");
-        goto fail;
+        return -ENOMEM;
     }
     json_t *proxies = json_object_get(root, "trusted_proxies");
     size_t pi;
@@ -446,9 +448,27 @@ config_load(struct config *c, const char *file, struct diag *d)
     {
         if (strv_push(&c->trusted_proxies, json_string_value(pv))) {
             diag_at(d, c->doc.file, 0, 0, "out of memory");
-            goto fail;
+            return -ENOMEM;
         }
     }
+    return 0;
+}
+
+int
+config_load(struct config *c, const char *file, struct diag *d)
+{
+    memset(c, 0, sizeof *c);
+    int rc = file ? jdoc_load(&c->doc, file, d)
+                  : jdoc_parse(&c->doc, "(default config)", config_default_text,
+                               sizeof config_default_text - 1, d);
+    if (rc)
+        return -1;
+    json_t *root = c->doc.root;
+    if (sch_validate(config_schema, root, "", &c->doc, d))
+        goto fail;
+    read_settings(c, root);
+    if (read_paths(c, root, file, d))
+        goto fail;
     if (load_agents(c, d))
         goto fail;
     return 0;

@@ -1,6 +1,11 @@
 /*
  * tarsctl plugin check|manifest FILE.so: offline tools on a built plugin, loaded in this
  * process with the host's own loader, so the checks are exactly the ones tarsd makes.
+ *
+ * The manifest carries a sha256 pin only when asked (--pin): a pin ties the manifest to one
+ * build, so the next build copied over the library is refused until the manifest is written
+ * again. Without a pin the drop-in workflow is a copy; with require_pins it is a copy and a
+ * new manifest, in either order (docs/plugin-guide.md, "Dropping in a new build").
  */
 #include <libgen.h>
 #include <math.h>
@@ -37,10 +42,10 @@ write_out(const char *path, const char *text)
 }
 
 static int
-cmd_manifest(const char *file, const char *out, struct lib *lib)
+cmd_manifest(const char *file, const char *out, int pin, struct lib *lib)
 {
     char *copy = strdup(file);
-    char *text = copy ? manifest_render(lib->info, basename(copy), lib->sha256) : NULL;
+    char *text = copy ? manifest_render(lib->info, basename(copy), pin ? lib->sha256 : NULL) : NULL;
     int rc = text ? write_out(out, text) : -1;
     if (!text)
         fprintf(stderr, "tarsctl: out of memory\n");
@@ -139,15 +144,17 @@ plugin_cmd(const char *sub, int argc, char **argv, int as_json)
 {
     if (argc < 1 || argv[0][0] == '-') {
         fprintf(stderr, "tarsctl: missing FILE.so (usage: tarsctl plugin %s)\n",
-                strcmp(sub, "manifest") == 0 ? "manifest FILE.so [-o OUT]"
+                strcmp(sub, "manifest") == 0 ? "manifest FILE.so [-o OUT] [--pin]"
                                              : "check FILE.so [--json | --markdown]");
         return 2;
     }
     const char *file = argv[0], *out = NULL;
-    int markdown = 0;
+    int markdown = 0, pin = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(sub, "manifest") == 0 && (strcmp(argv[i], "-o") == 0) && i + 1 < argc) {
             out = argv[++i];
+        } else if (strcmp(sub, "manifest") == 0 && strcmp(argv[i], "--pin") == 0) {
+            pin = 1;
         } else if (strcmp(sub, "check") == 0 && strcmp(argv[i], "--json") == 0) {
             as_json = 1;
         } else if (strcmp(sub, "check") == 0 && strcmp(argv[i], "--markdown") == 0) {
@@ -165,7 +172,7 @@ plugin_cmd(const char *sub, int argc, char **argv, int as_json)
         fprintf(stderr, "tarsctl: %s: %s\n", file, err);
         rc = 1;
     } else {
-        rc = strcmp(sub, "manifest") == 0 ? cmd_manifest(file, out, &lib)
+        rc = strcmp(sub, "manifest") == 0 ? cmd_manifest(file, out, pin, &lib)
                                           : cmd_check(&lib, as_json, markdown);
         loader_close(&lib);
     }

@@ -4,6 +4,7 @@
  * built plugin, backup of a state dir). This file parses the global options, finds the
  * command in one table (which also writes --help) and runs it. docs/tarsctl.md has examples.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,8 +103,8 @@ static const struct ctl_cmd commands[] = {
     {"token", "revoke", "ID", "revoke a token (admin)", cmd_token_revoke},
     {"plugin", "check", "FILE.so [--json | --markdown]", "offline: ABI and parameter schema",
      run_plugin_check},
-    {"plugin", "manifest", "FILE.so [-o OUT]", "offline: write the plugin's manifest",
-     run_plugin_manifest},
+    {"plugin", "manifest", "FILE.so [-o OUT] [--pin]",
+     "offline: write the plugin's manifest (--pin: with its sha256)", run_plugin_manifest},
     {"backup", NULL, "--state DIR --to DEST", "offline: a hot, compacted copy of a state dir",
      run_backup},
 };
@@ -178,10 +179,33 @@ find_command(int argc, char **argv, int *words)
     return NULL;
 }
 
-/* One line for a word that is not a command, or a command word without a known subcommand. */
+/* `tarsctl plugin --help`: the usage of each subcommand of a command word. 0, or -ENOENT for a
+ * word without subcommands. */
+static int
+word_help(const char *word, FILE *f)
+{
+    int found = 0;
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        if (commands[i].sub && strcmp(commands[i].word, word) == 0) {
+            if (!found)
+                fprintf(f, "usage: tarsctl [OPTIONS] %s SUBCOMMAND [ARGS]\n\nSubcommands:\n", word);
+            found = 1;
+            usage_line(&commands[i], f);
+        }
+    }
+    if (found)
+        fprintf(f, "\nOptions and exit status: tarsctl --help. Examples: docs/tarsctl.md\n");
+    return found ? 0 : -ENOENT;
+}
+
+/* One line for a word that is not a command, or a command word without a known subcommand
+ * (or its subcommands' usage, when that is what was asked for). */
 static int
 unknown_command(int argc, char **argv)
 {
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) &&
+        word_help(argv[0], stdout) == 0)
+        return 0;
     char subs[256] = "";
     for (size_t i = 0; i < N_COMMANDS; i++)
         if (commands[i].sub && strcmp(commands[i].word, argv[0]) == 0 &&

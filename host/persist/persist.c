@@ -91,7 +91,7 @@ persist_open(struct host *h, char *err, size_t errlen)
     };
     rc = writer_start(&h->writer, h->store, &lim, on_write_error, h);
     if (rc) {
-        snprintf(err, errlen, "cannot start the state writer: %s", strerror(rc));
+        snprintf(err, errlen, "cannot start the state writer: %s", strerror(-rc));
         return -1;
     }
     return 0;

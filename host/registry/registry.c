@@ -20,10 +20,10 @@ registry_init(struct registry *r, const struct strv *manifest_dirs, const struct
     r->require_pins = require_pins;
     for (size_t i = 0; i < manifest_dirs->n; i++)
         if (strv_push(&r->manifest_dirs, manifest_dirs->v[i]))
-            return -1;
+            return -ENOMEM;
     for (size_t i = 0; i < plugin_dirs->n; i++)
         if (strv_push(&r->plugin_dirs, plugin_dirs->v[i]))
-            return -1;
+            return -ENOMEM;
     return 0;
 }
 
@@ -360,7 +360,7 @@ plugin_params(const struct plugin *p, const char *preset, tars_params **out, uin
     tars_params *params;
     if (tars_params_new(info->params, info->n_params, &params)) {
         snprintf(err, errlen, "out of memory");
-        return -1;
+        return -ENOMEM;
     }
     json_t *defaults = p->m.defaults;
     /* The manifest's defaults were validated at load, so only a missing preset can fail. */
@@ -381,7 +381,7 @@ plugin_params(const struct plugin *p, const char *preset, tars_params **out, uin
                      names);
             tars_params_free(params);
             diag_free(&d);
-            return -1;
+            return -ENOENT;
         }
         pjson_apply(params, set, PJ_PRESET, NULL, "", &d);
         if (n_envs && json_is_integer(json_object_get(set, PJ_N_ENVS)))
@@ -430,7 +430,7 @@ stage_fail(struct plugin *p, char *err, size_t errlen, const char *fmt, ...)
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
     plugin_free(p);
-    return -1;
+    return -EINVAL;
 }
 
 /* The manifest read again must still declare cur: same name and kind, a loadable ABI. */
@@ -442,20 +442,20 @@ same_plugin(const struct registry *r, const struct plugin *p, const struct plugi
     if (strcmp(m->name, cur->info->name) != 0)
         return snprintf(err, errlen, "%s now names plugin '%s': a loaded plugin keeps its name",
                         p->manifest_path, m->name),
-               -1;
+               -EINVAL;
     if (m->kind != cur->info->kind)
         return snprintf(err, errlen, "%s now says kind '%s'; '%s' is a loaded %s plugin",
                         p->manifest_path, tars_kind_name(m->kind), m->name,
                         tars_kind_name(cur->info->kind)),
-               -1;
+               -EINVAL;
     if (m->abi_major != TARS_ABI_MAJOR)
         return snprintf(err, errlen, "%s declares ABI %u.%u; this host loads ABI %u.x only",
                         p->manifest_path, m->abi_major, m->abi_minor, TARS_ABI_MAJOR),
-               -1;
+               -EINVAL;
     if (r->require_pins && !m->sha256)
         return snprintf(err, errlen, "%s has no sha256 pin, and the config sets require_pins",
                         p->manifest_path),
-               -1;
+               -EPERM;
     return 0;
 }
 
@@ -480,12 +480,13 @@ registry_stage(struct registry *r, const struct plugin *cur, struct plugin **out
     if (!p->lib_path)
         return stage_fail(p, err, errlen, "library '%s' (named by %s) is not in the plugin dirs",
                           p->m.library, p->manifest_path);
-    if (loader_stage(&r->loader, p->lib_path, p->m.sha256, &p->lib, why, sizeof why)) {
+    int rc = loader_stage(&r->loader, p->lib_path, p->m.sha256, &p->lib, why, sizeof why);
+    if (rc) {
         /* The hash is worth keeping: callers remember refused builds by it. */
         *out = p;
         p->error = strdup(why);
         snprintf(err, errlen, "%s", why);
-        return -1;
+        return rc < 0 ? rc : -EINVAL;
     }
     *out = p;
     return 0;
@@ -496,8 +497,9 @@ registry_map(struct registry *r, struct plugin *p, const struct plugin *cur, cha
              size_t errlen)
 {
     struct diag d = {0};
-    if (loader_map(&r->loader, p->lib_path, &p->lib, err, errlen))
-        return -1;
+    int rc = loader_map(&r->loader, p->lib_path, &p->lib, err, errlen);
+    if (rc)
+        return rc < 0 ? rc : -EINVAL;
     const tars_plugin_info *info = p->lib.info;
     int bad = info->kind != cur->info->kind || strcmp(info->name, cur->info->name) != 0;
     if (bad)
@@ -508,7 +510,7 @@ registry_map(struct registry *r, struct plugin *p, const struct plugin *cur, cha
     diag_free(&d);
     if (bad || p->error) {
         loader_close(&p->lib);
-        return -1;
+        return -EINVAL;
     }
     p->info = info;
     p->generation = cur->generation + 1;
@@ -524,7 +526,7 @@ registry_check_manifest(struct plugin *p, const struct plugin *cur, char *err, s
     if (bad)
         snprintf(err, errlen, "%s", p->error ? p->error : "the manifest and library disagree");
     diag_free(&d);
-    return bad ? -1 : 0;
+    return bad ? -EINVAL : 0;
 }
 
 void
@@ -555,7 +557,7 @@ registry_supersede(struct registry *r, struct plugin *cur, struct plugin *next)
     if (!v || at == (size_t)-1) {
         if (v)
             r->retired = v;
-        return -1;
+        return v ? -ENOENT : -ENOMEM;
     }
     r->retired = v;
     r->retired[r->n_retired++] = cur;
@@ -572,7 +574,7 @@ registry_unretire(struct registry *r, struct plugin *p)
             return 0;
         }
     }
-    return -1;
+    return -ENOENT;
 }
 
 int
@@ -580,7 +582,7 @@ registry_rollback(struct registry *r, struct plugin *next, struct plugin *cur)
 {
     size_t at = slot_of(r, next);
     if (at == (size_t)-1 || registry_unretire(r, cur))
-        return -1;
+        return -ENOENT;
     r->v[at] = cur;
     return 0;
 }

@@ -13,6 +13,10 @@
  * beyond its read lock (agent create and reset, between the lookup and the run's publication)
  * holds host.code_lock for reading, which a code swap takes for writing.
  *
+ * Errors: every function that can fail returns 0 or a negative errno (-ENOMEM, -ENOENT for
+ * something not there, -EINVAL for a refused manifest or build, -EPERM for a missing pin under
+ * require_pins, or the loader's code), with one sentence in err where it takes one.
+ *
  * Threads: the entries (v, n, retired) are written by the control thread (scans) and the
  * code-swap thread under host.reg_lock held for writing, and read under it held for reading
  * (or by the thread that writes them). Refused entries are freed and retried by a rescan, and
@@ -76,7 +80,8 @@ void registry_names(const struct registry *r, uint32_t kind, char *buf, size_t l
 /*
  * A snapshot of p's parameters: schema defaults, then the manifest's defaults, then the named
  * preset (NULL for none). When the preset names n_envs and n_envs is non-NULL, it is stored
- * there (otherwise left alone). Fails with one sentence in err for an unknown preset.
+ * there (otherwise left alone). Fails with -ENOENT and one sentence in err for an unknown preset
+ * (-ENOMEM: out of memory).
  */
 int plugin_params(const struct plugin *p, const char *preset, tars_params **out, uint32_t *n_envs,
                   char *err, size_t errlen);
@@ -94,12 +99,12 @@ int registry_lookup(const struct registry *r, const char *name, uint32_t kind, s
  *
  * registry_stage builds the candidate next generation of the loaded entry cur: its manifest
  * read again (it must still name cur's plugin and kind), its library resolved and staged
- * (loader_stage: hashed, pinned, copied; not mapped). On failure returns -1 with one sentence
- * in err; *out is then NULL, or a candidate whose lib.sha256 says which build was refused
- * (free it with plugin_free).
- * registry_map maps a staged candidate and checks it: the same kind and name as cur, the
- * manifest and library agree, the defaults fit the schema. It becomes generation
- * cur->generation + 1. On failure: -1, err, the candidate unmapped (free it).
+ * (loader_stage: hashed, pinned, copied; not mapped). On failure returns a negative errno with one
+ * sentence in err (a negative errno); *out is then NULL, or a candidate whose lib.sha256 says which
+ * build was refused (free it with plugin_free). registry_map maps a staged candidate and checks it:
+ * the same kind and name as cur, the manifest and library agree, the defaults fit the schema. It
+ * becomes generation cur->generation + 1. On failure: a negative errno, err, the candidate unmapped
+ * (free it).
  */
 int registry_stage(struct registry *r, const struct plugin *cur, struct plugin **out, char *err,
                    size_t errlen);
@@ -112,11 +117,11 @@ int registry_map(struct registry *r, struct plugin *p, const struct plugin *cur,
  */
 int registry_check_manifest(struct plugin *p, const struct plugin *cur, char *err, size_t errlen);
 void registry_swap_manifest(struct plugin *cur, struct plugin *p);
-/* Puts next in cur's slot and cur on the retired list. -1 (nothing changed) when out of memory
- * or cur is not in the registry. */
+/* Puts next in cur's slot and cur on the retired list. -ENOMEM or -ENOENT (cur is not in the
+ * registry): nothing changed. */
 int registry_supersede(struct registry *r, struct plugin *cur, struct plugin *next);
 /* Undoes registry_supersede: cur back in next's slot (next is the caller's again). */
 int registry_rollback(struct registry *r, struct plugin *next, struct plugin *cur);
-/* Takes p off the retired list (the caller frees it). -1 when it is not there. */
+/* Takes p off the retired list (the caller frees it). -ENOENT when it is not there. */
 int registry_unretire(struct registry *r, struct plugin *p);
 #endif

@@ -93,9 +93,11 @@ report(struct codeswap *cs, const struct cs_job *j, int status, json_t *res)
         return;
     const char *msg = json_string_value(json_object_get(res, "message"));
     const char *outcome = json_string_value(json_object_get(res, "outcome"));
-    const char *sha = json_string_value(json_object_get(res, "candidate_sha256"));
-    hlog(status < 400 && strcmp(outcome, "partial") != 0 ? LOG_INFO : LOG_ERROR, "reload", "%s",
-         msg ? msg : "?");
+    /* A refused build is a warning: the running generation goes on. */
+    hlog(status < 400 && strcmp(outcome, "partial") != 0 ? LOG_INFO
+         : strcmp(outcome, "refused") == 0               ? LOG_WARN
+                                                         : LOG_ERROR,
+         "reload", "%s", msg ? msg : "?");
     if (strcmp(j->trigger, "api") != 0) {
         /* Audited and durable before the outcome shows, as the router does for API calls. */
         char why[256];
@@ -108,10 +110,6 @@ report(struct codeswap *cs, const struct cs_job *j, int status, json_t *res)
     json_object_set_new(res, "time", json_real(host_wall()));
     json_object_set_new(cs->last, j->name, json_deep_copy(res));
     json_array_append_new(cs->events, event_of(res));
-    if (strcmp(outcome, "refused") == 0 && sha)
-        json_object_set_new(cs->refused, j->name, json_string(sha));
-    else if (strcmp(outcome, "reloaded") == 0 || strcmp(outcome, "partial") == 0)
-        json_object_del(cs->refused, j->name);
     pthread_mutex_unlock(&cs->lock);
 }
 
@@ -260,8 +258,24 @@ codeswap_free(struct host *h)
     h->codeswap = NULL;
 }
 
-int
-codeswap_reload(struct host *h, const char *name, const char *who, json_t **result)
+/*
+ * A job's outcome status as the error convention's code. Inside the code-swap service an
+ * outcome keeps an HTTP-like status because the audit log records one for the swaps tarsd
+ * starts itself; callers get 0 or a negative errno, and the API picks the HTTP status.
+ */
+static int
+outcome_code(int status)
+{
+    return status < 400    ? 0
+           : status == 404 ? -ENOENT
+           : status == 409 ? -EBUSY
+           : status == 422 ? -EINVAL
+           : status == 503 ? -ESHUTDOWN
+                           : -EIO;
+}
+
+static int
+reload_status(struct host *h, const char *name, const char *who, json_t **result)
 {
     struct codeswap *cs = h->codeswap;
     struct cs_job *j = cs ? job_new(name, "api", who, "") : NULL;
@@ -286,6 +300,12 @@ codeswap_reload(struct host *h, const char *name, const char *who, json_t **resu
     *result = j->result;
     free(j);
     return status;
+}
+
+int
+codeswap_reload(struct host *h, const char *name, const char *who, json_t **result)
+{
+    return outcome_code(reload_status(h, name, who, result));
 }
 
 void
@@ -332,13 +352,54 @@ codeswap_take_events(struct host *h)
 }
 
 int
-cs_refused_before(struct codeswap *cs, const char *name, const char *sha)
+cs_refused_before(struct codeswap *cs, const char *name, const char *sha, const json_t *manifest)
 {
     pthread_mutex_lock(&cs->lock);
-    const char *was = json_string_value(json_object_get(cs->refused, name));
-    int same = was && sha && strcmp(was, sha) == 0;
+    const json_t *was = json_object_get(cs->refused, name);
+    const char *was_sha = json_string_value(json_object_get(was, "sha256"));
+    const json_t *was_manifest = json_object_get(was, "manifest");
+    int same = was_sha && sha && strcmp(was_sha, sha) == 0 && manifest && was_manifest &&
+               json_equal(manifest, was_manifest);
     pthread_mutex_unlock(&cs->lock);
     return same;
+}
+
+void
+cs_note_outcome(struct codeswap *cs, const char *name, const char *outcome, const char *sha,
+                const json_t *manifest, const char *error)
+{
+    json_t *keep = NULL;
+    if (strcmp(outcome, "refused") == 0)
+        keep = json_pack("{s:s?, s:o, s:s, s:f}", "sha256", sha && *sha ? sha : NULL, "manifest",
+                         manifest ? json_deep_copy(manifest) : json_null(), "error",
+                         error ? error : "refused", "time", host_wall());
+    pthread_mutex_lock(&cs->lock);
+    if (keep)
+        json_object_set_new(cs->refused, name, keep);
+    else if (strcmp(outcome, "refused") != 0)
+        json_object_del(cs->refused, name);
+    pthread_mutex_unlock(&cs->lock);
+}
+
+json_t *
+codeswap_refused_builds(struct host *h)
+{
+    struct codeswap *cs = h->codeswap;
+    json_t *out = json_object();
+    if (!cs || !out)
+        return out;
+    pthread_mutex_lock(&cs->lock);
+    const char *name;
+    json_t *v;
+    json_object_foreach(cs->refused, name, v)
+    {
+        json_object_set_new(out, name,
+                            json_pack("{s:O?, s:O, s:O}", "sha256", json_object_get(v, "sha256"),
+                                      "error", json_object_get(v, "error"), "time",
+                                      json_object_get(v, "time")));
+    }
+    pthread_mutex_unlock(&cs->lock);
+    return out;
 }
 
 json_t *
@@ -364,9 +425,19 @@ codeswap_rescan_report(struct host *h, const char *why)
                                             "name", info->name, "version", info->version));
         }
     }
+    struct strv loaded = {0};
+    for (size_t i = 0; i < before && i < h->reg.n; i++)
+        if (h->reg.v[i]->info)
+            strv_push(&loaded, h->reg.v[i]->info->name);
     pthread_rwlock_unlock(&h->reg_lock);
+    /* A loaded plugin's files may have changed unwatched (watch_plugins off, a missed event):
+     * a rescan looks at them too; a reload of an unchanged build is silent. */
+    for (size_t i = 0; i < loaded.n; i++)
+        codeswap_submit(h, loaded.v[i], "rescan", "");
+    strv_free(&loaded);
     for (size_t i = 0; i < d.n; i++) {
         hlog(LOG_WARN, "registry", "%s", d.lines[i]);
+        audit_append_system(h, "registry", "RESCAN", why, 422, d.lines[i]);
         /* A refusal quotes file names and manifest text: any bytes. */
         size_t len = 4 * strlen(d.lines[i]) + 1;
         char *line = malloc(len);

@@ -36,10 +36,11 @@ void codeswap_free(struct host *h);
 
 /*
  * Reloads plugin name now (API: who is the token's name) and waits for the outcome. Returns
- * an HTTP status — 200 (reloaded, unchanged, manifest updated, or loaded after a rescan),
- * 404 (no such plugin), 409 (it cannot move: an env without save/load in use), 422 (the new
- * build was refused), 500, 503 (tarsd is stopping) — and the outcome as JSON in *result
- * (the caller's), whose "message" (and "error" on failure) says what happened.
+ * 0 (reloaded, unchanged, manifest updated, or loaded after a rescan), -ENOENT (no such
+ * plugin), -EBUSY (it cannot move: an env without save/load in use), -EINVAL (the new build
+ * was refused), -ESHUTDOWN (tarsd is stopping, or reloads are off), -EIO (out of memory,
+ * anything else) — and the outcome as JSON in *result (the caller's), whose "message" (and
+ * "error" on failure) says what happened.
  */
 int codeswap_reload(struct host *h, const char *name, const char *who, json_t **result);
 /* Queues a reload of plugin name (empty: a rescan of the manifest dirs) for a changed file;
@@ -47,6 +48,9 @@ int codeswap_reload(struct host *h, const char *name, const char *who, json_t **
 void codeswap_submit(struct host *h, const char *name, const char *trigger, const char *file);
 /* The last reload of plugin name (a copy), or NULL when it had none. */
 json_t *codeswap_last(struct host *h, const char *name);
+/* The builds refused while an older generation runs on: {name: {sha256 (absent when the
+ * library was not read), error, time}} (the caller's; empty when there are none). */
+json_t *codeswap_refused_builds(struct host *h);
 /* The reload events since the last call (an array, the caller's), for the stream. */
 json_t *codeswap_take_events(struct host *h);
 /* Rescans the manifest dirs (new manifests, refused plugins retried) and logs what changed. */

@@ -43,8 +43,10 @@ struct codeswap {
     struct cs_job *head, *tail;
     json_t *last;   /* plugin name -> its last reload's outcome */
     json_t *events; /* outcomes not yet taken by the stream */
-    json_t
-        *refused; /* plugin name -> sha256 of the build refused last (not retried by the watch) */
+    /* plugin name -> the build refused last, while the running generation still runs:
+     * {sha256, manifest (the candidate's, or null), error, time}. The watch does not retry the
+     * same build with the same manifest; GET /api/v1/plugins shows it as refused_build. */
+    json_t *refused;
     uint64_t seq; /* reloads reported so far */
     struct watch *watch;
 };
@@ -69,8 +71,18 @@ size_t retire_unused(struct host *h, struct plugin **out, size_t cap);
 /* Frees them (after rcu_wait): their descriptions, with "resident" when dlclose left one. */
 json_t *retire_free(struct plugin **v, size_t n);
 
-/* codeswap.c: whether the build with this sha256 was the last one refused for the plugin. */
-int cs_refused_before(struct codeswap *cs, const char *name, const char *sha);
+/*
+ * codeswap.c. cs_refused_before: whether this build (sha256) with this manifest (its parsed
+ * root; NULL when it did not parse) is the one last refused for the plugin: a new manifest
+ * beside a refused build is a new candidate (copy, then regenerate the manifest).
+ * cs_note_outcome keeps or forgets the refused build after a reload's outcome: "refused"
+ * keeps it (with the reason), "reloaded", "partial", "unchanged" and "manifest" forget it (the
+ * files are a running generation's again).
+ */
+int cs_refused_before(struct codeswap *cs, const char *name, const char *sha,
+                      const json_t *manifest);
+void cs_note_outcome(struct codeswap *cs, const char *name, const char *outcome, const char *sha,
+                     const json_t *manifest, const char *error);
 
 /* watch.c, on the control thread. */
 int watch_start(struct host *h, struct watch **out);

@@ -550,12 +550,16 @@ reload_run(struct codeswap *cs, struct cs_job *job, json_t **result)
         return rescan_job(cs, job, result);
     if (!rc)
         rc = stage(&x);
-    int quiet = strcmp(job->trigger, "api") != 0 &&
-                (!strcmp(x.outcome, "unchanged") ||
-                 (rc < 0 && x.next && cs_refused_before(cs, job->name, x.cand_sha)) ||
-                 (!rc && cs_refused_before(cs, job->name, x.cand_sha)));
+    const json_t *cand_manifest = x.next ? x.next->m.doc.root : NULL;
+    int quiet =
+        strcmp(job->trigger, "api") != 0 &&
+        (!strcmp(x.outcome, "unchanged") ||
+         (rc < 0 && x.next && cs_refused_before(cs, job->name, x.cand_sha, cand_manifest)) ||
+         (!rc && cs_refused_before(cs, job->name, x.cand_sha, cand_manifest)));
     if (!rc && !quiet && !movable(&x, x.cur) && !smoke(&x))
         switch_code(&x);
+    if (x.status != 404 && (!quiet || !strcmp(x.outcome, "unchanged")))
+        cs_note_outcome(cs, job->name, x.outcome, x.cand_sha, cand_manifest, x.err);
     *result = quiet ? NULL : result_json(&x);
     int status = quiet ? 0 : x.status;
     cleanup(&x);

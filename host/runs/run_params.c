@@ -3,7 +3,9 @@
 #include <time.h>
 #include "run.h"
 
-/* Pairs retired and not yet freed. */
+/* Pairs retired and not yet freed. Global because a retired pair outlives its run: whoever
+ * retires one (run_params_retire: runners, swaps) adds, the grace-period callback subtracts,
+ * atomically; run_params_drain waits for zero at teardown. */
 static atomic_size_t pending;
 
 struct run_params *

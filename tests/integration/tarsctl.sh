@@ -6,12 +6,21 @@
 ok $? "plugin manifest exits 0"
 check "it names the plugin" test "$(json name <"$TMP/m.json")" = cartpole
 check "  its kind and library" test "$(json kind <"$TMP/m.json")/$(json library <"$TMP/m.json")" = env/env-cartpole.so
-check "  and pins the library's sha256" test "$(json sha256 <"$TMP/m.json")" = "$(sha256sum "$PLUGINS/env-cartpole.so" | cut -d' ' -f1)"
+check "  and pins nothing by default (a copied build is taken)" test "$(json sha256 <"$TMP/m.json")" = null
+"$TARSCTL" plugin manifest "$PLUGINS/env-cartpole.so" --pin >"$TMP/pinned.json"
+ok $? "plugin manifest --pin exits 0"
+check "  and pins the library's sha256" test "$(json sha256 <"$TMP/pinned.json")" = "$(sha256sum "$PLUGINS/env-cartpole.so" | cut -d' ' -f1)"
+"$TARSCTL" plugin --help >"$TMP/help" 2>"$TMP/err"
+ok $? "plugin --help exits 0"
+check "  listing every plugin subcommand" sh -c 'for s in show reload rescan check manifest; do grep -q "^  plugin $s" "$1" || exit 1; done' - "$TMP/help"
+check "  and the manifest's --pin" contains "$TMP/help" "--pin"
+"$TARSCTL" plugin manifest --help >"$TMP/help" 2>"$TMP/err"
+check "plugin manifest --help names --pin" contains "$TMP/help" "[--pin]"
 
 mkdir "$TMP/man"
 "$TARSCTL" plugin manifest "$PLUGINS/agent-random.so" -o "$TMP/man/random.json"
 ok $? "plugin manifest -o writes a file"
-cp "$TMP/m.json" "$TMP/man/cartpole.json"
+cp "$TMP/pinned.json" "$TMP/man/cartpole.json"
 "$TARSD" check --manifests "$TMP/man" --plugins "$PLUGINS" >"$TMP/out" 2>&1
 ok $? "tarsd check accepts the generated, pinned manifests"
 

@@ -1,5 +1,6 @@
 // The plugins tarsd found: name, kind, version, ABI, whether it loaded (or why not) and the
-// sha256 of its library. A row opens to the parameter schema and presets (/plugins/{name}).
+// sha256 of its library. A loaded plugin whose newest build was refused (a pin that does not
+// match, a failed smoke test) says so beside its status, with the reason: the old build runs on. A row opens to the parameter schema and presets (/plugins/{name}).
 
 import { api } from '../api.js';
 import { fill, h } from '../dom.js';
@@ -35,6 +36,12 @@ export function mount(ctx) {
     const status = [h('span', { class: ['badge', p.status === 'loaded' ? 'state-running' : 'state-failed'], text: p.status })];
     if (p.error) status.push(h('p', { class: 'error-text', text: p.error }));
     if (p.warning) status.push(h('p', { class: 'warning-text', text: p.warning }));
+    if (p.refused_build) {
+      const b = p.refused_build;
+      status.push(h('span', { class: ['badge', 'state-failed'], text: 'new build refused',
+        title: b.sha256 ? `sha256 ${b.sha256}` : '' }));
+      status.push(h('p', { class: 'error-text', text: b.error || 'refused' }));
+    }
     const tr = h('tr', {},
       h('td', {}, h('strong', { text: name }), p.description ? h('p', { class: 'muted small', text: p.description }) : null),
       h('td', { text: p.kind }),
