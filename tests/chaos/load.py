@@ -4,7 +4,7 @@
              figures p95 (goal < 50 ms) and p99 (goal < 100 ms)
   spike      50 -> 500 -> 50 requests/s against a per-address limit of 300/s: 0 5xx, 429 only
              in the spike and only as far as the limit says, each with Retry-After
-  signin     200 concurrent clients, each on a connection of its own, call whoami: 0 errors;
+  signin     200 concurrent clients, each signing in (whoami) once a second on a new connection: 0 errors;
              figure p95 (goal < 10 ms)
 
 Usage: load.py sustained|spike|signin   (TARS_SOAK=1 for the full length)
@@ -64,23 +64,30 @@ def demo_daemon(tap, name, extra):
     return d, tmp
 
 
+def hot_params(d):
+    """The demo agents' ids, and a HOT float parameter of each for the PATCH traffic."""
+    c = chaos.Client(d.port, d.token)
+    agents = [a["id"] for a in chaos.DEMO_AGENTS]
+    hot = {a: chaos.first_hot_float(c, a) for a in agents}
+    c.close()
+    return agents, hot
+
+
 def sustained(tap):
     d, tmp = demo_daemon(tap, "sustained", {"api_rate": 0, "api_address_rate": 0})
     if not d:
         return
     try:
-        c = chaos.Client(d.port, d.token)
-        agents = [a["id"] for a in chaos.DEMO_AGENTS]
-        hot = {a: chaos.first_hot_float(c, a) for a in agents}
+        agents, hot = hot_params(d)
         tap.ok(all(hot.values()), "each demo agent has a HOT float parameter to change")
         time.sleep(1.0)  # past the agents' start
         secs = 600 if chaos.SOAK else 6
-        rate = 100 * (1 if chaos.SOAK else SCALE) or 20
+        rate = 100 if chaos.SOAK else max(20, int(100 * SCALE))
         # Fewer connections than CivetWeb has workers: each worker serves one keep-alive
         # connection at a time (docs/admin-guide.md, "Threads").
-        samples = chaos.paced_load(d.port, [(max(rate, 20), secs)], mixed_pick(agents, hot),
+        samples = chaos.paced_load(d.port, [(rate, secs)], mixed_pick(agents, hot),
                                    workers=12, token=d.token)
-        st = chaos.summarize(tap, "sustained %d/s for %d s" % (max(rate, 20), secs), samples)
+        st = chaos.summarize(tap, "sustained %d/s for %d s" % (rate, secs), samples)
         errors = [s for s in samples if not 200 <= s.status < 300]
         tap.ok(not errors, "every request of the sustained load succeeded (%d errors)" % len(errors))
         for s in errors[:5]:
@@ -91,11 +98,12 @@ def sustained(tap):
         for name in sorted({s.name for s in samples}):
             ls = [s.latency for s in samples if s.name == name]
             tap.figure("  %s p99" % name, chaos.ms(chaos.pct(ls, 99)))
+        c = chaos.Client(d.port, d.token)
         _, agents_now = c.json("GET", "/api/v1/agents")
+        c.close()
         running = [a["id"] for a in agents_now["agents"] if a["state"] == "running"]
         tap.ok(len(running) == 4, "the four agents still train (%s)" % ", ".join(running))
         tap.ok(st.get(200, 0) > 0 and d.alive(), "tarsd is alive after the load")
-        c.close()
     finally:
         chaos.cleanup(tmp, d)
 
@@ -107,10 +115,7 @@ def spike(tap):
     if not d:
         return
     try:
-        c = chaos.Client(d.port, d.token)
-        agents = [a["id"] for a in chaos.DEMO_AGENTS]
-        hot = {a: chaos.first_hot_float(c, a) for a in agents}
-        c.close()
+        agents, hot = hot_params(d)
         secs = 60 if chaos.SOAK else 2
         low, high = 50, 500
         phases = [(low, secs), (high, secs), (low, secs)]
