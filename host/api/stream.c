@@ -174,7 +174,8 @@ on_connect(const struct mg_connection *conn, void *data)
     c->conn = (struct mg_connection *)conn;
     c->opened = host_now();
     snprintf(c->addr, sizeof c->addr, "%s", addr);
-    c->fd = http_find_socket(ri->remote_addr, ri->remote_port, h->http->port);
+    /* No server (the fuzzers): no socket to tune. */
+    c->fd = h->http ? http_find_socket(ri->remote_addr, ri->remote_port, h->http->port) : -1;
     if (c->fd >= 0) {
         int size = SOCKET_SNDBUF;
         setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);

@@ -232,9 +232,9 @@ setup(struct fuzz_host *fh)
     if (!f || fprintf(f, config_fmt, dir) < 0 || fclose(f) != 0)
         fuzz_die(conf, "cannot write the config");
     struct host *h = fh->h = calloc(1, sizeof *h);
-    struct opts o = {.cmd = "serve", .flags = {.config = conf}};
+    struct config_flags o = {.config = conf};
     rcu_thread_online();
-    if (!h || host_setup(h, &o.flags, 0, &d) || persist_open(h, err, sizeof err) ||
+    if (!h || host_setup(h, &o, 0, &d) || persist_open(h, err, sizeof err) ||
         persist_restore(h, &d)) {
         diag_print(&d, stderr, "fuzz: ");
         fuzz_die("host", *err ? err : "cannot set up");
