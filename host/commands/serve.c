@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "api.h"
 #include "codeswap.h"
 #include "commands.h"
@@ -171,6 +172,12 @@ close_loop(struct host *h)
     codeswap_free(h); /* its watch's handles are closed now */
 }
 
+static void
+tell_supervisor(const struct config *c)
+{
+    supervise_hello(c->state_dir);
+}
+
 int
 cmd_serve(const struct opts *o)
 {
@@ -184,6 +191,8 @@ cmd_serve(const struct opts *o)
         return 1;
     }
     rcu_thread_online(); /* the control thread reads the set of runs */
+    h->on_configured = tell_supervisor;
+    h->pid = supervise_is_worker() ? (long)getppid() : 0;
     if (host_setup(h, &o->flags, 0, &d)) {
         diag_print(&d, stderr, "tarsd: ");
         goto out;

@@ -80,13 +80,20 @@ host_configure(struct host *h, const struct config_flags *o, struct diag *d)
 int
 host_setup(struct host *h, const struct config_flags *o, int plugins_fatal, struct diag *d)
 {
+    void (*on_configured)(const struct config *) = h->on_configured;
+    long pid = h->pid;
     if (host_configure(h, o, d))
         return -1;
+    h->on_configured = on_configured; /* the caller's, kept */
+    h->pid = pid;
     struct config *c = &h->cfg;
+    if (h->on_configured)
+        h->on_configured(c);
     if (registry_init(&h->reg, &c->manifest_dirs, &c->plugin_dirs, c->require_pins)) {
         diag_add(d, "out of memory");
         return -1;
     }
+    h->reg.state_dir = c->state_dir; /* builds that crashed tarsd stay quarantined */
     if (registry_check_dirs(&h->reg, d))
         return -1;
     if (plugins_fatal)
