@@ -14,18 +14,30 @@ const char *
 fault_signal_name(int sig)
 {
     switch (sig) {
-    case SIGSEGV: return "SIGSEGV";
-    case SIGBUS: return "SIGBUS";
-    case SIGILL: return "SIGILL";
-    case SIGFPE: return "SIGFPE";
-    case SIGABRT: return "SIGABRT";
-    case SIGKILL: return "SIGKILL";
-    case SIGTERM: return "SIGTERM";
-    case SIGINT: return "SIGINT";
-    case SIGHUP: return "SIGHUP";
-    case SIGQUIT: return "SIGQUIT";
-    case SIGXCPU: return "SIGXCPU";
-    default: return "signal";
+    case SIGSEGV:
+        return "SIGSEGV";
+    case SIGBUS:
+        return "SIGBUS";
+    case SIGILL:
+        return "SIGILL";
+    case SIGFPE:
+        return "SIGFPE";
+    case SIGABRT:
+        return "SIGABRT";
+    case SIGKILL:
+        return "SIGKILL";
+    case SIGTERM:
+        return "SIGTERM";
+    case SIGINT:
+        return "SIGINT";
+    case SIGHUP:
+        return "SIGHUP";
+    case SIGQUIT:
+        return "SIGQUIT";
+    case SIGXCPU:
+        return "SIGXCPU";
+    default:
+        return "signal";
     }
 }
 
@@ -100,7 +112,7 @@ on_fatal(int sig)
         put(line, sizeof line, &at, file);
         put(line, sizeof line, &at, " (sha256 ");
         put(line, sizeof line, &at, short_sha);
-        put(line, sizeof line, &at, "...) crashed tarsd in ");
+        put(line, sizeof line, &at, "…) crashed tarsd in ");
         put(line, sizeof line, &at, op);
         if (run) {
             put(line, sizeof line, &at, " of agent '");

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "api.h"
+#include "audit_log.h"
 #include "codeswap.h"
 #include "commands.h"
 #include "host.h"
@@ -20,6 +21,7 @@
 #include "log.h"
 #include "persist.h"
 #include "progress.h"
+#include "quarantine.h"
 #include "rcu.h"
 #include "tokens.h"
 
@@ -91,7 +93,11 @@ on_signal(uv_signal_t *s, int signum)
         return;
     }
     if (signum == SIGHUP) {
-        codeswap_rescan(h, "SIGHUP");
+        /* On the code-swap thread: each new build's smoke test must not hold the loop. */
+        if (h->codeswap)
+            codeswap_submit(h, "", "SIGHUP", NULL);
+        else
+            codeswap_rescan(h, "SIGHUP");
         return;
     }
     stop(h, signum == SIGINT ? "SIGINT" : "SIGTERM");
@@ -172,6 +178,29 @@ close_loop(struct host *h)
     codeswap_free(h); /* its watch's handles are closed now */
 }
 
+/*
+ * Each build quarantined since the last start is said once: an error line and an audit entry
+ * (the supervisor that quarantined it has no store to write to).
+ */
+static void
+announce_quarantine(struct host *h)
+{
+    for (size_t i = 0; i < h->reg.n; i++) {
+        struct plugin *p = h->reg.v[i];
+        struct quarantine q;
+        char err[512], path[160];
+        if (!p->quarantined || quarantine_get(h->cfg.state_dir, p->lib.sha256, &q) || q.announced)
+            continue;
+        hlog(LOG_ERROR, "registry", "plugin '%s' is quarantined, its agents failed: %s", p->m.name,
+             q.reason);
+        snprintf(path, sizeof path, "/api/v1/plugins/%s", p->m.name);
+        audit_append_system(h, "tarsd", "CRASH", path, 500, q.reason);
+        q.announced = 1;
+        if (quarantine_add(h->cfg.state_dir, &q, err, sizeof err))
+            hlog(LOG_WARN, "registry", "%s", err);
+    }
+}
+
 static void
 tell_supervisor(const struct config *c)
 {
@@ -205,6 +234,7 @@ cmd_serve(const struct opts *o)
         diag_print(&d, stderr, "tarsd: ");
         goto out;
     }
+    announce_quarantine(h);
     if (start_loop(h)) {
         fprintf(stderr, "tarsd: cannot start the control loop\n");
         goto out;
@@ -230,8 +260,11 @@ cmd_serve(const struct opts *o)
          TARS_VERSION_STRING, h->cfg.listen, h->http->port, set->n, h->cfg.state_dir);
     for (size_t i = 0; i < set->n; i++) {
         struct run *r = set->v[i];
+        int state = atomic_load(&r->state);
         hlog(LOG_INFO, r->id, "%s %s on %s (%u envs, seed %llu)",
-             atomic_load(&r->state) == RUN_STOPPED ? "stopped (start it to train):" : "training",
+             state == RUN_STOPPED  ? "stopped (start it to train):"
+             : state == RUN_FAILED ? "failed (start it once its code is replaced):"
+                                   : "training",
              r->agent_plugin->info->name, r->env_plugin->info->name, r->n_envs,
              (unsigned long long)r->seed);
     }

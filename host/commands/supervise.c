@@ -259,7 +259,8 @@ supervise(const struct opts *o, char **argv)
                  fault_signal_name(sig), unblamed);
             return 1;
         } else {
-            hlog(LOG_ERROR, "tarsd", "the worker died of %s outside plugin code; starting a new one",
+            hlog(LOG_ERROR, "tarsd",
+                 "the worker died of %s outside plugin code; starting a new one",
                  fault_signal_name(sig));
         }
         if (deaths >= SUPERVISE_BLAMED) {

@@ -30,8 +30,8 @@ struct host {
     struct store *store;   /* serve only: the state dir's LMDB store */
     struct writer *writer; /* its one write path */
     int lock_fd;           /* the state dir's lock, -1 when not held */
-    long pid; /* the pid operators signal, written in the lock: the supervisor's (0: ours) */
-    int trained;           /* the runners ran: the runs hold state worth a final checkpoint */
+    long pid;    /* the pid operators signal, written in the lock: the supervisor's (0: ours) */
+    int trained; /* the runners ran: the runs hold state worth a final checkpoint */
     _Atomic uint64_t write_errors; /* failed state writes (counted by the writer thread) */
     double write_error_logged;
     /* persist_tick (the loop): the writer was failing at the last tick, and what it had

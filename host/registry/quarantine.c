@@ -55,8 +55,8 @@ quarantine_add(const char *state_dir, const struct quarantine *q, char *err, siz
         return rc;
     }
     json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:f, s:s, s:b}", "sha256", q->sha256, "file",
-                          q->file, "op", q->op, "run", q->run, "signal", q->signal, "time",
-                          q->time, "reason", q->reason, "announced", q->announced);
+                          q->file, "op", q->op, "run", q->run, "signal", q->signal, "time", q->time,
+                          "reason", q->reason, "announced", q->announced);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     rc = o ? json_dump_file(o, tmp, JSON_COMPACT) : -1;
     json_decref(o);

@@ -28,7 +28,8 @@ struct quarantine {
     int announced; /* logged and audited by a worker */
 };
 
-/* Fills q->reason: "hot.so (sha256 ab12cd34ef56…) crashed tarsd in observe at 12:03:04: SIGSEGV". */
+/* Fills q->reason: "hot.so (sha256 ab12cd34ef56…) crashed tarsd in observe at 12:03:04: SIGSEGV".
+ */
 void quarantine_describe(struct quarantine *q);
 /* Writes q's record. 0 or a negative errno with one sentence in err. */
 int quarantine_add(const char *state_dir, const struct quarantine *q, char *err, size_t errlen);
