@@ -201,10 +201,19 @@ announce_quarantine(struct host *h)
     }
 }
 
+/*
+ * Once the config is read, before any plugin is staged: the supervisor learns the state dir
+ * (where it quarantines), and the plugin cache goes under it (swept at start, see below), or
+ * stays in $TMPDIR when the state dir cannot be made (the start fails on it later anyway).
+ */
 static void
-tell_supervisor(const struct config *c)
+on_configured(struct host *h)
 {
-    supervise_hello(c->state_dir);
+    char err[512];
+    supervise_hello(h->cfg.state_dir);
+    if (make_state_dir(h->cfg.state_dir, err, sizeof err) == 0 &&
+        asprintf(&h->plugin_cache, "%s/plugin-cache", h->cfg.state_dir) > 0)
+        h->reg.loader.cache_root = h->plugin_cache;
 }
 
 int
@@ -220,7 +229,7 @@ cmd_serve(const struct opts *o)
         return 1;
     }
     rcu_thread_online(); /* the control thread reads the set of runs */
-    h->on_configured = tell_supervisor;
+    h->on_configured = on_configured;
     h->pid = supervise_is_worker() ? (long)getppid() : 0;
     if (host_setup(h, &o->flags, 0, &d)) {
         diag_print(&d, stderr, "tarsd: ");
@@ -230,6 +239,10 @@ cmd_serve(const struct opts *o)
         fprintf(stderr, "tarsd: %s\n", err);
         goto out;
     }
+    int swept = loader_sweep(&h->reg.loader); /* with the state dir's lock: ours alone */
+    if (swept)
+        hlog(LOG_INFO, "registry", "removed %d plugin cache dirs a stopped tarsd left in %s", swept,
+             h->plugin_cache);
     if (persist_restore(h, &d)) {
         diag_print(&d, stderr, "tarsd: ");
         goto out;

@@ -26,7 +26,8 @@ struct host {
     /* Called by host_setup once the config is read, before any plugin is loaded (NULL:
      * nothing): serve tells its supervisor the state dir there. Set by host_setup's caller
      * (it keeps this and pid across host_configure). */
-    void (*on_configured)(const struct config *c);
+    void (*on_configured)(struct host *h);
+    char *plugin_cache;    /* serve: <state_dir>/plugin-cache, the loader's cache_root (owned) */
     struct store *store;   /* serve only: the state dir's LMDB store */
     struct writer *writer; /* its one write path */
     int lock_fd;           /* the state dir's lock, -1 when not held */

@@ -9,7 +9,8 @@
 # resume it from its checkpoint. The release route lifts a quarantine. A library whose
 # constructor segfaults, dropped in + SIGHUP, never crashes the worker (the rescan smoke-tests
 # it first). A worker killed with no plugin to blame, over and over, stops the parent with an
-# error instead of a crash loop. `tarsd train` names the plugin and op before it dies.
+# error instead of a crash loop. The plugin cache lives in the state dir, and what a dead
+# worker left there is swept at the next start. `tarsd train` names the plugin and op before it dies.
 . "$(dirname "$0")/../tap.sh"
 
 TP=$B/tests/plugins
@@ -68,6 +69,8 @@ check "  in a new worker" test -n "$WORKER_PID" -a "$WORKER_PID" != "$FIRST"
 check "  the log names the build, the op and the signal" \
 	grep -q "hotagent.so (sha256 $(echo "$LATE" | cut -c1-12)…) crashed tarsd in observe at [0-9:]*: SIGSEGV; build quarantined" "$TMP/serve.log"
 check "  the build is quarantined in the state dir" test -s "$TMP/state/quarantine/$LATE.json"
+check "  the plugin cache under the state dir holds the new worker's copies alone" \
+	test "$(ls "$TMP/state/plugin-cache" | wc -l)" -eq 1
 check "  the victim comes back failed" test "$(field victim state)" = failed
 check "  with the reason" sh -c "curl -s -H 'Authorization: Bearer $(cat "$TMP/state/admin.token")' http://127.0.0.1:$PORT/api/v1/agents/victim | grep -q 'crashed tarsd in observe at'"
 VSTEPS=$(field victim steps)
@@ -142,7 +145,8 @@ for n in 1 2 3; do
 done
 wait_exit "$SERVE_PID"
 check "a worker that dies 3 times in a row with nothing to blame stops the parent" test "$EXIT_CODE" = 1
-check "  with a clear error" grep -q 'died of SIGKILL 3 times in a row with no plugin to blame' "$TMP/serve.log"
+check "  with a clear error" grep -q 'died of SIGKILL 3 times in a row with no plugin to blame' "$TMP/serve.log" ||
+	diag "the log ends with:" "$(tail -n 12 "$TMP/serve.log")"
 
 # tarsd train names the plugin and the op before it dies.
 mkdir -p "$TMP/late" && cp "$TP/hot-late.so" "$TMP/late/hotagent.so" && cp "$TMP/plugins/env-cartpole.so" "$TMP/late/"
