@@ -323,7 +323,7 @@ kill -TERM "$SERVE_PID"
 wait_exit "$SERVE_PID"
 check "SIGTERM stops tarsd cleanly (every instance and library freed under ASan)" test "$EXIT_CODE" -eq 0
 [ "$EXIT_CODE" -eq 0 ] || diag "exit code $EXIT_CODE; the log ends with:" "$(tail -n 40 "$TMP/serve.log")"
-check "  leaving no plugin copy behind, not even of the crashed smoke test" test -z "$(ls -A "$TMP/cache" "$STATE_DIR/plugin-cache")"
+check "  leaving no plugin copy behind, not even of the crashed smoke test" test -z "$(find "$TMP/cache" "$STATE_DIR/plugin-cache" -mindepth 1)"
 "$TARSD" inspect --state "$STATE_DIR" --json >"$TMP/inspect.json"
 check "no episode is missing from any agent's history (tarsd inspect)" perl -MJSON::PP -e '
 	my @a = @{decode_json(join "", <STDIN>)->{agents}};
