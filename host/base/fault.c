@@ -1,6 +1,7 @@
 #include "fault.h"
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -132,6 +133,36 @@ on_fatal(int sig)
     raise(sig);
 }
 
+#define FAULT_STACK (64 * 1024)
+
+static _Thread_local void *alt_stack;
+
+int
+fault_thread_begin(void)
+{
+    stack_t ss = {.ss_size = FAULT_STACK};
+    if (!(ss.ss_sp = alt_stack = malloc(FAULT_STACK)))
+        return -ENOMEM;
+    if (sigaltstack(&ss, NULL) != 0) {
+        int e = errno;
+        free(alt_stack);
+        alt_stack = NULL;
+        return -e;
+    }
+    return 0;
+}
+
+void
+fault_thread_end(void)
+{
+    if (!alt_stack)
+        return;
+    stack_t ss = {.ss_flags = SS_DISABLE};
+    sigaltstack(&ss, NULL);
+    free(alt_stack);
+    alt_stack = NULL;
+}
+
 int
 fault_install(int fd)
 {
@@ -139,7 +170,7 @@ fault_install(int fd)
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_fatal;
-    sa.sa_flags = SA_RESETHAND | SA_NODEFER;
+    sa.sa_flags = SA_RESETHAND | SA_NODEFER | SA_ONSTACK; /* ONSTACK: where one was given */
     sigemptyset(&sa.sa_mask);
     for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
         if (sigaction(fatal[i], &sa, NULL) != 0)

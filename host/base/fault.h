@@ -73,6 +73,14 @@ fault_leave(void)
     atomic_store_explicit(&fault_here.op, NULL, memory_order_relaxed);
 }
 
+/*
+ * Gives the calling thread a stack of its own for the handler, so that a plugin that overflows
+ * its thread's stack is still named (runner threads call it when they start, and
+ * fault_thread_end before they end). 0 or a negative errno.
+ */
+int fault_thread_begin(void);
+void fault_thread_end(void);
+
 /* "SIGSEGV" for 11 and so on; "signal" for one it does not name. Async-signal-safe. */
 const char *fault_signal_name(int sig);
 

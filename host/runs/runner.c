@@ -104,6 +104,7 @@ runner_main(void *arg)
     snprintf(name, sizeof name, "tars-runner-%u", self->index % 1000);
     pthread_setname_np(pthread_self(), name); /* top -H, and tests/bench/api.sh's accounting */
     rcu_thread_online();
+    fault_thread_begin(); /* without it (out of memory), a stack overflow goes unnamed */
     while (!stopping(pool)) {
         size_t n = take_mine(self), active = 0;
         for (size_t i = 0; i < n; i++) {
@@ -116,6 +117,7 @@ runner_main(void *arg)
             nanosleep(&ts, NULL);
         }
     }
+    fault_thread_end();
     rcu_thread_offline();
     return NULL;
 }
