@@ -11,6 +11,7 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/tars-it-XXXXXX")
 _n=0
 _failed=0
 _pids=""
+WORKER_PID=""
 
 cleanup() {
 	for p in $_pids; do kill -KILL "$p" 2>/dev/null; done

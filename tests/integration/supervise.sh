@@ -13,7 +13,8 @@
 # worker left there is swept at the next start. `tarsd train` names the plugin and op before it dies.
 . "$(dirname "$0")/../tap.sh"
 
-TP=$B/tests/plugins
+# TARS_TEST_PLUGINS: where the test builds are (to run this test on an older tarsd)
+TP=${TARS_TEST_PLUGINS:-$B/tests/plugins}
 mkdir -p "$TMP/plugins" "$TMP/manifests"
 cp "$TP/hot-late.so" "$TMP/plugins/hotagent.so"
 cp "$PLUGINS/env-cartpole.so" "$PLUGINS/agent-random.so" "$TMP/plugins/"
