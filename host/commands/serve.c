@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #include "api.h"
 #include "audit_log.h"
@@ -25,8 +26,10 @@
 #include "rcu.h"
 #include "tokens.h"
 
-#define TICK_MS     1000
-#define PROGRESS_MS 250
+#define TICK_MS 1000
+/* Free space the state dir's file system needs for the plugin cache to go there. */
+#define PLUGIN_CACHE_ROOM_MB 64
+#define PROGRESS_MS          250
 
 /* steps/s over the last second or more, written for the API and the progress lines. */
 static void
@@ -211,8 +214,19 @@ on_configured(struct host *h)
 {
     char err[512];
     supervise_hello(h->cfg.state_dir);
-    if (make_state_dir(h->cfg.state_dir, err, sizeof err) == 0 &&
-        asprintf(&h->plugin_cache, "%s/plugin-cache", h->cfg.state_dir) > 0)
+    struct statvfs fs;
+    if (make_state_dir(h->cfg.state_dir, err, sizeof err) != 0 ||
+        statvfs(h->cfg.state_dir, &fs) != 0)
+        return;
+    /* The store comes first: on a nearly full disk the copies stay in $TMPDIR. */
+    if ((double)fs.f_bavail * (double)fs.f_frsize < PLUGIN_CACHE_ROOM_MB * 1048576.0) {
+        hlog(LOG_WARN, "registry",
+             "less than %d MiB free in %s: the plugin cache stays in $TMPDIR, and what a crash "
+             "leaves there is not swept",
+             PLUGIN_CACHE_ROOM_MB, h->cfg.state_dir);
+        return;
+    }
+    if (asprintf(&h->plugin_cache, "%s/plugin-cache", h->cfg.state_dir) > 0)
         h->reg.loader.cache_root = h->plugin_cache;
 }
 

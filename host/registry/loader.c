@@ -438,6 +438,23 @@ release(struct lib *lib)
     return resident;
 }
 
+/*
+ * The cache under the state dir could not take a copy (a full or read-only disk): tarsd still
+ * runs its plugins, from $TMPDIR (what is left under the state dir is swept at the next start).
+ */
+static int
+cache_elsewhere(struct loader *l, struct lib *out, const unsigned char *data, size_t len, char *err,
+                size_t errlen)
+{
+    if (l->cache_dir)
+        rmdir(l->cache_dir); /* when it holds nothing mapped */
+    free(l->cache_dir);
+    l->cache_dir = NULL;
+    l->cache_root = NULL;
+    int rc = ensure_cache(l, err, errlen);
+    return rc ? rc : place_copy(l, out->sha256, data, len, &out->copy, err, errlen);
+}
+
 int
 loader_stage(struct loader *l, const char *path, const char *pin, struct lib *out, char *err,
              size_t errlen)
@@ -463,6 +480,8 @@ loader_stage(struct loader *l, const char *path, const char *pin, struct lib *ou
         rc = ensure_cache(l, err, errlen);
     if (!rc)
         rc = place_copy(l, out->sha256, data, len, &out->copy, err, errlen);
+    if (rc && rc != TARS_ECORRUPT && rc != TARS_EINVAL && l->cache_root)
+        rc = cache_elsewhere(l, out, data, len, err, errlen);
     free(data);
     return rc;
 }
