@@ -219,12 +219,14 @@ retire(struct host *h, struct run *r, int keep_record, char *err, size_t errlen)
     return rc;
 }
 
-/* The run_spec of agent id's record; -EIO with the reason in err. */
+/* The run_spec of agent id's record, which points into *recp (the caller's to decref); -EIO
+ * with the reason in err. */
 static int
-rebuild_spec(struct host *h, const char *id, struct run_spec *s, char *err, size_t errlen)
+rebuild_spec(struct host *h, const char *id, struct run_spec *s, json_t **recp, char *err,
+             size_t errlen)
 {
     struct diag d = {0};
-    json_t *rec = persist_record(h, id);
+    json_t *rec = *recp = persist_record(h, id);
     pthread_rwlock_rdlock(&h->reg_lock); /* a rescan may be growing the registry */
     int bad = !rec || persist_spec(h, rec, s, &d);
     pthread_rwlock_unlock(&h->reg_lock);
@@ -236,7 +238,6 @@ rebuild_spec(struct host *h, const char *id, struct run_spec *s, char *err, size
             tars_params_free(s->env_params);
         }
     }
-    json_decref(rec);
     diag_free(&d);
     return bad ? -EIO : 0;
 }
@@ -249,13 +250,16 @@ reset(struct host *h, struct run *old, char *err, size_t errlen)
     struct run_spec s;
     struct run *fresh = NULL;
     const char *id = old->id;
+    json_t *rec = NULL;
     int rc = persist_commit(h, err, errlen); /* a queued rewrite of the record, see above */
-    if (rc || (rc = rebuild_spec(h, id, &s, err, errlen)) != 0)
-        return rc;
-    if (run_create(&s, &fresh, why, sizeof why)) {
+    if (rc == 0 && (rc = rebuild_spec(h, id, &s, &rec, err, errlen)) == 0 &&
+        run_create(&s, &fresh, why, sizeof why)) {
         snprintf(err, errlen, "agent '%s': %s", id, why);
-        return -EINVAL;
+        rc = -EINVAL;
     }
+    json_decref(rec);
+    if (rc)
+        return rc;
     persist_attach(h, fresh);
     /* fresh is READY: runners leave it alone until its predecessor's records are gone. */
     pthread_mutex_lock(&h->runs.lock);
