@@ -96,8 +96,8 @@ close_blob(struct swap_order *o, const struct plugin *p, const tars_ctx *ctx, ta
 
 /*
  * Publishes the order's pair as the run's parameters (API readers may hold the old one: it is
- * retired). The code-swap thread holds the run set's lock, under which alone pairs are
- * published, on the runner's behalf.
+ * retired). The code-swap thread holds the run's claim, under which alone pairs are published,
+ * on the runner's behalf.
  */
 static void
 publish(struct run *r, struct swap_order *o)
