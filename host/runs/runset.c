@@ -169,8 +169,11 @@ runs_replace(struct runs *rs, struct run *old, struct run *fresh)
 void
 runs_drain(struct run *r)
 {
-    /* A runner takes its reference inside a read-side section, and the grace period that
-     * followed the removal has passed: the count can only fall now. */
+    /* A runner takes its reference inside a read-side section: once a grace period after
+     * the removal has passed, none can take one any more, and the count can only fall. The
+     * grace period is short (runners leave their section before they step) and waited for
+     * here, outside the set's lock, rather than by the publication. */
+    rcu_wait();
     while (atomic_load_explicit(&r->refs, memory_order_acquire) > 0) {
         struct timespec ts = {0, 1000 * 1000};
         nanosleep(&ts, NULL);

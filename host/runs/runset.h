@@ -68,7 +68,8 @@ int runs_remove(struct runs *rs, struct run *r);
 /* Puts fresh in old's place, on old's runner. */
 int runs_replace(struct runs *rs, struct run *old, struct run *fresh);
 
-/* Waits until no runner holds r, which has left the set (the caller then destroys it). */
+/* Waits for a grace period, then until no runner holds r, which has left the set (the caller
+ * then destroys it). Not inside a read-side section. */
 void runs_drain(struct run *r);
 
 /*
