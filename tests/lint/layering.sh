@@ -11,10 +11,15 @@ for line in open(os.path.join(src, "host", "LAYERS")):
     line = line.split("#", 1)[0].split()
     if not line:
         continue
-    name, dirs = line[0], [d for d in line[1:] if "/" in d or os.path.isdir(os.path.join(src, d))]
+    # The folders are the words after the name up to the first that is not a folder (the
+    # description follows), so a description's word never counts as a folder.
+    name, dirs = line[0], []
+    for word in line[1:]:
+        if not os.path.isdir(os.path.join(src, word)):
+            break
+        dirs.append(word)
     if "uses:" in line:
         only[name] = line[line.index("uses:") + 1:]
-        dirs = [d for d in dirs if d not in only[name]]
     order.append(name)
     folders[name] = dirs
 
