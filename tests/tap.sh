@@ -11,6 +11,7 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/tars-it-XXXXXX")
 _n=0
 _failed=0
 _pids=""
+WORKER_PID=""
 
 cleanup() {
 	for p in $_pids; do kill -KILL "$p" 2>/dev/null; done
@@ -61,8 +62,9 @@ json() {
 }
 
 # start_serve ARGS...: runs tarsd serve in the background, logs in $TMP/serve.log; sets
-# SERVE_PID, PORT and STATE_DIR once it listens (waits up to 20 s). Returns non-zero if it
-# never did.
+# SERVE_PID (the supervising parent, which signals go to), WORKER_PID (its worker, the process
+# that maps plugins and runs threads), PORT and STATE_DIR once it listens (waits up to 20 s).
+# Returns non-zero if it never did.
 start_serve() {
 	: >"$TMP/serve.log"
 	"$TARSD" serve --log-format json "$@" 2>"$TMP/serve.log" &
@@ -72,12 +74,18 @@ start_serve() {
 	for _i in $(seq 200); do
 		PORT=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$TMP/serve.log" | head -n 1)
 		STATE_DIR=$(sed -n 's/.*(port [0-9]*).*state in \([^"]*\)".*/\1/p' "$TMP/serve.log" | head -n 1)
-		[ -n "$PORT" ] && return 0
+		if [ -n "$PORT" ]; then
+			WORKER_PID=$(worker_of "$SERVE_PID")
+			return 0
+		fi
 		kill -0 "$SERVE_PID" 2>/dev/null || return 1
 		sleep 0.1
 	done
 	return 1
 }
+
+# worker_of PID: the pid of tarsd serve's worker (the parent's one child).
+worker_of() { read -r _w _rest <"/proc/$1/task/$1/children" 2>/dev/null; echo "${_w:-}"; }
 
 # wait_exit PID: waits for PID to exit (up to 20 s) and sets EXIT_CODE; kills it otherwise.
 wait_exit() {

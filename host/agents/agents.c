@@ -87,10 +87,100 @@ wait_checkpoint(struct run *r)
     }
 }
 
+/* The builds a stored agent would run on now, or why it cannot; -EBUSY when quarantined. */
+static int
+current_spec(struct host *h, const char *id, json_t *rec, struct run_spec *s, char *err,
+             size_t errlen)
+{
+    struct diag d = {0};
+    pthread_rwlock_rdlock(&h->reg_lock); /* a rescan may be growing the registry */
+    int bad = !rec || persist_spec(h, rec, s, &d);
+    pthread_rwlock_unlock(&h->reg_lock);
+    int rc = 0;
+    if (bad) {
+        snprintf(err, errlen, "agent '%s' cannot be rebuilt: %s", id,
+                 d.n ? d.lines[0] : "its record is unreadable");
+        rc = -EIO;
+    } else if (s->agent->quarantined || s->env->quarantined) {
+        const struct plugin *q = s->agent->quarantined ? s->agent : s->env;
+        snprintf(err, errlen,
+                 "agent '%s' cannot start: %s; a new build of '%s' or POST "
+                 "/api/v1/plugins/%s/release lifts the quarantine",
+                 id, q->quarantined, q->m.name, q->m.name);
+        rc = -EBUSY;
+    }
+    if (rc && rec) {
+        tars_params_free(s->agent_params);
+        tars_params_free(s->env_params);
+    }
+    diag_free(&d);
+    return rc;
+}
+
+/*
+ * Starts a failed agent again: rebuilt from its record on the builds registered now and
+ * resumed from its last checkpoint (its history and checkpoints go on). runs.lock held.
+ */
+static int
+restart_failed(struct host *h, struct run *old, char *err, size_t errlen)
+{
+    char why[768];
+    struct diag d = {0};
+    struct run_spec s;
+    struct run *fresh = NULL;
+    int rc = persist_commit(h, err, errlen);
+    json_t *rec = rc ? NULL : persist_record(h, old->id);
+    if (rc || (rc = current_spec(h, old->id, rec, &s, err, errlen)) != 0)
+        goto out;
+    if (run_create(&s, &fresh, why, sizeof why)) {
+        snprintf(err, errlen, "agent '%s': %s", old->id, why);
+        rc = -EINVAL;
+        goto out;
+    }
+    persist_attach(h, fresh);
+    if (persist_resume(h, fresh, &d) || runs_replace(&h->runs, old, fresh)) {
+        snprintf(err, errlen, "agent '%s' cannot start again: %s", old->id,
+                 d.n ? d.lines[0] : "out of memory");
+        run_destroy(fresh);
+        rc = -EIO;
+        goto out;
+    }
+    runs_drain(old);
+    run_destroy(old);
+    atomic_store(&fresh->state, RUN_RUNNING);
+    if (persist_set_paused(h, fresh->id, 0) == 0)
+        rc = persist_commit(h, err, errlen);
+    hlog(LOG_INFO, fresh->id, "started again on %s %s from step %llu",
+         fresh->agent_plugin->info->name, fresh->agent_plugin->info->version,
+         (unsigned long long)atomic_load(&fresh->steps));
+out:
+    json_decref(rec);
+    diag_free(&d);
+    return rc;
+}
+
+/* A start of a failed agent (1: it is not failed, go on as usual). */
+static int
+start_failed(struct host *h, const char *id, char *err, size_t errlen)
+{
+    int rc = 1;
+    pthread_rwlock_rdlock(&h->code_lock); /* the plugins looked up stay until fresh is in the set */
+    pthread_mutex_lock(&h->runs.lock);
+    struct run *r = find(h, id, err, errlen);
+    if (r && atomic_load(&r->state) == RUN_FAILED)
+        rc = restart_failed(h, r, err, errlen);
+    pthread_mutex_unlock(&h->runs.lock);
+    pthread_rwlock_unlock(&h->code_lock);
+    return rc;
+}
+
 int
 agents_set_running(struct host *h, const char *id, int running, char *err, size_t errlen)
 {
-    int rc = 0;
+    int rc = running ? start_failed(h, id, err, errlen) : 1;
+    if (rc != 1)
+        return rc;
+    rc = 0;
     pthread_mutex_lock(&h->runs.lock);
     struct run *r = find(h, id, err, errlen);
     if (!r) {
@@ -103,7 +193,8 @@ agents_set_running(struct host *h, const char *id, int running, char *err, size_
     if (state == to)
         goto out; /* already so: nothing to do, and not an error */
     if (state == RUN_FAILED) {
-        snprintf(err, errlen, "agent '%s' failed (%s); reset it to train again", id, r->error);
+        snprintf(err, errlen, "agent '%s' failed (%s); start or reset it to train again", id,
+                 r->error);
         rc = -EBUSY;
         goto out;
     }
@@ -173,19 +264,8 @@ agents_reset(struct host *h, const char *id, char *err, size_t errlen)
     if ((rc = persist_commit(h, err, errlen)) != 0) /* a queued rewrite of the record, see above */
         goto out;
     rec = persist_record(h, id);
-    pthread_rwlock_rdlock(&h->reg_lock); /* a rescan may be growing the registry */
-    int bad = !rec || persist_spec(h, rec, &s, &d);
-    pthread_rwlock_unlock(&h->reg_lock);
-    if (bad) {
-        snprintf(err, errlen, "agent '%s' cannot be rebuilt: %s", id,
-                 d.n ? d.lines[0] : "its record is unreadable");
-        if (rec) {
-            tars_params_free(s.agent_params);
-            tars_params_free(s.env_params);
-        }
-        rc = -EIO;
+    if ((rc = current_spec(h, id, rec, &s, err, errlen)) != 0)
         goto out;
-    }
     if (run_create(&s, &fresh, why, sizeof why)) {
         snprintf(err, errlen, "agent '%s': %s", id, why);
         rc = -EINVAL;

@@ -106,6 +106,7 @@ int api_whoami(struct api_req *q);
 int api_plugins_list(struct api_req *q);
 int api_plugin_get(struct api_req *q);
 int api_plugin_reload(struct api_req *q);
+int api_plugin_release(struct api_req *q);
 int api_plugins_rescan(struct api_req *q);
 int api_agents_list(struct api_req *q);
 int api_agent_create(struct api_req *q);

@@ -1,15 +1,19 @@
 /*
  * Plugins: the registry's entries (loaded and refused), one with its parameter schema, its
- * generations and its last reload, and the reload itself (codeswap.h). Entries are read under
+ * generations and its last reload, the reload itself (codeswap.h), and the release of a
+ * quarantined build (registry/quarantine.h). Entries are read under
  * the registry's read lock; the runs using them under RCU.
  */
 #include <errno.h>
 #include <libgen.h>
+#include <stdlib.h>
 #include <string.h>
 #include "api.h"
 #include "codeswap.h"
 #include "host.h"
+#include "log.h"
 #include "params_json.h"
+#include "quarantine.h"
 #include "rcu.h"
 
 /*
@@ -30,7 +34,10 @@ plugin_json(const struct plugin *p, const json_t *refused)
                           info ? info->version : p->m.version, "description",
                           info ? info->description : p->m.description, "abi", abi, "manifest",
                           p->manifest_path, "library", p->lib_path, "status",
-                          info ? "loaded" : "refused", "error", p->error, "warning", p->warning);
+                          !info            ? "refused"
+                          : p->quarantined ? "quarantined"
+                                           : "loaded",
+                          "error", p->error ? p->error : p->quarantined, "warning", p->warning);
     if (o && info && p->lib.sha256[0])
         json_object_set_new(o, "sha256", json_string(p->lib.sha256));
     if (o && info) {
@@ -145,6 +152,48 @@ api_plugin_reload(struct api_req *q)
     else
         json_decref(res);
     return status;
+}
+
+/*
+ * An admin lifts the quarantine of a plugin's current build: its record leaves the state dir
+ * and its failed agents may be started again (on that same build).
+ */
+int
+api_plugin_release(struct api_req *q)
+{
+    struct host *h = q->h;
+    char sha[65] = "", why[640] = "";
+    int found = 0;
+    pthread_rwlock_wrlock(&h->reg_lock); /* p->quarantined changes: readers hold it for reading */
+    for (size_t i = 0; i < h->reg.n; i++) {
+        struct plugin *p = h->reg.v[i];
+        if (!p->info || strcmp(p->info->name, q->params[0]) != 0)
+            continue;
+        found = 1;
+        if (p->quarantined) {
+            snprintf(sha, sizeof sha, "%s", p->lib.sha256);
+            snprintf(why, sizeof why, "%s", p->quarantined);
+            free(p->quarantined);
+            p->quarantined = NULL;
+        }
+    }
+    pthread_rwlock_unlock(&h->reg_lock);
+    if (!found)
+        return api_error(q, 404, "not_found", "no loaded plugin '%s'", q->params[0]);
+    if (!sha[0])
+        return api_error(q, 409, "conflict", "plugin '%s' is not quarantined", q->params[0]);
+    int rc = quarantine_lift(h->cfg.state_dir, sha);
+    if (rc && rc != -ENOENT)
+        return api_error(q, 500, "internal",
+                         "plugin '%s' is released in this tarsd, but its record in %s/quarantine "
+                         "could not be removed: %s",
+                         q->params[0], h->cfg.state_dir, strerror(-rc));
+    snprintf(q->audit, sizeof q->audit, "released %.12s… (%.200s)", sha, why);
+    hlog(LOG_WARN, "registry", "plugin '%s' released from quarantine by '%s' (was: %s)",
+         q->params[0], q->who.name, why);
+    return api_reply(
+        q, 200,
+        json_pack("{s:s, s:s, s:s}", "plugin", q->params[0], "sha256", sha, "released", why));
 }
 
 int

@@ -10,6 +10,7 @@ const struct api_route api_routes[] = {
     {"GET", "/api/v1/plugins/{name}", ROLE_VIEWER, api_plugin_get},
     {"POST", "/api/v1/plugins/rescan", ROLE_ADMIN, api_plugins_rescan},
     {"POST", "/api/v1/plugins/{name}/reload", ROLE_ADMIN, api_plugin_reload},
+    {"POST", "/api/v1/plugins/{name}/release", ROLE_ADMIN, api_plugin_release},
     {"GET", "/api/v1/agents", ROLE_VIEWER, api_agents_list},
     {"POST", "/api/v1/agents", ROLE_OPERATOR, api_agent_create},
     {"GET", "/api/v1/agents/{id}", ROLE_VIEWER, api_agent_get},

@@ -8,6 +8,17 @@
 #include "cli.h"
 
 int cmd_serve(const struct opts *o);
+/*
+ * tarsd serve's supervising parent (supervise.c): starts the worker (tarsd serve again, with
+ * argv), restarts it when it dies of a signal, and returns the exit status to exit with.
+ */
+int supervise(const struct opts *o, char **argv);
+/* In a process that is the worker: 1 (and its fault handler writes to the supervisor). */
+int supervise_is_worker(void);
+/* Installs the fault handler (writing to the supervisor when there is one). 0 or -errno. */
+int supervise_worker_setup(void);
+/* Tells the supervisor where the state dir is (where it quarantines builds). */
+void supervise_hello(const char *state_dir);
 int cmd_check(const struct opts *o);
 int cmd_train(const struct opts *o);
 int cmd_inspect(const struct opts *o);

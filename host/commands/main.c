@@ -38,8 +38,10 @@ main(int argc, char **argv)
         rc = cmd_train(&o);
     } else if (strcmp(o.cmd, "inspect") == 0) {
         rc = cmd_inspect(&o);
+    } else if (supervise_is_worker()) {
+        rc = supervise_worker_setup() ? 1 : cmd_serve(&o);
     } else {
-        rc = cmd_serve(&o);
+        rc = supervise(&o, argv);
     }
     cli_free(&o);
     return rc;

@@ -11,7 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 #include "api.h"
+#include "audit_log.h"
 #include "codeswap.h"
 #include "commands.h"
 #include "host.h"
@@ -19,11 +22,14 @@
 #include "log.h"
 #include "persist.h"
 #include "progress.h"
+#include "quarantine.h"
 #include "rcu.h"
 #include "tokens.h"
 
-#define TICK_MS     1000
-#define PROGRESS_MS 250
+#define TICK_MS 1000
+/* Free space the state dir's file system needs for the plugin cache to go there. */
+#define PLUGIN_CACHE_ROOM_MB 64
+#define PROGRESS_MS          250
 
 /* steps/s over the last second or more, written for the API and the progress lines. */
 static void
@@ -90,7 +96,11 @@ on_signal(uv_signal_t *s, int signum)
         return;
     }
     if (signum == SIGHUP) {
-        codeswap_rescan(h, "SIGHUP");
+        /* On the code-swap thread: each new build's smoke test must not hold the loop. */
+        if (h->codeswap)
+            codeswap_submit(h, "", "SIGHUP", NULL);
+        else
+            codeswap_rescan(h, "SIGHUP");
         return;
     }
     stop(h, signum == SIGINT ? "SIGINT" : "SIGTERM");
@@ -171,6 +181,55 @@ close_loop(struct host *h)
     codeswap_free(h); /* its watch's handles are closed now */
 }
 
+/*
+ * Each build quarantined since the last start is said once: an error line and an audit entry
+ * (the supervisor that quarantined it has no store to write to).
+ */
+static void
+announce_quarantine(struct host *h)
+{
+    for (size_t i = 0; i < h->reg.n; i++) {
+        struct plugin *p = h->reg.v[i];
+        struct quarantine q;
+        char err[512], path[160];
+        if (!p->quarantined || quarantine_get(h->cfg.state_dir, p->lib.sha256, &q) || q.announced)
+            continue;
+        hlog(LOG_ERROR, "registry", "plugin '%s' is quarantined, its agents failed: %s", p->m.name,
+             q.reason);
+        snprintf(path, sizeof path, "/api/v1/plugins/%s", p->m.name);
+        audit_append_system(h, "tarsd", "CRASH", path, 500, q.reason);
+        q.announced = 1;
+        if (quarantine_add(h->cfg.state_dir, &q, err, sizeof err))
+            hlog(LOG_WARN, "registry", "%s", err);
+    }
+}
+
+/*
+ * Once the config is read, before any plugin is staged: the supervisor learns the state dir
+ * (where it quarantines), and the plugin cache goes under it (swept at start, see below), or
+ * stays in $TMPDIR when the state dir cannot be made (the start fails on it later anyway).
+ */
+static void
+on_configured(struct host *h)
+{
+    char err[512];
+    supervise_hello(h->cfg.state_dir);
+    struct statvfs fs;
+    if (make_state_dir(h->cfg.state_dir, err, sizeof err) != 0 ||
+        statvfs(h->cfg.state_dir, &fs) != 0)
+        return;
+    /* The store comes first: on a nearly full disk the copies stay in $TMPDIR. */
+    if ((double)fs.f_bavail * (double)fs.f_frsize < PLUGIN_CACHE_ROOM_MB * 1048576.0) {
+        hlog(LOG_WARN, "registry",
+             "less than %d MiB free in %s: the plugin cache stays in $TMPDIR, and what a crash "
+             "leaves there is not swept",
+             PLUGIN_CACHE_ROOM_MB, h->cfg.state_dir);
+        return;
+    }
+    if (asprintf(&h->plugin_cache, "%s/plugin-cache", h->cfg.state_dir) > 0)
+        h->reg.loader.cache_root = h->plugin_cache;
+}
+
 /* long: the daemon's life in order, start to stop; issue 11 §3 splits it for the supervisor. */
 int
 cmd_serve(const struct opts *o)
@@ -185,6 +244,8 @@ cmd_serve(const struct opts *o)
         return 1;
     }
     rcu_thread_online(); /* the control thread reads the set of runs */
+    h->on_configured = on_configured;
+    h->pid = supervise_is_worker() ? (long)getppid() : 0;
     if (host_setup(h, &o->flags, 0, &d)) {
         diag_print(&d, stderr, "tarsd: ");
         goto out;
@@ -193,10 +254,15 @@ cmd_serve(const struct opts *o)
         fprintf(stderr, "tarsd: %s\n", err);
         goto out;
     }
+    int swept = loader_sweep(&h->reg.loader); /* with the state dir's lock: ours alone */
+    if (swept)
+        hlog(LOG_INFO, "registry", "removed %d plugin cache dirs a stopped tarsd left in %s", swept,
+             h->plugin_cache);
     if (persist_restore(h, &d)) {
         diag_print(&d, stderr, "tarsd: ");
         goto out;
     }
+    announce_quarantine(h);
     if (start_loop(h)) {
         fprintf(stderr, "tarsd: cannot start the control loop\n");
         goto out;
@@ -222,8 +288,11 @@ cmd_serve(const struct opts *o)
          TARS_VERSION_STRING, h->cfg.listen, h->http->port, set->n, h->cfg.state_dir);
     for (size_t i = 0; i < set->n; i++) {
         struct run *r = set->v[i];
+        int state = atomic_load(&r->state);
         hlog(LOG_INFO, r->id, "%s %s on %s (%u envs, seed %llu)",
-             atomic_load(&r->state) == RUN_STOPPED ? "stopped (start it to train):" : "training",
+             state == RUN_STOPPED  ? "stopped (start it to train):"
+             : state == RUN_FAILED ? "failed (start it once its code is replaced):"
+                                   : "training",
              r->agent_plugin->info->name, r->env_plugin->info->name, r->n_envs,
              (unsigned long long)r->seed);
     }

@@ -80,13 +80,20 @@ host_configure(struct host *h, const struct config_flags *o, struct diag *d)
 int
 host_setup(struct host *h, const struct config_flags *o, int plugins_fatal, struct diag *d)
 {
+    void (*on_configured)(struct host *) = h->on_configured;
+    long pid = h->pid;
     if (host_configure(h, o, d))
         return -1;
+    h->on_configured = on_configured; /* the caller's, kept */
+    h->pid = pid;
     struct config *c = &h->cfg;
     if (registry_init(&h->reg, &c->manifest_dirs, &c->plugin_dirs, c->require_pins)) {
         diag_add(d, "out of memory");
         return -1;
     }
+    h->reg.state_dir = c->state_dir; /* builds that crashed tarsd stay quarantined */
+    if (h->on_configured)
+        h->on_configured(h);
     if (registry_check_dirs(&h->reg, d))
         return -1;
     if (plugins_fatal)
@@ -111,6 +118,7 @@ host_teardown(struct host *h)
     if (h->code_lock_ready)
         pthread_rwlock_destroy(&h->code_lock);
     registry_free(&h->reg);
+    free(h->plugin_cache);
     config_free(&h->cfg);
     pthread_mutex_destroy(&h->proposals_lock);
     pthread_mutex_destroy(&h->audit_lock);

@@ -23,10 +23,16 @@ struct http;
 struct host {
     struct config cfg;
     struct registry reg;
+    /* Called by host_setup once the config is read, before any plugin is loaded (NULL:
+     * nothing): serve tells its supervisor the state dir there. Set by host_setup's caller
+     * (it keeps this and pid across host_configure). */
+    void (*on_configured)(struct host *h);
+    char *plugin_cache;    /* serve: <state_dir>/plugin-cache, the loader's cache_root (owned) */
     struct store *store;   /* serve only: the state dir's LMDB store */
     struct writer *writer; /* its one write path */
     int lock_fd;           /* the state dir's lock, -1 when not held */
-    int trained;           /* the runners ran: the runs hold state worth a final checkpoint */
+    long pid;    /* the pid operators signal, written in the lock: the supervisor's (0: ours) */
+    int trained; /* the runners ran: the runs hold state worth a final checkpoint */
     _Atomic uint64_t write_errors; /* failed state writes (counted by the writer thread) */
     double write_error_logged;
     /* persist_tick (the loop): the writer was failing at the last tick, and what it had

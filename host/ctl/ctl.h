@@ -129,6 +129,7 @@ int cmd_whoami(struct ctl *c, int argc, char **argv);
 int cmd_plugins(struct ctl *c, int argc, char **argv);
 int cmd_plugin_show(struct ctl *c, int argc, char **argv);
 int cmd_plugin_reload(struct ctl *c, int argc, char **argv);
+int cmd_plugin_release(struct ctl *c, int argc, char **argv);
 int cmd_plugin_rescan(struct ctl *c, int argc, char **argv);
 int cmd_agents(struct ctl *c, int argc, char **argv);
 int cmd_agent_show(struct ctl *c, int argc, char **argv);

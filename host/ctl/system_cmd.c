@@ -1,6 +1,6 @@
 /*
- * tarsctl health, version, whoami, plugins, plugin show and plugin reload: what tarsd is, who
- * is asking, which plugins it found, and replacing one's code while it runs.
+ * tarsctl health, version, whoami, plugins, plugin show, plugin reload and plugin release: what
+ * tarsd is, who is asking, which plugins it found, and replacing one's code while it runs.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -238,6 +238,27 @@ cmd_plugin_reload(struct ctl *c, int argc, char **argv)
     rc = strcmp(str(r, "outcome"), "partial") == 0 ? CTL_EXIT_FAIL : 0;
     json_decref(r);
     return rc;
+}
+
+/* Lifts the quarantine of a plugin's current build (one that crashed tarsd). */
+int
+cmd_plugin_release(struct ctl *c, int argc, char **argv)
+{
+    const char *name;
+    int rc = ctl_parse(c, argc, argv, NULL, &name, 1);
+    if (rc)
+        return ctl_parse_exit(rc);
+    char *path = api_path("/api/v1/plugins/%s/release", name);
+    json_t *r;
+    rc = path ? api_do(c, "POST", path, NULL, 0, &r) : CTL_EXIT_FAIL;
+    free(path);
+    if (rc || !r)
+        return rc;
+    printf("plugin '%s' released (sha256 %.12s…); it was quarantined: %s\n", str(r, "plugin"),
+           str(r, "sha256"), str(r, "released"));
+    printf("start its failed agents to resume them from their checkpoints\n");
+    json_decref(r);
+    return 0;
 }
 
 int

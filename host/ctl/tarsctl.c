@@ -91,6 +91,8 @@ static const struct ctl_cmd commands[] = {
     {"plugin", "show", "NAME", "one plugin: schema, presets, agents using it", cmd_plugin_show},
     {"plugin", "reload", "NAME", "load its new build; agents migrate as they train (admin)",
      cmd_plugin_reload},
+    {"plugin", "release", "NAME", "lift the quarantine of a build that crashed tarsd (admin)",
+     cmd_plugin_release},
     {"plugin", "rescan", "", "read the manifest dirs again, as SIGHUP does (admin)",
      cmd_plugin_rescan},
     {"audit", NULL, "[--limit N] [--before SEQ]", "the audit log, newest first", cmd_audit},

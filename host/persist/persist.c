@@ -47,7 +47,7 @@ lock_dir(struct host *h, char *err, size_t errlen)
         return -1;
     }
     char pid[32];
-    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    int n = snprintf(pid, sizeof pid, "%ld\n", h->pid ? h->pid : (long)getpid());
     if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n)
         hlog(LOG_WARN, "state", "cannot write the pid into %s", path);
     h->lock_fd = fd;
@@ -111,6 +111,15 @@ persist_agent_record(const struct run_spec *s, const char *preset, const char *o
     return text;
 }
 
+/* A stored agent's plugin, quarantined builds included: their agents come back failed. */
+static int
+lookup_stored(const struct registry *reg, const char *name, uint32_t kind, struct plugin **out,
+              char *err, size_t errlen)
+{
+    *out = registry_get(reg, name, kind);
+    return *out ? 0 : registry_lookup(reg, name, kind, out, err, errlen);
+}
+
 int
 persist_spec(struct host *h, json_t *rec, struct run_spec *s, struct diag *d)
 {
@@ -128,8 +137,8 @@ persist_spec(struct host *h, json_t *rec, struct run_spec *s, struct diag *d)
     s->seed = (uint64_t)json_integer_value(json_object_get(rec, "seed"));
     if (!s->n_envs)
         s->n_envs = 8;
-    if (registry_lookup(&h->reg, agent, TARS_KIND_AGENT, &s->agent, err, sizeof err) ||
-        registry_lookup(&h->reg, env, TARS_KIND_ENV, &s->env, err, sizeof err) ||
+    if (lookup_stored(&h->reg, agent, TARS_KIND_AGENT, &s->agent, err, sizeof err) ||
+        lookup_stored(&h->reg, env, TARS_KIND_ENV, &s->env, err, sizeof err) ||
         plugin_params(s->agent, NULL, &s->agent_params, NULL, err, sizeof err) ||
         plugin_params(s->env, NULL, &s->env_params, NULL, err, sizeof err)) {
         diag_add(d, "agent '%s' (in the state dir): %s", id, err);
@@ -229,18 +238,42 @@ persist_attach(struct host *h, struct run *r)
     r->on_episode_user = h;
 }
 
+/* A run without instances shows where its checkpoint stands (it resumes from there). */
+static void
+show_checkpoint(struct host *h, struct run *r)
+{
+    MDB_txn *txn;
+    struct checkpoint_hdr hdr;
+    const void *blob;
+    size_t len;
+    if (store_read_begin(h->store, &txn))
+        return;
+    if (rec_last_checkpoint(h->store, txn, r->id, &hdr, &blob, &len) == 0) {
+        atomic_store(&r->steps, hdr.step);
+        atomic_store(&r->episodes, hdr.episodes);
+        atomic_store(&r->checkpoint_step, hdr.step);
+        atomic_store(&r->checkpointed, 1);
+        atomic_store(&r->checkpoint_time, hdr.wall_time);
+    }
+    store_read_end(h->store, txn);
+}
+
 /* Builds, resumes and publishes the run of a record (consumes s's snapshots). */
 static int
 add_run(struct host *h, struct run_spec *s, json_t *rec, struct diag *d)
 {
     char err[768];
     struct run *r;
+    s->failed = s->agent->quarantined ? s->agent->quarantined : s->env->quarantined;
     if (run_create(s, &r, err, sizeof err)) {
         diag_add(d, "agent '%s': %s", s->id, err);
         return 1;
     }
     persist_attach(h, r);
-    if (persist_resume(h, r, d)) {
+    if (s->failed) {
+        hlog(LOG_ERROR, r->id, "failed: %s", s->failed);
+        show_checkpoint(h, r);
+    } else if (persist_resume(h, r, d)) {
         run_destroy(r);
         return 1;
     }
@@ -253,7 +286,8 @@ add_run(struct host *h, struct run_spec *s, json_t *rec, struct diag *d)
         return 1;
     }
     int paused = json_is_true(json_object_get(rec, "paused"));
-    atomic_store(&r->state, paused ? RUN_STOPPED : RUN_RUNNING);
+    if (!s->failed)
+        atomic_store(&r->state, paused ? RUN_STOPPED : RUN_RUNNING);
     return 0;
 }
 

@@ -1,4 +1,5 @@
 #include <dlfcn.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -129,7 +130,15 @@ ensure_cache(struct loader *l, char *err, size_t errlen)
         return 0;
     const char *tmp = getenv("TMPDIR");
     char *dir = NULL;
-    if (asprintf(&dir, "%s/tars-plugins-XXXXXX", tmp && *tmp ? tmp : "/tmp") < 0)
+    if (l->cache_root && mkdir(l->cache_root, 0700) != 0 && errno != EEXIST) {
+        int e = errno;
+        return tars__errf(err, errlen, -e, "cannot create the plugin cache %s: %s", l->cache_root,
+                          strerror(e));
+    }
+    if (asprintf(&dir, "%s/tars-plugins-XXXXXX",
+                 l->cache_root ? l->cache_root
+                 : tmp && *tmp ? tmp
+                               : "/tmp") < 0)
         return tars__errf(err, errlen, TARS_ENOMEM, "out of memory");
     if (!mkdtemp(dir)) {
         int e = errno;
@@ -139,6 +148,52 @@ ensure_cache(struct loader *l, char *err, size_t errlen)
     }
     l->cache_dir = dir;
     return 0;
+}
+
+/* rm -r of one dir, not following links (the cache holds plain files and dirs). */
+static int
+remove_tree(const char *path)
+{
+    DIR *d = opendir(path);
+    if (!d)
+        return unlink(path) == 0 ? 0 : -errno;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char *sub = NULL;
+        if (asprintf(&sub, "%s/%s", path, e->d_name) < 0)
+            break;
+        if (e->d_type == DT_DIR)
+            remove_tree(sub);
+        else
+            unlink(sub);
+        free(sub);
+    }
+    closedir(d);
+    return rmdir(path) == 0 ? 0 : -errno;
+}
+
+int
+loader_sweep(const struct loader *l)
+{
+    if (!l->cache_root)
+        return 0;
+    DIR *d = opendir(l->cache_root);
+    if (!d)
+        return 0;
+    int removed = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char *sub = NULL;
+        if (asprintf(&sub, "%s/%s", l->cache_root, e->d_name) < 0)
+            break;
+        if (!l->cache_dir || strcmp(sub, l->cache_dir) != 0)
+            removed += remove_tree(sub) == 0;
+        free(sub);
+    }
+    closedir(d);
+    return removed;
 }
 
 void
@@ -490,6 +545,23 @@ check_sdk_need(const unsigned char *data, size_t len, char *err, size_t errlen)
     return 0;
 }
 
+/*
+ * The cache under the state dir could not take a copy (a full or read-only disk): tarsd still
+ * runs its plugins, from $TMPDIR (what is left under the state dir is swept at the next start).
+ */
+static int
+cache_elsewhere(struct loader *l, struct lib *out, const unsigned char *data, size_t len, char *err,
+                size_t errlen)
+{
+    if (l->cache_dir)
+        rmdir(l->cache_dir); /* when it holds nothing mapped */
+    free(l->cache_dir);
+    l->cache_dir = NULL;
+    l->cache_root = NULL;
+    int rc = ensure_cache(l, err, errlen);
+    return rc ? rc : place_copy(l, out->sha256, data, len, &out->copy, err, errlen);
+}
+
 int
 loader_stage(struct loader *l, const char *path, const char *pin, struct lib *out, char *err,
              size_t errlen)
@@ -517,6 +589,8 @@ loader_stage(struct loader *l, const char *path, const char *pin, struct lib *ou
         rc = ensure_cache(l, err, errlen);
     if (!rc)
         rc = place_copy(l, out->sha256, data, len, &out->copy, err, errlen);
+    if (rc && rc != TARS_ECORRUPT && rc != TARS_EINVAL && l->cache_root)
+        rc = cache_elsewhere(l, out, data, len, err, errlen);
     free(data);
     return rc;
 }

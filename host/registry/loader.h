@@ -21,6 +21,9 @@
 
 struct loader {
     char *cache_dir; /* created on first use, removed by loader_fini */
+    /* Where cache_dir is created (tarsd serve: <state_dir>/plugin-cache, swept at start by
+     * loader_sweep); NULL: $TMPDIR or /tmp. Set before first use. */
+    const char *cache_root;
 };
 
 /*
@@ -50,6 +53,11 @@ struct lib {
 };
 
 void loader_fini(struct loader *l);
+/*
+ * Removes what earlier processes left in l->cache_root (a crashed tarsd's copies), all but
+ * l's own cache dir. Call with the state dir's lock held. Returns how many dirs it removed.
+ */
+int loader_sweep(const struct loader *l);
 
 /*
  * Loads path. With pin non-NULL the file's SHA-256 must equal it (TARS_ECORRUPT otherwise).

@@ -40,6 +40,10 @@ struct plugin {
     char *warning;                /* loaded, but something deserves a look */
     uint64_t generation;          /* 1 for the build loaded at start, +1 per code swap */
     double loaded_at;             /* Unix time it was loaded */
+    /* Why this build is quarantined (quarantine.h): it crashed tarsd in an op other than its
+     * constructors. Loaded, so that its agents can be shown, but none of them runs; NULL when
+     * it is not. Written when it is loaded, then never. */
+    char *quarantined;
 };
 
 struct registry {
@@ -51,6 +55,15 @@ struct registry {
     int require_pins;
     struct plugin **retired; /* superseded generations that runs may still use */
     size_t n_retired;
+    /* The state dir whose quarantine (quarantine.h) a scan honours; NULL: none. */
+    const char *state_dir;
+    /*
+     * Called by a scan between staging a build and mapping it (NULL: nothing), so that no
+     * build is mapped in tarsd before its smoke test passed (host/reload sets it once
+     * tarsd serves). Returns 0 to map it, or nonzero with one sentence in err.
+     */
+    int (*vet)(void *arg, const struct plugin *p, char *err, size_t errlen);
+    void *vet_arg;
 };
 
 /* Copies the dirs; nothing is read until registry_scan. */
@@ -72,7 +85,7 @@ int plugin_free(struct plugin *p);
 /* How many plugins are loaded (not refused). */
 size_t registry_loaded(const struct registry *r);
 
-/* A loaded plugin with this name and kind (kind 0: any); NULL otherwise. */
+/* A loaded plugin with this name and kind (kind 0: any), quarantined or not; NULL otherwise. */
 struct plugin *registry_get(const struct registry *r, const char *name, uint32_t kind);
 /* "tarsd: unknown agent 'x' (available: a, b)" style list of loaded names of a kind. */
 void registry_names(const struct registry *r, uint32_t kind, char *buf, size_t len);
@@ -88,8 +101,8 @@ int plugin_params(const struct plugin *p, const char *preset, tars_params **out,
 
 /*
  * Finds a loaded plugin of a kind for a user-given name. Fails with one sentence in err:
- * "unknown agent 'x' (available: a, b)", "agent 'x' was refused: why", or
- * "'cartpole' is a plugin of kind 'env', not 'agent'".
+ * "unknown agent 'x' (available: a, b)", "agent 'x' was refused: why", "agent 'x' is
+ * quarantined: why", or "'cartpole' is a plugin of kind 'env', not 'agent'".
  */
 int registry_lookup(const struct registry *r, const char *name, uint32_t kind, struct plugin **out,
                     char *err, size_t errlen);

@@ -208,6 +208,7 @@ codeswap_start(struct host *h)
         return -1;
     }
     cs->h = h;
+    codeswap_vet_rescans(h); /* the builds found at start were mapped by then */
     atomic_init(&cs->stop, 0);
     pthread_mutex_init(&cs->lock, NULL);
     pthread_cond_init(&cs->wake, NULL);

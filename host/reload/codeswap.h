@@ -53,6 +53,8 @@ json_t *codeswap_last(struct host *h, const char *name);
 json_t *codeswap_refused_builds(struct host *h);
 /* The reload events since the last call (an array, the caller's), for the stream. */
 json_t *codeswap_take_events(struct host *h);
+/* From now on, every build a rescan finds is smoke-tested before it is mapped (vet.c). */
+void codeswap_vet_rescans(struct host *h);
 /* Rescans the manifest dirs (new manifests, refused plugins retried) and logs what changed. */
 void codeswap_rescan(struct host *h, const char *why);
 /*

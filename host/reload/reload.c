@@ -545,7 +545,7 @@ reload_run(struct codeswap *cs, struct cs_job *job, json_t **result)
                      .status = 200,
                      .outcome = "refused",
                      .t_start = host_now()};
-    int rc = find_current(&x);
+    int rc = job->rescan ? 1 : find_current(&x); /* a rescan (SIGHUP) names no plugin */
     if (rc == 1)
         return rescan_job(cs, job, result);
     if (!rc)

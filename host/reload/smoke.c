@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -111,11 +112,9 @@ sweep(const char *dir)
 static int
 spawn(const char *dir, const char *job, const char *out, pid_t *pid, char *err, size_t errlen)
 {
-    char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0)
-        return snprintf(err, errlen, "cannot find tarsd's own executable: %s", strerror(errno)), -1;
-    exe[n] = '\0';
+    /* /proc/self/exe, not the path it names: after a package upgrade replaced tarsd's file,
+     * the child is still the running tarsd. */
+    char exe[] = "/proc/self/exe";
     int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return snprintf(err, errlen, "cannot create %s: %s", out, strerror(errno)), -1;
@@ -148,20 +147,41 @@ spawn(const char *dir, const char *job, const char *out, pid_t *pid, char *err, 
     return 0;
 }
 
-/* Waits for pid at most timeout_s (or until *stop); kills it then. Returns 1 when it had to. */
+/* Kills pid's process group (what it forked goes too), then reaps pid into *status. */
+static void
+end_group(pid_t pid, int *status)
+{
+    kill(-pid, SIGKILL);
+    while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+        ;
+}
+
+/*
+ * Waits for pid at most timeout_s (or until *stop); kills its group then, and in any case
+ * once it exited (the group exists until pid is reaped, so the kill cannot hit another).
+ * Returns 0 when it exited, 1 when it had to be killed, -1 when waiting failed: the test
+ * then fails closed.
+ */
 static int
 reap(pid_t pid, double timeout_s, const atomic_int *stop, int *status)
 {
     double until = host_now() + timeout_s;
     long sleep_ns = 100 * 1000;
     for (;;) {
-        pid_t got = waitpid(pid, status, WNOHANG);
-        if (got == pid || (got < 0 && errno != EINTR))
+        siginfo_t info = {0};
+        int got = waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT);
+        if (got == 0 && info.si_pid == pid) {
+            end_group(pid, status);
             return 0;
+        }
+        if (got < 0 && errno != EINTR) {
+            int e = errno;
+            kill(-pid, SIGKILL);
+            errno = e;
+            return -1;
+        }
         if (host_now() > until || (stop && atomic_load(stop))) {
-            kill(pid, SIGKILL);
-            while (waitpid(pid, status, 0) < 0 && errno == EINTR)
-                ;
+            end_group(pid, status);
             return 1;
         }
         struct timespec ts = {0, sleep_ns};
@@ -180,6 +200,9 @@ smoke_run(const char *dir, json_t *job, double timeout_s, const atomic_int *stop
     unsigned n = ++counter;
     snprintf(job_path, sizeof job_path, "%s/smoke-%u.json", dir, n);
     snprintf(out_path, sizeof out_path, "%s/smoke-%u.out", dir, n);
+    /* Limits the child sets on itself (smoke_child.c): its CPU time, its address space. */
+    json_object_set_new(job, "cpu_s", json_integer((json_int_t)ceil(timeout_s) + 1));
+    json_object_set_new(job, "as_mb", json_integer(SMOKE_AS_MB));
     if (json_dump_file(job, job_path, JSON_COMPACT) != 0) {
         snprintf(err, errlen, "cannot write %s", job_path);
         return -1;
@@ -189,7 +212,10 @@ smoke_run(const char *dir, json_t *job, double timeout_s, const atomic_int *stop
     if (rc == 0) {
         int killed = reap(pid, timeout_s, stop, &status);
         last_words(out_path, words, sizeof words);
-        if (killed && stop && atomic_load(stop)) {
+        if (killed < 0) {
+            snprintf(err, errlen, "cannot wait for the smoke test: %s", strerror(errno));
+            rc = -1;
+        } else if (killed && stop && atomic_load(stop)) {
             snprintf(err, errlen, "tarsd is stopping: the smoke test was cut short");
             rc = -1;
         } else if (killed) {

@@ -3,7 +3,8 @@
  * library that crashes, hangs or fails its ops is refused with the cause, and never runs a
  * line of code inside tarsd (not even its constructors).
  *
- * The child is tarsd itself, started afresh (posix_spawn of /proc/self/exe with the hidden
+ * The child is tarsd itself, started afresh (posix_spawn of /proc/self/exe, which stays the
+ * running tarsd after a package upgrade replaced its file, with the hidden
  * subcommand `tarsd __smoke JOB.json`): forking a multi-threaded daemon and going on in the
  * child is unsafe (locks held by threads that do not exist there), and a fresh process tests
  * the build as the daemon would load it. The job (JSON, written by the code swap) names the
@@ -19,12 +20,14 @@
  *
  * Job keys: kind, name, library, sha256, params (values by name; names the build does not
  * declare are skipped), defaults (the manifest's), n_envs, seed, steps, state (a file, or
- * absent), envs (agent: [{name, library, sha256, params}]).
+ * absent), envs (agent: [{name, library, sha256, params}]), cpu_s and as_mb (the rlimits the
+ * child sets on itself before it loads anything: CPU time, address space; smoke_run sets them).
  *
  * The child gets nothing of the daemon's but its environment: no file descriptor past stderr
  * (not the state dir's lock, not a socket), default signal handling, a process group of its
- * own, and TMPDIR pointing into the daemon's plugin cache, where its own cache lands and is
- * removed after it whatever became of it.
+ * own (killed whole when the test ends, so nothing it forked outlives it), and TMPDIR
+ * pointing into the daemon's plugin cache, where its own cache lands and is removed after it
+ * whatever became of it.
  *
  * Threads: smoke_run on the code-swap thread; smoke_main is the child's main.
  */
@@ -36,7 +39,8 @@
 #include <stddef.h>
 
 #define SMOKE_COMMAND "__smoke"
-#define SMOKE_STEPS   32 /* vectorised steps before and after each load */
+#define SMOKE_STEPS   32   /* vectorised steps before and after each load */
+#define SMOKE_AS_MB   8192 /* the child's address space (not in sanitizer builds) */
 
 /*
  * Writes job to dir, runs the child on it and waits at most timeout_s, or until *stop is set

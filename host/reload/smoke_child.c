@@ -3,10 +3,12 @@
  * build with the host's own loader, exercises it as a run would, and exits 0, or 1 after one
  * line on stderr saying what failed. A crash is the parent's to report.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include "diag.h"
 #include "host_side.h"
 #include "loader.h"
@@ -377,6 +379,37 @@ read_job(const char *path, struct job *j, char *err, size_t errlen)
     return 0;
 }
 
+/*
+ * The child runs under rlimits (the job's cpu_s and as_mb): a build that spins or allocates
+ * without end dies of SIGXCPU or fails its allocations, in the child. Sanitizer builds keep
+ * their address space (their shadow memory reserves terabytes).
+ */
+static int
+limit_self(json_t *job, char *err, size_t errlen)
+{
+    json_int_t cpu = json_integer_value(json_object_get(job, "cpu_s"));
+    json_int_t as = json_integer_value(json_object_get(job, "as_mb"));
+    struct rlimit rl;
+    if (cpu > 0) {
+        rl.rlim_cur = (rlim_t)cpu;
+        rl.rlim_max = (rlim_t)cpu + 1;
+        if (setrlimit(RLIMIT_CPU, &rl) != 0)
+            return diag_fail(err, errlen, "cannot limit the smoke test's CPU time: %s",
+                             strerror(errno));
+    }
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+    if (as > 0) {
+        rl.rlim_cur = rl.rlim_max = (rlim_t)as << 20;
+        if (setrlimit(RLIMIT_AS, &rl) != 0)
+            return diag_fail(err, errlen, "cannot limit the smoke test's address space: %s",
+                             strerror(errno));
+    }
+#else
+    (void)as;
+#endif
+    return 0;
+}
+
 int
 smoke_main(const char *job_path)
 {
@@ -385,6 +418,8 @@ smoke_main(const char *job_path)
     struct built b = {0};
     char err[1024];
     int rc = read_job(job_path, &j, err, sizeof err);
+    if (!rc)
+        rc = limit_self(j.root, err, sizeof err);
     if (!rc)
         rc = build(&l, j.library, j.sha256, &b, err, sizeof err);
     if (!rc) {

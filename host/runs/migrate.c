@@ -212,6 +212,23 @@ migrate_env(struct run *r, struct swap_order *o)
     }
 }
 
+/*
+ * A run without instances (a quarantined build's, run.h) has nothing to save or load: it
+ * takes the new generation's name and parameters as they are and stays failed, so that a
+ * start rebuilds it on the new code from its last checkpoint (agents.h).
+ */
+static void
+adopt(struct run *r, struct swap_order *o)
+{
+    if (o->kind != SWAP_MIGRATE)
+        return;
+    publish(r, o);
+    if (o->which == TARS_KIND_AGENT)
+        atomic_store_explicit(&r->agent_plugin, o->to, memory_order_release);
+    else
+        atomic_store_explicit(&r->env_plugin, o->to, memory_order_release);
+}
+
 void
 migrate_take(struct run *r)
 {
@@ -220,7 +237,9 @@ migrate_take(struct run *r)
         return;
     double t0 = host_now();
     int agent = o->which == TARS_KIND_AGENT;
-    if (o->kind == SWAP_SAVE)
+    if (!r->agent) {
+        adopt(r, o);
+    } else if (o->kind == SWAP_SAVE)
         agent ? save_agent(r, o) : save_env(r, o);
     else if (agent)
         migrate_agent(r, o);

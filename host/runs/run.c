@@ -4,6 +4,7 @@
 #include <string.h>
 #include "clock.h"
 #include "env_spec.h"
+#include "fault.h"
 #include "plugin_error.h"
 #include "run.h"
 
@@ -68,6 +69,12 @@ run_create(const struct run_spec *s, struct run **out, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         rc = TARS_ENOMEM;
         goto fail;
+    }
+    if (s->failed) {
+        snprintf(r->error, sizeof r->error, "%s", s->failed);
+        atomic_store(&r->state, RUN_FAILED);
+        *out = r;
+        return 0;
     }
     /* Env and agent draw from distinct seeds so that neither's RNG use shifts the other. */
     rc = r->eops->create(r->ectx, r->params->env, r->n_envs, s->seed * 2 + 1, &r->env);
@@ -188,7 +195,11 @@ run_step(struct run *r)
     const tars_params *ap = pp->agent, *ep = pp->env;
     struct vecbuf *b = &r->buf;
     const char *op = NULL;
+    struct plugin *agent = r->agent_plugin, *env = r->env_plugin;
+    fault_env(env->m.library, env->lib.sha256);
+    fault_op(agent->m.library, agent->lib.sha256, "act");
     int rc = vecbuf_act_step(b, r->aops, r->agent, ap, 1, r->eops, r->env, ep, &op);
+    fault_leave();
     if (rc) {
         int by_agent = strcmp(op, "act") == 0;
         return fail_step(r, by_agent ? r->agent_plugin : r->env_plugin,
@@ -202,7 +213,9 @@ run_step(struct run *r)
     tars_batch batch = {b->obs,      b->act_discrete, b->act_continuous, b->reward,
                         r->next_obs, b->terminated,   b->truncated};
     tars__scalars_reset(&r->scalars);
+    fault_op(agent->m.library, agent->lib.sha256, "observe");
     rc = r->aops->observe(r->agent, ap, &batch, &r->scalars);
+    fault_leave();
     if (rc)
         return fail_step(r, r->agent_plugin, r->actx, "observe", rc);
     if (r->scalars.n)

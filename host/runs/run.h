@@ -34,6 +34,9 @@ struct run_spec {
     uint64_t seed;
     tars_params *agent_params; /* owned by the run after run_create, even on failure */
     tars_params *env_params;   /* likewise */
+    /* When set, the run is built without instances (no plugin code runs) and is FAILED with
+     * this reason: the agents of a quarantined build (registry.h). */
+    const char *failed;
 };
 
 /*
@@ -133,7 +136,8 @@ struct run {
     char error[512];    /* set before state becomes RUN_FAILED, then never written */
 };
 
-/* Creates plugins' instances and resets the env. On failure err says which op failed and why. */
+/* Creates plugins' instances and resets the env. On failure err says which op failed and why.
+ * With s->failed, only the run without instances (r->agent and r->env NULL), FAILED. */
 int run_create(const struct run_spec *s, struct run **out, char *err, size_t errlen);
 /* One vectorised step: act, env step, observe, bookkeeping. On failure fills r->error. */
 int run_step(struct run *r);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 #include "clock.h"
+#include "fault.h"
 #include "log.h"
 #include "migrate.h"
 #include "rcu.h"
@@ -62,6 +63,7 @@ slice(struct runner_pool *pool, struct run *r)
     /* Announce the slice before reading the state: one who stops the run sets the state,
      * then waits for `stepping` to clear, so no step starts after a stop returned. */
     atomic_store(&r->stepping, 1);
+    fault_run(r->id); /* for the fault handler: the run this thread is in */
     int state = atomic_load(&r->state);
     if (state == RUN_RUNNING) {
         /* Each run steps for a time slice rather than once, so that a cheap agent sharing
@@ -84,6 +86,7 @@ slice(struct runner_pool *pool, struct run *r)
      * One load when there is none. */
     if (atomic_load_explicit(&r->swap, memory_order_acquire))
         migrate_take(r);
+    fault_run(NULL);
     atomic_store(&r->stepping, 0);
     /* A failed run's state is suspect: it takes no more checkpoints. */
     int now = atomic_load_explicit(&r->state, memory_order_relaxed);
@@ -101,6 +104,7 @@ runner_main(void *arg)
     snprintf(name, sizeof name, "tars-runner-%u", self->index % 1000);
     pthread_setname_np(pthread_self(), name); /* top -H, and tests/bench/api.sh's accounting */
     rcu_thread_online();
+    fault_thread_begin(); /* without it (out of memory), a stack overflow goes unnamed */
     while (!stopping(pool)) {
         size_t n = take_mine(self), active = 0;
         for (size_t i = 0; i < n; i++) {
@@ -113,6 +117,7 @@ runner_main(void *arg)
             nanosleep(&ts, NULL);
         }
     }
+    fault_thread_end();
     rcu_thread_offline();
     return NULL;
 }

@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "vecbuf.h"
+#include "fault.h"
 
 int
 vecbuf_alloc(struct vecbuf *b, uint32_t n, const tars_env_spec *spec)
@@ -58,6 +59,7 @@ vecbuf_act_step(struct vecbuf *b, const tars_agent_ops *aops, tars_agent *agent,
         return rc;
     }
     tars_step_out out = {b->new_obs, b->final_obs, b->reward, b->terminated, b->truncated};
+    fault_env_op("step");
     rc = eops->step(env, ep, &act, &out);
     if (rc) {
         *failed = "step";

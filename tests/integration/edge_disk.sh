@@ -37,7 +37,7 @@ cat >"$TMP/disk.json" <<JSON
             {"id": "r2", "agent": "random", "env": "cartpole", "seed": 2, "n_envs": 4096}]}
 JSON
 
-rss_kb() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$SERVE_PID/status" 2>/dev/null; }
+rss_kb() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$WORKER_PID/status" 2>/dev/null; }
 health() { curl -s --max-time 10 "http://127.0.0.1:$PORT/api/v1/health"; }
 status() { health | json status; }
 stored_checkpoint_time() { # the newest

@@ -107,7 +107,7 @@ counted() {
 		[ -n "$_from" ] || return 1
 	done
 }
-mapped() { grep -q "$1" "/proc/$SERVE_PID/maps"; }
+mapped() { grep -q "$1" "/proc/$WORKER_PID/maps"; }
 
 check "a1 trains" advances a1
 check "a2 trains" advances a2
@@ -148,7 +148,7 @@ check "a1 keeps training" advances a1
 check "a2 keeps training" advances a2
 sleep 1 # the episodes reach the store
 check "a1's episodes across the swap have every number, in order" continuous a1 "$((ep0 > 500 ? ep0 - 500 : 1))" "$((ep1 + 500))"
-check "the old library left the process (not in /proc/PID/maps)" sh -c "! grep -q $V1 /proc/$SERVE_PID/maps"
+check "the old library left the process (not in /proc/PID/maps)" sh -c "! grep -q $V1 /proc/$WORKER_PID/maps"
 check "  the new one is mapped" mapped "$V2"
 check "the log says what was replaced" contains "$TMP/serve.log" "generation 2 (0.2.0, sha256 ${V2%"${V2#????????}"}) replaced 1 (0.1.0)"
 api "/api/v1/audit?limit=50" >"$TMP/audit.json"
@@ -188,7 +188,7 @@ for case in "notelf:$TMP/notelf.so:is not an ELF shared object" \
 done
 api /api/v1/agents >"$TMP/agents.json"
 check "no agent failed" test "$(grep -c '"state":"running"' "$TMP/agents.json")" -eq 1 -a "$(grep -o '"state":"running"' "$TMP/agents.json" | wc -l)" -eq 3
-check "the daemon never mapped a broken build" sh -c "! grep -q -e $(sha "$TP/hot-crash.so") -e $(sha "$TP/hot-loadfail.so") -e $(sha "$TP/hot-hang.so") /proc/$SERVE_PID/maps"
+check "the daemon never mapped a broken build" sh -c "! grep -q -e $(sha "$TP/hot-crash.so") -e $(sha "$TP/hot-loadfail.so") -e $(sha "$TP/hot-hang.so") /proc/$WORKER_PID/maps"
 
 # --- the reload route
 cp "$TP/hot-narrow.so" "$TMP/plugins/hotagent.so"
@@ -280,7 +280,7 @@ check "  the old generation stays, for p1" test "$(field retired.0.agents)" = '[
 check "  p1 runs 0.2.0" test "$(api /api/v1/agents/p1 | json agent_version)" = 0.2.0
 check "  and trains" advances p1
 check "  a1 runs 0.7.0" test "$(api /api/v1/agents/a1 | json agent_version)" = 0.7.0
-check "  both builds are mapped" sh -c "grep -q $V2 /proc/$SERVE_PID/maps && grep -q $(sha "$TP/hot-picky.so") /proc/$SERVE_PID/maps"
+check "  both builds are mapped" sh -c "grep -q $V2 /proc/$WORKER_PID/maps && grep -q $(sha "$TP/hot-picky.so") /proc/$WORKER_PID/maps"
 check "p1 is deleted" test "$(api /api/v1/agents/p1 -X DELETE -o /dev/null -w '%{http_code}')" = 200
 for _i in $(seq 100); do
 	api /api/v1/plugins/hotagent >"$TMP/plugin.json"
@@ -288,7 +288,7 @@ for _i in $(seq 100); do
 	sleep 0.1
 done
 check "  then the old generation is freed" test "$(field retired)" = "[]"
-check "  and leaves the process" sh -c "! grep -q $V2 /proc/$SERVE_PID/maps"
+check "  and leaves the process" sh -c "! grep -q $V2 /proc/$WORKER_PID/maps"
 check "the log says so" contains "$TMP/serve.log" "is unloaded: its last agent left"
 cp "$TP/hot-v2.so" "$TMP/plugins/hotagent.so"
 wait_reload hotagent "$V2"
@@ -306,7 +306,7 @@ printf x >>"$TMP/plugins/env-cartpole.so"
 wait_reload cartpole "$(sha "$TMP/plugins/env-cartpole.so")"
 ep1=$(episodes a2)
 check "cartpole with a byte appended: generation 2" test "$(field generation)/$(field last_reload.migrated)" = 2/2
-check "  its old copy left the process" sh -c "! grep -q $CP0 /proc/$SERVE_PID/maps"
+check "  its old copy left the process" sh -c "! grep -q $CP0 /proc/$WORKER_PID/maps"
 check "a1 trains on" advances a1
 sleep 1
 check "a2's episodes across the env swap have every number, in order" continuous a2 "$((ep0 - 500))" "$((ep1 + 500))"
@@ -323,7 +323,7 @@ kill -TERM "$SERVE_PID"
 wait_exit "$SERVE_PID"
 check "SIGTERM stops tarsd cleanly (every instance and library freed under ASan)" test "$EXIT_CODE" -eq 0
 [ "$EXIT_CODE" -eq 0 ] || diag "exit code $EXIT_CODE; the log ends with:" "$(tail -n 40 "$TMP/serve.log")"
-check "  leaving no plugin copy behind, not even of the crashed smoke test" test -z "$(ls -A "$TMP/cache")"
+check "  leaving no plugin copy behind, not even of the crashed smoke test" test -z "$(find "$TMP/cache" "$STATE_DIR/plugin-cache" -mindepth 1)"
 "$TARSD" inspect --state "$STATE_DIR" --json >"$TMP/inspect.json"
 check "no episode is missing from any agent's history (tarsd inspect)" perl -MJSON::PP -e '
 	my @a = @{decode_json(join "", <STDIN>)->{agents}};

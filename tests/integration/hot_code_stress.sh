@@ -88,7 +88,7 @@ check "the generation counts every swap" test "$(json generation <"$TMP/plugin.j
 last=$(if [ $((SWAPS % 2)) = 1 ]; then echo 0.2.0; else echo 0.1.0; fi)
 check "  the version is the last build's" test "$(json version <"$TMP/plugin.json")" = "$last"
 check "  nothing is left of the others" test "$(json retired <"$TMP/plugin.json")" = "[]"
-copies=$(grep -o 'tars-plugins-[^/]*/[0-9a-f]*[^ ]*\.so' "/proc/$SERVE_PID/maps" | sort -u |
+copies=$(grep -o 'tars-plugins-[^/]*/[0-9a-f]*[^ ]*\.so' "/proc/$WORKER_PID/maps" | sort -u |
 	grep -c -e "$(sha256sum "$TP/hot-v1.so" | cut -c1-64)" -e "$(sha256sum "$TP/hot-v2.so" | cut -c1-64)")
 check "  one copy of hotagent is mapped" test "$copies" = 1
 for c in poll1 poll2 churn pause tune; do

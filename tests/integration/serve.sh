@@ -42,7 +42,7 @@ curl -s -o "$TMP/404" -w '%{http_code}' "http://127.0.0.1:$PORT/api/v1/nothing" 
 check "an unknown route is 404" test "$(cat "$TMP/code")" = 404
 
 # "NAME NICE" for each of the daemon's threads.
-threads() { for s in /proc/$SERVE_PID/task/*/stat; do sed 's/^[0-9]* (\(.*\)) \(.*\)/\1 \2/' "$s" | awk '{print $1, $18}'; done; }
+threads() { for s in /proc/$WORKER_PID/task/*/stat; do sed 's/^[0-9]* (\(.*\)) \(.*\)/\1 \2/' "$s" | awk '{print $1, $18}'; done; }
 threads >"$TMP/threads"
 check "the runners run at tarsd's niceness" sh -c "grep '^tars-runner' '$TMP/threads' | awk '\$2 != 0 {exit 1} END {exit NR != 2}'"
 check "  the HTTP workers at http_nice (10)" sh -c "grep '^civetweb-worker' '$TMP/threads' | awk '\$2 != 10 {exit 1} END {exit NR == 0}'"

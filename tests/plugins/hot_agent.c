@@ -10,6 +10,9 @@
  *   HOT_NARROW      'epsilon' may be at most 0.1 (the test's agents run with more)
  *   HOT_PICKY       refuses to be created for fewer than 4 envs (some instances cannot move)
  *   HOT_HANG        stops answering a few steps after it is created
+ *   HOT_CRASH_AFTER=N  dies of SIGSEGV in observe after N observes of one instance (counted
+ *                   from its creation, not carried in its state: it passes the smoke test)
+ *   HOT_CTOR_CRASH  dies of SIGSEGV in its constructor, when the library is mapped
  *
  * It plays CartPole-like envs (discrete actions, the second observation's sign... any box):
  * with probability epsilon a random action, else one that leans against observation 2 (the
@@ -44,8 +47,19 @@ struct tars_agent {
     tars_ctx *ctx;
     uint32_t n, obs_dim, actions;
     uint64_t observed;
+    uint64_t since_create; /* observes of this instance, not in its state blob */
     tars_rng rng;
 };
+
+#ifdef HOT_CTOR_CRASH
+static volatile uintptr_t page_zero = 16; /* volatile: the compiler cannot see it is bad */
+
+__attribute__((constructor)) static void
+crash_when_mapped(void)
+{
+    *(volatile int *)page_zero = 1; /* in page 0, unmapped: SIGSEGV */
+}
+#endif
 
 static int
 create(tars_ctx *ctx, const tars_env_spec *spec, uint32_t n_envs, const tars_params *p,
@@ -105,6 +119,10 @@ observe(tars_agent *a, const tars_params *p, const tars_batch *b, tars_scalars *
     }
 #ifdef HOT_CRASH
     if (a->observed > 4)
+        *(volatile int *)(uintptr_t)(16 * a->observed) = 1; /* in page 0, unmapped: SIGSEGV */
+#endif
+#ifdef HOT_CRASH_AFTER
+    if (++a->since_create > HOT_CRASH_AFTER)
         *(volatile int *)(uintptr_t)(16 * a->observed) = 1; /* in page 0, unmapped: SIGSEGV */
 #endif
 #ifdef HOT_HANG
