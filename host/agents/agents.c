@@ -7,201 +7,170 @@
 #include "host.h"
 #include "log.h"
 #include "persist.h"
+#include "rcu.h"
 #include "writer.h"
 
-/* With the run set's lock held: agent id's run, or NULL with "no agent 'id'" in err. */
-static struct run *
-find(struct host *h, const char *id, char *err, size_t errlen)
+/*
+ * Claims id (runset.h) and finds its run: operations on one agent take turns, and the set's
+ * lock is let go before any wait. 0, or -ENOENT with "no agent 'id'" in err (not claimed).
+ */
+static int
+claim(struct host *h, const char *id, struct run **out, char *err, size_t errlen)
 {
-    struct run *r = runset_find(runs_current(&h->runs), id);
-    if (!r)
+    pthread_mutex_lock(&h->runs.lock);
+    int rc = runs_claim(&h->runs, id);
+    struct run *r = rc ? NULL : runset_find(runs_current(&h->runs), id);
+    if (rc)
+        snprintf(err, errlen, "out of memory");
+    else if (!r) {
+        runs_release(&h->runs, id);
         snprintf(err, errlen, "no agent '%s'", id);
-    return r;
+        rc = -ENOENT;
+    }
+    pthread_mutex_unlock(&h->runs.lock);
+    *out = r;
+    return rc;
 }
 
-int
-agents_create(struct host *h, struct run_spec *s, const char *preset, char *err, size_t errlen)
+static void
+unclaim(struct host *h, const char *id)
+{
+    pthread_mutex_lock(&h->runs.lock);
+    runs_release(&h->runs, id);
+    pthread_mutex_unlock(&h->runs.lock);
+}
+
+/* Claims an id for a new agent: -EEXIST when taken. */
+static int
+claim_new(struct host *h, const char *id, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&h->runs.lock);
+    int rc = runs_claim(&h->runs, id);
+    if (rc) {
+        snprintf(err, errlen, "out of memory");
+    } else if (runset_find(runs_current(&h->runs), id)) {
+        runs_release(&h->runs, id);
+        snprintf(err, errlen, "agent '%s' already exists", id);
+        rc = -EEXIST;
+    }
+    pthread_mutex_unlock(&h->runs.lock);
+    return rc;
+}
+
+/* Builds r and commits its record, with nothing locked (id claimed). */
+static int
+build(struct host *h, struct run_spec *s, const char *preset, struct run **out, char *err,
+      size_t errlen)
 {
     char why[768];
-    struct run *r = NULL;
-    int rc = 0;
-    pthread_mutex_lock(&h->runs.lock);
-    if (runset_find(runs_current(&h->runs), s->id)) {
-        snprintf(err, errlen, "agent '%s' already exists", s->id);
-        tars_params_free(s->agent_params);
-        tars_params_free(s->env_params);
-        rc = -EEXIST;
-        goto out;
-    }
     char *record = persist_agent_record(s, preset, "api");
     if (!record) {
         tars_params_free(s->agent_params);
         tars_params_free(s->env_params);
         snprintf(err, errlen, "out of memory");
-        rc = -ENOMEM;
-        goto out;
+        return -ENOMEM;
     }
-    if (run_create(s, &r, why, sizeof why)) {
+    if (run_create(s, out, why, sizeof why)) {
         snprintf(err, errlen, "agent '%s': %s", s->id, why);
         free(record);
-        rc = -EINVAL;
-        goto out;
+        return -EINVAL;
     }
-    persist_attach(h, r);
+    persist_attach(h, *out);
     writer_json(h->writer, DB_AGENTS, s->id, record, strlen(record));
     free(record);
-    rc = persist_commit(h, err, errlen);
-    if (rc) /* the record stays queued for a retry: make sure it goes, since the run will */
+    int rc = persist_commit(h, err, errlen);
+    if (rc) { /* the record stays queued for a retry: make sure it goes, since the run will */
         writer_forget(h->writer, s->id, 0);
-    if (rc == 0 && runs_add(&h->runs, r) != 0) {
-        writer_forget(h->writer, s->id, 0);
-        snprintf(err, errlen, "out of memory");
-        rc = -ENOMEM;
+        run_destroy(*out);
     }
+    return rc;
+}
+
+int
+agents_create(struct host *h, struct run_spec *s, const char *preset, char *err, size_t errlen)
+{
+    struct run *r = NULL;
+    int rc = claim_new(h, s->id, err, errlen);
     if (rc) {
+        tars_params_free(s->agent_params);
+        tars_params_free(s->env_params);
+        return rc;
+    }
+    if ((rc = build(h, s, preset, &r, err, errlen)) != 0) {
+        unclaim(h, s->id);
+        return rc;
+    }
+    pthread_mutex_lock(&h->runs.lock);
+    rc = runs_add(&h->runs, r);
+    runs_release(&h->runs, s->id);
+    pthread_mutex_unlock(&h->runs.lock);
+    if (rc) {
+        writer_forget(h->writer, s->id, 0);
         run_destroy(r);
-        goto out;
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
     }
     atomic_store(&r->checkpoint_time, (double)time(NULL));
     atomic_store(&r->state, RUN_RUNNING);
     hlog(LOG_INFO, r->id, "created: %s on %s (%u envs, seed %llu)", r->agent_plugin->info->name,
          r->env_plugin->info->name, r->n_envs, (unsigned long long)r->seed);
-out:
-    pthread_mutex_unlock(&h->runs.lock);
-    return rc;
+    return 0;
+}
+
+/* Whether r is still in the set of runs (an RCU thread). */
+static int
+in_set(struct host *h, const struct run *r)
+{
+    rcu_enter();
+    const struct runset *s = runs_current(&h->runs);
+    int found = 0;
+    for (size_t i = 0; i < s->n && !found; i++)
+        found = s->v[i] == r;
+    rcu_leave();
+    return found;
 }
 
 /*
  * Until the runner has taken the requested checkpoint and the writer has committed it (or
  * given up for now, on a failing store), at most 30 s: a stop's reply then names the
- * checkpoint it stands at.
+ * checkpoint it stands at. A run that left the set (a code swap's re-creation) takes none.
  */
 static void
-wait_checkpoint(struct run *r)
+wait_checkpoint(struct host *h, struct run *r)
 {
     for (int i = 0; i < 30000; i++) {
         if (!atomic_load(&r->checkpoint_request) && !atomic_load(&r->checkpoint_in_flight))
+            return;
+        if (i % 64 == 63 && !in_set(h, r))
             return;
         struct timespec ts = {0, 1000 * 1000};
         nanosleep(&ts, NULL);
     }
 }
 
-/* The builds a stored agent would run on now, or why it cannot; -EBUSY when quarantined. */
-static int
-current_spec(struct host *h, const char *id, json_t *rec, struct run_spec *s, char *err,
-             size_t errlen)
-{
-    struct diag d = {0};
-    pthread_rwlock_rdlock(&h->reg_lock); /* a rescan may be growing the registry */
-    int bad = !rec || persist_spec(h, rec, s, &d);
-    pthread_rwlock_unlock(&h->reg_lock);
-    int rc = 0;
-    if (bad) {
-        snprintf(err, errlen, "agent '%s' cannot be rebuilt: %s", id,
-                 d.n ? d.lines[0] : "its record is unreadable");
-        rc = -EIO;
-    } else if (s->agent->quarantined || s->env->quarantined) {
-        const struct plugin *q = s->agent->quarantined ? s->agent : s->env;
-        snprintf(err, errlen,
-                 "agent '%s' cannot start: %s; a new build of '%s' or POST "
-                 "/api/v1/plugins/%s/release lifts the quarantine",
-                 id, q->quarantined, q->m.name, q->m.name);
-        rc = -EBUSY;
-    }
-    if (rc && rec) {
-        tars_params_free(s->agent_params);
-        tars_params_free(s->env_params);
-    }
-    diag_free(&d);
-    return rc;
-}
+/* Starts failed r (claimed) again; defined below, after the rebuild it shares with reset. */
+static int restart_failed(struct host *h, struct run *old, char *err, size_t errlen);
 
-/*
- * Starts a failed agent again: rebuilt from its record on the builds registered now and
- * resumed from its last checkpoint (its history and checkpoints go on). runs.lock held.
- */
+/* Stops or starts r (claimed); see agents_set_running. */
 static int
-restart_failed(struct host *h, struct run *old, char *err, size_t errlen)
+set_running(struct host *h, struct run *r, int running, char *err, size_t errlen)
 {
-    char why[768];
-    struct diag d = {0};
-    struct run_spec s;
-    struct run *fresh = NULL;
-    int rc = persist_commit(h, err, errlen);
-    json_t *rec = rc ? NULL : persist_record(h, old->id);
-    if (rc || (rc = current_spec(h, old->id, rec, &s, err, errlen)) != 0)
-        goto out;
-    if (run_create(&s, &fresh, why, sizeof why)) {
-        snprintf(err, errlen, "agent '%s': %s", old->id, why);
-        rc = -EINVAL;
-        goto out;
-    }
-    persist_attach(h, fresh);
-    if (persist_resume(h, fresh, &d) || runs_replace(&h->runs, old, fresh)) {
-        snprintf(err, errlen, "agent '%s' cannot start again: %s", old->id,
-                 d.n ? d.lines[0] : "out of memory");
-        run_destroy(fresh);
-        rc = -EIO;
-        goto out;
-    }
-    runs_drain(old);
-    run_destroy(old);
-    atomic_store(&fresh->state, RUN_RUNNING);
-    if (persist_set_paused(h, fresh->id, 0) == 0)
-        rc = persist_commit(h, err, errlen);
-    hlog(LOG_INFO, fresh->id, "started again on %s %s from step %llu",
-         fresh->agent_plugin->info->name, fresh->agent_plugin->info->version,
-         (unsigned long long)atomic_load(&fresh->steps));
-out:
-    json_decref(rec);
-    diag_free(&d);
-    return rc;
-}
-
-/* A start of a failed agent (1: it is not failed, go on as usual). */
-static int
-start_failed(struct host *h, const char *id, char *err, size_t errlen)
-{
-    int rc = 1;
-    pthread_rwlock_rdlock(&h->code_lock); /* the plugins looked up stay until fresh is in the set */
-    pthread_mutex_lock(&h->runs.lock);
-    struct run *r = find(h, id, err, errlen);
-    if (r && atomic_load(&r->state) == RUN_FAILED)
-        rc = restart_failed(h, r, err, errlen);
-    pthread_mutex_unlock(&h->runs.lock);
-    pthread_rwlock_unlock(&h->code_lock);
-    return rc;
-}
-
-int
-agents_set_running(struct host *h, const char *id, int running, char *err, size_t errlen)
-{
-    int rc = running ? start_failed(h, id, err, errlen) : 1;
-    if (rc != 1)
-        return rc;
-    rc = 0;
-    pthread_mutex_lock(&h->runs.lock);
-    struct run *r = find(h, id, err, errlen);
-    if (!r) {
-        rc = -ENOENT;
-        goto out;
-    }
+    const char *id = r->id;
     int from = running ? RUN_STOPPED : RUN_RUNNING;
     int to = running ? RUN_RUNNING : RUN_STOPPED;
     int state = atomic_load(&r->state);
     if (state == to)
-        goto out; /* already so: nothing to do, and not an error */
+        return 0; /* already so: nothing to do, and not an error */
     if (state == RUN_FAILED) {
+        if (running)
+            return restart_failed(h, r, err, errlen);
         snprintf(err, errlen, "agent '%s' failed (%s); start or reset it to train again", id,
                  r->error);
-        rc = -EBUSY;
-        goto out;
+        return -EBUSY;
     }
     if (!atomic_compare_exchange_strong(&r->state, &from, to)) {
         snprintf(err, errlen, "agent '%s' is %s", id, run_state_name(atomic_load(&r->state)));
-        rc = -EBUSY;
-        goto out;
+        return -EBUSY;
     }
     /* Once its runner is out of the slice it was in, the run stands still: its steps are
      * final, and its checkpoint (taken by the runner next round) is where it stopped. */
@@ -211,23 +180,41 @@ agents_set_running(struct host *h, const char *id, int running, char *err, size_
             nanosleep(&ts, NULL);
         }
         atomic_store(&r->checkpoint_request, 1);
-        wait_checkpoint(r);
+        wait_checkpoint(h, r);
     }
     /* The record is read back from the store: commit what is queued first (a parameter
      * change commits after letting go of the lock, see reload/proposals.c). */
-    if ((rc = persist_commit(h, err, errlen)) != 0)
-        goto out;
+    int rc = persist_commit(h, err, errlen);
+    if (rc)
+        return rc;
     if (persist_set_paused(h, id, !running)) {
         snprintf(err, errlen, "agent '%s' is %s, but its record could not be updated", id,
                  running ? "running" : "stopped");
-        rc = -EIO;
-        goto out;
+        return -EIO;
     }
     rc = persist_commit(h, err, errlen);
     hlog(LOG_INFO, id, running ? "started" : "stopped at step %llu",
          (unsigned long long)atomic_load(&r->steps));
-out:
-    pthread_mutex_unlock(&h->runs.lock);
+    return rc;
+}
+
+int
+agents_set_running(struct host *h, const char *id, int running, char *err, size_t errlen)
+{
+    struct run *r;
+    /* A start may restart a failed agent: the plugins it looks up stay until the fresh run is
+     * in the set (code_lock before the claim, as a reset takes them). A stop, which may wait
+     * for a checkpoint, holds no code swap back. */
+    if (running)
+        pthread_rwlock_rdlock(&h->code_lock);
+    int rc = claim(h, id, &r, err, errlen);
+    if (rc == 0) {
+        /* The claim keeps r in the set: no delete, reset or re-creation while it waits. */
+        rc = set_running(h, r, running, err, errlen);
+        unclaim(h, id);
+    }
+    if (running)
+        pthread_rwlock_unlock(&h->code_lock);
     return rc;
 }
 
@@ -245,50 +232,142 @@ retire(struct host *h, struct run *r, int keep_record, char *err, size_t errlen)
     return rc;
 }
 
-int
-agents_reset(struct host *h, const char *id, char *err, size_t errlen)
+/* The run_spec of agent id's record on the builds registered now, which points into *recp
+ * (the caller's to decref); -EIO with the reason in err, -EBUSY when a build is quarantined. */
+static int
+rebuild_spec(struct host *h, const char *id, struct run_spec *s, json_t **recp, char *err,
+             size_t errlen)
+{
+    struct diag d = {0};
+    json_t *rec = *recp = persist_record(h, id);
+    pthread_rwlock_rdlock(&h->reg_lock); /* a rescan may be growing the registry */
+    int bad = !rec || persist_spec(h, rec, s, &d);
+    pthread_rwlock_unlock(&h->reg_lock);
+    if (bad) {
+        snprintf(err, errlen, "agent '%s' cannot be rebuilt: %s", id,
+                 d.n ? d.lines[0] : "its record is unreadable");
+        if (rec) {
+            tars_params_free(s->agent_params);
+            tars_params_free(s->env_params);
+        }
+        diag_free(&d);
+        return -EIO;
+    }
+    diag_free(&d);
+    if (s->agent->quarantined || s->env->quarantined) {
+        const struct plugin *q = s->agent->quarantined ? s->agent : s->env;
+        snprintf(err, errlen,
+                 "agent '%s' cannot start: %s; a new build of '%s' or POST "
+                 "/api/v1/plugins/%s/release lifts the quarantine",
+                 id, q->quarantined, q->m.name, q->m.name);
+        tars_params_free(s->agent_params);
+        tars_params_free(s->env_params);
+        return -EBUSY;
+    }
+    return 0;
+}
+
+/*
+ * Starts failed old (claimed) again: rebuilt from its record on the builds registered now and
+ * resumed from its last checkpoint (its history and checkpoints go on).
+ */
+static int
+restart_failed(struct host *h, struct run *old, char *err, size_t errlen)
 {
     char why[768];
     struct diag d = {0};
     struct run_spec s;
     struct run *fresh = NULL;
     json_t *rec = NULL;
-    int rc = 0;
-    pthread_rwlock_rdlock(&h->code_lock); /* the plugins looked up stay until fresh is in the set */
-    pthread_mutex_lock(&h->runs.lock);
-    struct run *old = find(h, id, err, errlen);
-    if (!old) {
-        rc = -ENOENT;
-        goto out;
-    }
-    if ((rc = persist_commit(h, err, errlen)) != 0) /* a queued rewrite of the record, see above */
-        goto out;
-    rec = persist_record(h, id);
-    if ((rc = current_spec(h, id, rec, &s, err, errlen)) != 0)
-        goto out;
-    if (run_create(&s, &fresh, why, sizeof why)) {
+    const char *id = old->id;
+    int rc = persist_commit(h, err, errlen);
+    if (rc == 0 && (rc = rebuild_spec(h, id, &s, &rec, err, errlen)) == 0 &&
+        run_create(&s, &fresh, why, sizeof why)) {
         snprintf(err, errlen, "agent '%s': %s", id, why);
         rc = -EINVAL;
-        goto out;
     }
+    json_decref(rec);
+    if (rc)
+        return rc;
     persist_attach(h, fresh);
-    /* fresh is READY: runners leave it alone until its predecessor's records are gone. */
-    if (runs_replace(&h->runs, old, fresh)) {
+    if (persist_resume(h, fresh, &d)) {
+        snprintf(err, errlen, "agent '%s' cannot start again: %s", id,
+                 d.n ? d.lines[0] : "out of memory");
+        diag_free(&d);
+        run_destroy(fresh);
+        return -EIO;
+    }
+    diag_free(&d);
+    pthread_mutex_lock(&h->runs.lock);
+    rc = runs_replace(&h->runs, old, fresh);
+    pthread_mutex_unlock(&h->runs.lock);
+    if (rc) {
         run_destroy(fresh);
         snprintf(err, errlen, "out of memory");
-        rc = -ENOMEM;
-        goto out;
+        return -ENOMEM;
+    }
+    runs_drain(old);
+    /* Its last checkpoint may be in flight, with a pointer into old: commit before freeing. */
+    rc = persist_commit(h, err, errlen);
+    run_destroy(old);
+    atomic_store(&fresh->state, RUN_RUNNING);
+    if (rc == 0 && persist_set_paused(h, fresh->id, 0) == 0)
+        rc = persist_commit(h, err, errlen);
+    hlog(LOG_INFO, fresh->id, "started again on %s %s from step %llu",
+         fresh->agent_plugin->info->name, fresh->agent_plugin->info->version,
+         (unsigned long long)atomic_load(&fresh->steps));
+    return rc;
+}
+
+/* Replaces old (claimed) by a fresh run of its record. */
+static int
+reset(struct host *h, struct run *old, char *err, size_t errlen)
+{
+    char why[768];
+    struct run_spec s;
+    struct run *fresh = NULL;
+    const char *id = old->id;
+    json_t *rec = NULL;
+    int rc = persist_commit(h, err, errlen); /* a queued rewrite of the record, see above */
+    if (rc == 0 && (rc = rebuild_spec(h, id, &s, &rec, err, errlen)) == 0 &&
+        run_create(&s, &fresh, why, sizeof why)) {
+        snprintf(err, errlen, "agent '%s': %s", id, why);
+        rc = -EINVAL;
+    }
+    json_decref(rec);
+    if (rc)
+        return rc;
+    persist_attach(h, fresh);
+    /* fresh is READY: runners leave it alone until its predecessor's records are gone. */
+    pthread_mutex_lock(&h->runs.lock);
+    rc = runs_replace(&h->runs, old, fresh);
+    pthread_mutex_unlock(&h->runs.lock);
+    if (rc) {
+        run_destroy(fresh);
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
     }
     int was = atomic_load(&old->state);
     rc = retire(h, old, 1, err, errlen);
     atomic_store(&fresh->checkpoint_time, (double)time(NULL));
     atomic_store(&fresh->state, was == RUN_STOPPED ? RUN_STOPPED : RUN_RUNNING);
-    hlog(LOG_INFO, id, "reset to step 0");
-out:
-    pthread_mutex_unlock(&h->runs.lock);
+    hlog(LOG_INFO, fresh->id, "reset to step 0");
+    return rc;
+}
+
+int
+agents_reset(struct host *h, const char *id, char *err, size_t errlen)
+{
+    struct run *old;
+    /* The plugins looked up stay until fresh is in the set, and the retired run's code until
+     * it is destroyed (codeswap.h). */
+    pthread_rwlock_rdlock(&h->code_lock);
+    int rc = claim(h, id, &old, err, errlen);
+    if (rc == 0) {
+        rc = reset(h, old, err, errlen);
+        unclaim(h, id);
+    }
     pthread_rwlock_unlock(&h->code_lock);
-    json_decref(rec);
-    diag_free(&d);
     return rc;
 }
 
@@ -383,12 +462,14 @@ agents_recreate_locked(struct host *h, struct run *old, tars_params *ap, tars_pa
 int
 agents_delete(struct host *h, const char *id, char *err, size_t errlen)
 {
-    int rc = 0;
-    pthread_mutex_lock(&h->runs.lock);
-    struct run *r = find(h, id, err, errlen);
-    if (!r) {
-        rc = -ENOENT;
-        goto out;
+    struct run *r;
+    /* A removed run's code stays until it is destroyed: a code swap frees a superseded
+     * generation only when no run uses it, and it sees only the runs in the set. */
+    pthread_rwlock_rdlock(&h->code_lock);
+    int rc = claim(h, id, &r, err, errlen);
+    if (rc) {
+        pthread_rwlock_unlock(&h->code_lock);
+        return rc;
     }
     if (config_agent(&h->cfg, id)) {
         snprintf(err, errlen,
@@ -396,16 +477,18 @@ agents_delete(struct host *h, const char *id, char *err, size_t errlen)
                  "start: remove it from the config instead",
                  id);
         rc = -EPERM;
-        goto out;
+    } else {
+        pthread_mutex_lock(&h->runs.lock);
+        rc = runs_remove(&h->runs, r);
+        pthread_mutex_unlock(&h->runs.lock);
+        if (rc)
+            snprintf(err, errlen, "out of memory");
     }
-    if (runs_remove(&h->runs, r)) {
-        snprintf(err, errlen, "out of memory");
-        rc = -ENOMEM;
-        goto out;
+    if (rc == 0) {
+        hlog(LOG_INFO, id, "deleted after %llu steps", (unsigned long long)atomic_load(&r->steps));
+        rc = retire(h, r, 0, err, errlen);
     }
-    hlog(LOG_INFO, id, "deleted after %llu steps", (unsigned long long)atomic_load(&r->steps));
-    rc = retire(h, r, 0, err, errlen);
-out:
-    pthread_mutex_unlock(&h->runs.lock);
+    unclaim(h, id); /* the caller's id: r's went with it */
+    pthread_rwlock_unlock(&h->code_lock);
     return rc;
 }

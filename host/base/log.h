@@ -2,6 +2,11 @@
  * log — one line per event: human-readable text on a terminal, JSON lines otherwise.
  * On a terminal a status block (progress lines) may sit below the log; each log line is
  * printed above it and the block redrawn. Any thread.
+ *
+ * Logging never waits for stderr: lines go to a bounded queue that a thread of the log's
+ * writes out (started with the first line); a line that finds the queue full is dropped,
+ * counted (log_dropped) and reported in a warning once the writer can write again. What is
+ * queued at exit is written out first (within 2 s); a process that dies of a signal loses it.
  */
 #ifndef TARS_HOST_LOG_H
 #define TARS_HOST_LOG_H
@@ -18,6 +23,10 @@ void hlog(int level, const char *source, const char *fmt, ...)
 void log_status(const char *text);
 /* Whether stderr is a terminal (status blocks are shown). */
 int log_is_tty(void);
+/* Waits (at most timeout_s) until every line queued so far is written. */
+void log_flush(double timeout_s);
+/* Lines dropped so far because the queue was full. */
+unsigned long long log_dropped(void);
 /* The SDK's log sink: plugin lines attributed to their instance. */
 void log_plugin_line(const tars_ctx *ctx, tars_log_level level, const char *msg);
 

@@ -178,10 +178,7 @@ publish(struct host *h, const char *id, struct prepared *p, double t0, struct pa
         run_params_free(np);
         return rc;
     }
-    np->published = host_now();
-    np->published_step = atomic_load(&r->steps);
-    atomic_store_explicit(&r->params, np, memory_order_release);
-    run_params_retire(p->cur);
+    run_params_publish(r, np);
     out->version = np->version;
     out->publish_us = (np->published - t0) * 1e6;
     pthread_mutex_unlock(&h->runs.lock);
@@ -222,6 +219,13 @@ params_apply(struct host *h, const char *id, const struct param_request *rq,
     struct prepared p;
     memset(out, 0, sizeof *out);
     pthread_mutex_lock(&h->runs.lock);
+    /* The claim (runset.h) waits out a stop, start, reset or delete of this agent in flight,
+     * which hold no lock while they wait: its run stays the one we publish to. */
+    if (runs_claim(&h->runs, id)) {
+        pthread_mutex_unlock(&h->runs.lock);
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
     int rc = prepare(h, id, rq, &p, err, errlen);
     if (rc == 0 && p.cold[0] && !rq->recreate)
         rc = refuse_cold(&p, id, err, errlen);
@@ -230,14 +234,17 @@ params_apply(struct host *h, const char *id, const struct param_request *rq,
         out->version = p.cur->version;
     }
     if (rc || !p.changed) { /* an error, or nothing differs: nothing to publish */
+        runs_release(&h->runs, id);
         pthread_mutex_unlock(&h->runs.lock);
         prepared_free(&p);
         return rc;
     }
     if (p.cold[0]) {
         rc = recreate(h, id, &p, t0, out, err, errlen);
+        runs_release(&h->runs, id);
         pthread_mutex_unlock(&h->runs.lock);
     } else {
+        runs_release(&h->runs, id); /* publish lets go of the lock without waiting */
         rc = publish(h, id, &p, t0, out, err, errlen); /* unlocks */
     }
     prepared_free(&p);

@@ -8,10 +8,11 @@
  *               manifest alone is swapped
  *   3. smoke    a state blob of a running instance (saved by its runner), then the new build
  *               in a child process (smoke.h)
- *   4. switch   with code_lock (writing) and runs.lock: map and check the build, rebuild each
- *               instance's parameter snapshot for the new schema, publish the new generation
- *               in the registry, and have every instance migrate on its runner (migrate.h);
- *               when none could, put the old generation back
+ *   4. switch   with code_lock (writing) and a claim (runset.h) on each run of cur: map and
+ *               check the build, rebuild each instance's parameter snapshot for the new
+ *               schema, publish the new generation in the registry, and have every instance
+ *               migrate on its runner (migrate.h), runs.lock let go meanwhile; when none
+ *               could, put the old generation back
  *   5. free     retired generations no run uses, after a grace period (retire.c)
  */
 #include <errno.h>
@@ -42,6 +43,8 @@ struct swap {
     double t_start, t_staged, t_smoked, t_mapped, t_published, t_migrated, t_freed;
     /* The switch. */
     size_t n;
+    char **claimed; /* the ids of cur's runs, claimed for the switch */
+    size_t n_claimed;
     struct run **runs;
     struct swap_order *orders;
     struct swap_order **optrs;
@@ -209,14 +212,15 @@ keep_blob(struct swap *x, const struct swap_order *o)
     }
 }
 
-/* The running instance's settings and state into the smoke job (runs.lock held). */
+/* The running instance's settings and state into the smoke job (r claimed: nobody else
+ * publishes its parameters or takes it out of the set). */
 static void
 from_instance(struct swap *x, struct run *r, json_t *job)
 {
     struct swap_order o = {.kind = SWAP_SAVE, .which = x->cur->info->kind};
     struct swap_order *op = &o;
     int agent = o.which == TARS_KIND_AGENT;
-    /* Pairs are published under runs.lock alone, which this thread holds: it stays. */
+    /* Pairs are published by claim holders alone, and this thread holds r's: it stays. */
     const struct run_params *rp = atomic_load_explicit(&r->params, memory_order_acquire);
     const tars_params *ap = rp->agent, *ep = rp->env;
     json_object_set_new(job, "params", pjson_values(agent ? ap : ep));
@@ -247,11 +251,27 @@ smoke(struct swap *x)
         n->m.defaults ? json_incref(n->m.defaults) : json_object(), "steps", SMOKE_STEPS, "envs");
     if (!job)
         return refuse(x, 500, "out of memory");
+    /* The instance is claimed, not locked, while its runner saves it (a training update
+     * may be in the way): API calls on other agents go on meanwhile. */
+    char id[256] = "";
     pthread_mutex_lock(&h->runs.lock);
     struct run *r = pick_instance(x);
+    if (r && snprintf(id, sizeof id, "%s", r->id) < (int)sizeof id && !runs_claim(&h->runs, id)) {
+        r = runset_find(runs_current(&h->runs), id); /* the claim may have waited */
+        if (r && !retire_uses(r, x->cur))
+            r = NULL;
+    } else {
+        r = NULL;
+        id[0] = '\0';
+    }
+    pthread_mutex_unlock(&h->runs.lock);
     if (r)
         from_instance(x, r, job);
-    pthread_mutex_unlock(&h->runs.lock);
+    if (id[0]) {
+        pthread_mutex_lock(&h->runs.lock);
+        runs_release(&h->runs, id);
+        pthread_mutex_unlock(&h->runs.lock);
+    }
     if (!r && x->cur->info->kind == TARS_KIND_AGENT) {
         pthread_rwlock_rdlock(&h->reg_lock);
         all_envs(h, json_object_get(job, "envs"));
@@ -277,6 +297,45 @@ map_next(struct swap *x)
     pthread_rwlock_unlock(&x->h->reg_lock);
     x->t_mapped = host_now();
     return rc ? refuse(x, 422, "%s", why) : 0;
+}
+
+/*
+ * 4b'. Claims every run of cur by id (runs.lock held; waits, letting it go, while a stop or
+ * a parameter change of one is in flight). With code_lock held for writing nobody creates,
+ * resets or deletes an agent meanwhile, and a re-creation keeps its id and plugins: the set
+ * of cur's ids stays what it was.
+ */
+static int
+claim_users(struct swap *x)
+{
+    struct runset *set = runs_current(&x->h->runs);
+    x->claimed = calloc(set->n + 1, sizeof *x->claimed); /* NULL-terminated */
+    if (!x->claimed)
+        return refuse(x, 500, "out of memory");
+    size_t n = 0;
+    for (size_t i = 0; i < set->n; i++)
+        if (retire_uses(set->v[i], x->cur) && !(x->claimed[n++] = strdup(set->v[i]->id)))
+            return refuse(x, 500, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        if (runs_claim(&x->h->runs, x->claimed[i]))
+            return refuse(x, 500, "out of memory");
+        x->n_claimed = i + 1;
+    }
+    return 0;
+}
+
+/* Lets go of the claims (runs.lock held). */
+static void
+release_users(struct swap *x)
+{
+    for (size_t i = 0; x->claimed && x->claimed[i]; i++) {
+        if (i < x->n_claimed)
+            runs_release(&x->h->runs, x->claimed[i]);
+        free(x->claimed[i]);
+    }
+    free(x->claimed);
+    x->claimed = NULL;
+    x->n_claimed = 0;
 }
 
 /* 4b. An order for every run of cur, with its snapshot rebuilt for next (runs.lock held). */
@@ -384,7 +443,10 @@ settle(struct swap *x)
             }
 }
 
-/* 4. The switch, under code_lock (writing) and runs.lock; then what it left is freed. */
+/*
+ * 4. The switch, under code_lock (writing) and claims on cur's runs; runs.lock is held for
+ * the look-ups and let go while the runners migrate. Then what it left is freed.
+ */
 static void
 switch_code(struct swap *x)
 {
@@ -392,11 +454,16 @@ switch_code(struct swap *x)
     struct plugin *gone[64];
     pthread_rwlock_wrlock(&h->code_lock);
     pthread_mutex_lock(&h->runs.lock);
-    if (!map_next(x) && !movable(x, x->next) && !prepare_orders(x) && !publish(x)) {
+    int go = !claim_users(x) && !map_next(x) && !movable(x, x->next) && !prepare_orders(x) &&
+             !publish(x);
+    pthread_mutex_unlock(&h->runs.lock);
+    if (go)
         migrate_all(x);
+    pthread_mutex_lock(&h->runs.lock);
+    if (go)
         settle(x);
-    }
     size_t n_gone = retire_unused(h, gone, sizeof gone / sizeof gone[0]);
+    release_users(x);
     pthread_mutex_unlock(&h->runs.lock);
     pthread_rwlock_unlock(&h->code_lock);
     /* Readers that saw the old generations (inside rcu_enter) are gone after it; the runners

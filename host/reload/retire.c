@@ -1,7 +1,8 @@
 /*
  * Freeing superseded plugin generations (codeswap.h): a retired generation is freed once no run
- * in the set uses it — nothing else can: runs being built hold code_lock, runs being destroyed
- * runs.lock — and an RCU grace period has passed since its last use was replaced, so that no
+ * in the set uses it — nothing else can: runs being built or destroyed (agents.c) hold
+ * code_lock for reading, which this takes for writing — and an RCU grace period has passed
+ * since its last use was replaced, so that no
  * reader still holds a pointer into it or its library. Thread: the code-swap thread.
  */
 #include <stdio.h>

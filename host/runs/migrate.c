@@ -96,18 +96,16 @@ close_blob(struct swap_order *o, const struct plugin *p, const tars_ctx *ctx, ta
 }
 
 /*
- * Publishes the order's pair as the run's parameters and retires the old pair (freed after a
- * grace period: API readers may hold it). The code-swap thread holds the run set's lock, under
- * which alone pairs are published, on the runner's behalf.
+ * Publishes the order's pair as the run's parameters (API readers may hold the old one: it is
+ * retired). The code-swap thread holds the run's claim, under which alone pairs are published,
+ * on the runner's behalf.
  */
 static void
 publish(struct run *r, struct swap_order *o)
 {
     struct run_params *np = o->params;
     o->params = NULL;
-    np->published = host_now();
-    np->published_step = atomic_load(&r->steps);
-    run_params_retire(atomic_exchange_explicit(&r->params, np, memory_order_acq_rel));
+    run_params_publish(r, np);
 }
 
 static void

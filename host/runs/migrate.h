@@ -15,11 +15,12 @@
  * A successful migration asks for a checkpoint (taken in the same slice by persist), so that a
  * restart resumes on the new code.
  *
- * Threads: migrate_post, migrate_wait and migrate_pair on the code-swap thread with
- * host.runs.lock held: the runs stay in the set, nobody else starts or stops them, and nobody
- * else publishes their parameters (params_swap.h publishes under the same lock), so the runner
- * publishes a pair on the lock holder's behalf. migrate_take on the run's runner (slice() in
- * runner.c), outside its read-side section.
+ * Threads: migrate_post, migrate_wait and migrate_pair on the code-swap thread, which holds a
+ * claim on each run (runs_claim, runset.h) and not the run set's lock while it waits: the runs
+ * stay in the set, nobody else starts or stops them, and nobody else publishes their
+ * parameters (params_swap.h claims too), so the runner publishes a pair on the claim
+ * holder's behalf. migrate_take on the run's runner (slice() in runner.c), outside any
+ * read-side section.
  */
 #ifndef TARS_HOST_MIGRATE_H
 #define TARS_HOST_MIGRATE_H

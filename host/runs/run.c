@@ -185,8 +185,13 @@ episode_done(struct run *r, uint32_t i)
 int
 run_step(struct run *r)
 {
-    /* One load for the whole step: act, the env's step and observe see the same pair. */
-    struct run_params *pp = atomic_load_explicit(&r->params, memory_order_acquire);
+    return run_step_with(r, atomic_load_explicit(&r->params, memory_order_acquire));
+}
+
+int
+run_step_with(struct run *r, struct run_params *pp)
+{
+    /* One pair for the whole step: act, the env's step and observe see the same one. */
     if (pp->version != r->params_used) {
         r->params_used = pp->version;
         atomic_store_explicit(&pp->first_use_step, atomic_load(&r->steps), memory_order_relaxed);

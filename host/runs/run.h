@@ -42,8 +42,12 @@ struct run_spec {
 /*
  * The parameters a run steps with: the agent's and the env's snapshots, published together
  * by one pointer (reload/params_swap.c) so that a step sees the old pair or the new pair
- * whole. Immutable once published, but for first_use_*, which the runner sets once. Freed
- * after an RCU grace period: read it inside rcu_enter/rcu_leave (runners step inside one).
+ * whole. Immutable once published, but for first_use_*, which the runner sets once.
+ *
+ * Lifetime: readers that look and let go (the API, the stream) read it inside
+ * rcu_enter/rcu_leave. A runner, whose step may take long (a training update), holds it
+ * instead (run_params_hold), so that no grace period ever waits for a training update. A
+ * retired pair loses its publication's hold after a grace period; the last hold to go frees it.
  */
 struct run_params {
     tars_params *agent;
@@ -53,18 +57,30 @@ struct run_params {
     uint64_t published_step;  /* the run's step counter then */
     _Atomic double first_use; /* host_now() when the runner first stepped with it (0: not yet) */
     _Atomic uint64_t first_use_step; /* the run's step counter then */
+    atomic_uint holds;               /* the publication's (1 until retired) and runners' */
     struct rcu_head rcu;
 };
+
+struct run;
 
 /* A bundle of two snapshots (owned by it, even on failure); NULL when out of memory. */
 struct run_params *run_params_new(tars_params *agent, tars_params *env, uint64_t version);
 void run_params_free(struct run_params *p);
-/* Frees p after a grace period (callers must be RCU threads, see rcu.h). */
+/* Lets go of p's publication after a grace period (callers must be RCU threads, see rcu.h):
+ * freed then, or when its last holder lets go. */
 void run_params_retire(struct run_params *p);
+/*
+ * The one way a pair is published: np (built by run_params_new) becomes r's pair, stamped
+ * with the time and step, and the pair it replaced is retired. Callers serialise on what
+ * owns r's parameters (params_swap.h: the run set's lock; migrate.h: the runner on the lock
+ * holder's behalf); the fresh run of a re-creation is not published yet and needs nothing.
+ */
+void run_params_publish(struct run *r, struct run_params *np);
+/* r's current pair, held until run_params_release (an RCU thread; never NULL). */
+struct run_params *run_params_hold(struct run *r);
+void run_params_release(struct run_params *p);
 /* Waits until every retired pair is freed (at exit). */
 void run_params_drain(void);
-
-struct run;
 typedef void (*run_episode_fn)(struct run *r, uint32_t env, double ret, uint32_t len, void *user);
 
 struct swap_order;
@@ -139,8 +155,11 @@ struct run {
 /* Creates plugins' instances and resets the env. On failure err says which op failed and why.
  * With s->failed, only the run without instances (r->agent and r->env NULL), FAILED. */
 int run_create(const struct run_spec *s, struct run **out, char *err, size_t errlen);
-/* One vectorised step: act, env step, observe, bookkeeping. On failure fills r->error. */
+/* One vectorised step: act, env step, observe, bookkeeping. On failure fills r->error.
+ * run_step uses r's current pair, for a thread whose runs' parameters nobody changes (train,
+ * the smoke child); run_step_with the pair the caller holds (a runner, run_params_hold). */
 int run_step(struct run *r);
+int run_step_with(struct run *r, struct run_params *pp);
 void run_destroy(struct run *r);
 
 /* The agent's state blob (malloc'd). */

@@ -69,17 +69,19 @@ slice(struct runner_pool *pool, struct run *r)
         /* Each run steps for a time slice rather than once, so that a cheap agent sharing
          * a thread with an expensive one still gets its share of the CPU. */
         double until = host_now() + RUNNER_SLICE_S;
-        /* A read-side section keeps the parameters a step uses alive (run_params_retire). */
-        rcu_enter();
+        int rc;
         do {
-            if (run_step(r) != 0) {
+            /* Each step holds its pair rather than reading it in a read-side section: a step
+             * may be a long training update, and no grace period (an agent created, deleted,
+             * a pair retired) may wait for one. */
+            struct run_params *pp = run_params_hold(r);
+            rc = run_step_with(r, pp);
+            run_params_release(pp);
+            if (rc != 0)
                 hlog(LOG_ERROR, r->id, "stopped: %s", r->error);
-                break;
-            }
-        } while (host_now() < until && !stopping(pool) &&
+        } while (rc == 0 && host_now() < until && !stopping(pool) &&
                  atomic_load_explicit(&r->state, memory_order_relaxed) == RUN_RUNNING &&
                  !atomic_load_explicit(&r->swap, memory_order_relaxed)); /* see below */
-        rcu_leave();
     }
     /* A code swap's order (migrate.h) is carried out here, at a step boundary, whatever the
      * run's state (stopped and failed runs migrate too); a posted one ends the slice early.

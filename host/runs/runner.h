@@ -4,7 +4,9 @@
  * 2 ms slice (at least one vectorised step), until stopped. A run whose step fails is marked
  * failed (with its reason) and skipped; the others go on. Runs come and go while the pool
  * runs: a thread reads the set under RCU once per round and holds a reference to each run it
- * steps, outside the read-side section (a training update may take long).
+ * steps, outside the read-side section, and each step holds its parameter pair
+ * (run_params_hold): a training update may take long, and no grace period (an agent created
+ * or deleted, a pair retired) ever waits for one.
  *
  * Threads: runner_pool_start/stop are called by the control thread.
  */
