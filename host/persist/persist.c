@@ -19,7 +19,11 @@
 /* Episodes a run buffers between two of its slices before it starts dropping them. */
 #define HISTORY_BUFFER_MAX (1u << 16)
 
-/* "state dir X is in use by another tarsd (pid N)" unless we get the lock. */
+/*
+ * "state dir X is in use by another tarsd (pid N)" (-EBUSY) unless we get the lock. A holder
+ * gets 2 s to let go: the worker of a daemon whose parent was just killed -9 dies of it
+ * (PR_SET_PDEATHSIG) a moment later, and a restart at once must not fail for that.
+ */
 static int
 lock_dir(struct host *h, char *err, size_t errlen)
 {
@@ -27,14 +31,21 @@ lock_dir(struct host *h, char *err, size_t errlen)
     snprintf(path, sizeof path, "%s/tarsd.lock", h->cfg.state_dir);
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
-        snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
-        return -1;
+        int e = errno;
+        snprintf(err, errlen, "cannot create %s: %s", path, strerror(e));
+        return -e;
     }
-    int busy = flock(fd, LOCK_EX | LOCK_NB) != 0;
-    if (busy && errno != EWOULDBLOCK) {
-        snprintf(err, errlen, "cannot lock %s: %s", path, strerror(errno));
-        close(fd);
-        return -1;
+    int busy = 1;
+    for (int tries = 0; busy && tries < 40; tries++) {
+        busy = flock(fd, LOCK_EX | LOCK_NB) != 0;
+        if (busy && errno != EWOULDBLOCK) {
+            int e = errno;
+            snprintf(err, errlen, "cannot lock %s: %s", path, strerror(e));
+            close(fd);
+            return -e;
+        }
+        if (busy)
+            nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
     }
     if (busy) {
         char pid[32] = "";
@@ -44,7 +55,7 @@ lock_dir(struct host *h, char *err, size_t errlen)
         snprintf(err, errlen, "state dir %s is in use by another tarsd%s%s%s", h->cfg.state_dir,
                  *pid ? " (pid " : "", pid, *pid ? ")" : "");
         close(fd);
-        return -1;
+        return -EBUSY;
     }
     char pid[32];
     int n = snprintf(pid, sizeof pid, "%ld\n", h->pid ? h->pid : (long)getpid());

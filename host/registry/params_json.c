@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,4 +144,41 @@ pjson_values(const tars_params *p)
         json_object_set_new(o, d->name, pjson_value(d, tars_param_value(p, i)));
     }
     return o;
+}
+
+int
+pjson_snapshot(const tars_plugin_info *info, json_t *defaults, json_t *values, tars_params **out,
+               char *err, size_t errlen)
+{
+    char why[384];
+    const char *key;
+    json_t *v;
+    int rc = 0;
+    if (tars_params_new(info->params, info->n_params, out)) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    json_object_foreach(defaults, key, v)
+    {
+        if (!json_is_object(v) && pjson_set(*out, key, v, why, sizeof why)) {
+            snprintf(err, errlen, "%s %s: the manifest's defaults: %s", info->name, info->version,
+                     why);
+            rc = -EINVAL;
+            break;
+        }
+    }
+    json_object_foreach(values, key, v)
+    {
+        if (rc == 0 && tars_params_index(*out, key) >= 0 &&
+            pjson_set(*out, key, v, why, sizeof why)) {
+            snprintf(err, errlen, "%s %s refuses the running value: %s", info->name, info->version,
+                     why);
+            rc = -EINVAL;
+        }
+    }
+    if (rc) {
+        tars_params_free(*out);
+        *out = NULL;
+    }
+    return rc;
 }

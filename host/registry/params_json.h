@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include "jdoc.h"
 #include "tars/params.h"
+#include "tars/plugin.h"
 
 /*
  * Sets one parameter from a JSON value: a number for float and int, true/false for bool, a
@@ -32,6 +33,15 @@ enum pjson_scope { PJ_PARAMS, PJ_DEFAULTS, PJ_PRESET };
  */
 int pjson_apply(tars_params *p, json_t *obj, enum pjson_scope scope, const struct jdoc *doc,
                 const char *ptr, struct diag *d);
+
+/*
+ * A fresh snapshot of info's schema carrying values over: the schema's defaults, then the
+ * manifest's defaults (its presets left out), then each member of values whose name the
+ * schema knows (what another build ran with; names it dropped are skipped). 0, or -ENOMEM /
+ * -EINVAL with one sentence in err and *out NULL. For code swaps and their smoke tests.
+ */
+int pjson_snapshot(const tars_plugin_info *info, json_t *defaults, json_t *values,
+                   tars_params **out, char *err, size_t errlen);
 
 /* The schema as JSON (for the API and `tarsctl plugin check --json`). */
 json_t *pjson_schema(const tars_param_def *defs, uint32_t n);

@@ -537,7 +537,7 @@ registry_stage(struct registry *r, const struct plugin *cur, struct plugin **out
         quarantine_get(r->state_dir, p->lib.sha256, &q) == 0) {
         snprintf(err, errlen, "this build is quarantined: %s", q.reason);
         p->error = strdup(err);
-        return -1;
+        return -EBUSY;
     }
     return 0;
 }

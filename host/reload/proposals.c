@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,10 +118,11 @@ describe(json_t *diff, char *buf, size_t len)
 }
 
 /*
- * Applies an approved proposal: Applying, then Applied or Failed (both recorded in rec).
- * Returns 1 when applied; the caller queues rec and commits it with the change (commit()).
+ * Applies an approved proposal: Applying, then Applied or Failed (both recorded in rec, so
+ * a failure is the proposal's outcome, not the caller's error). Whether it was applied: then
+ * the caller queues rec and commits it with the change (commit()); else it saves rec.
  */
-static int
+static bool
 apply(struct host *h, json_t *rec, const struct param_request *change)
 {
     const char *agent = json_string_value(json_object_get(rec, "agent"));
@@ -136,7 +138,7 @@ apply(struct host *h, json_t *rec, const struct param_request *change)
         transition(rec, "failed", NULL, err);
         hlog(LOG_WARN, agent, "proposal %llu failed: %s", (unsigned long long)id, err);
         json_decref(o.diff);
-        return 0;
+        return false;
     }
     json_object_set_new(rec, "diff", o.diff);
     json_object_set_new(rec, "outcome",
@@ -147,7 +149,7 @@ apply(struct host *h, json_t *rec, const struct param_request *change)
     hlog(LOG_INFO, agent, "proposal %llu applied%s: %s (version %llu)", (unsigned long long)id,
          o.recreated ? " by re-creating the agent" : "", what[0] ? what : "nothing changed",
          (unsigned long long)o.version);
-    return 1;
+    return true;
 }
 
 /* Where the mode sends a validated proposal: approved (1) or pending approval (0). */
@@ -193,7 +195,7 @@ proposals_submit(struct host *h, const struct proposal_input *in, json_t **out, 
     if (rc == 0) {
         h->proposal_seq++;
         char note[160];
-        int applied = 0;
+        bool applied = false;
         transition(rec, "validated", NULL, NULL);
         if (in->decide_now) {
             transition(rec, "approved", in->who, "an admin's own change");
@@ -239,6 +241,7 @@ proposals_decide(struct host *h, uint64_t id, int approve, json_t *who, const ch
                  json_t **out, char *err, size_t errlen)
 {
     int rc = 0;
+    bool applied = false;
     *out = NULL;
     pthread_mutex_lock(&h->proposals_lock);
     json_t *rec = proposals_get(h, id);
@@ -254,15 +257,15 @@ proposals_decide(struct host *h, uint64_t id, int approve, json_t *who, const ch
         transition(rec, "approved", who, reason);
         json_object_set(rec, "decided_by", who);
         struct param_request change = request_of(rec);
-        rc = apply(h, rec, &change);
+        applied = apply(h, rec, &change);
     } else {
         transition(rec, "rejected", who, reason);
         json_object_set(rec, "decided_by", who);
     }
     /* Committed before the lock goes: a second decision reads this one from the store. */
-    if (rc == 1 && (rc = queue_or_say(h, rec, err, errlen)) == 0)
+    if (applied && (rc = queue_or_say(h, rec, err, errlen)) == 0)
         rc = commit(h, err, errlen);
-    else if (rc == 0)
+    else if (rc == 0 && !applied)
         rc = save(h, rec, err, errlen);
     pthread_mutex_unlock(&h->proposals_lock);
     if (rc)

@@ -13,6 +13,7 @@
 #include "host_side.h"
 #include "loader.h"
 #include "params_json.h"
+#include "plugin_blob.h"
 #include "plugin_error.h"
 #include "registry.h"
 #include "run.h"
@@ -43,31 +44,6 @@ build(struct loader *l, const char *library, const char *sha256, struct built *b
     return 0;
 }
 
-/* A snapshot of info's schema: defaults, the manifest's defaults, then the values by name. */
-static int
-snapshot(const tars_plugin_info *info, json_t *defaults, json_t *values, tars_params **out,
-         char *err, size_t errlen)
-{
-    char why[384];
-    const char *key;
-    json_t *v;
-    if (tars_params_new(info->params, info->n_params, out))
-        return diag_fail(err, errlen, "out of memory");
-    json_object_foreach(defaults, key, v)
-    {
-        if (!json_is_object(v) && pjson_set(*out, key, v, why, sizeof why))
-            return diag_fail(err, errlen, "%s %s: the manifest's defaults: %s", info->name,
-                             info->version, why);
-    }
-    json_object_foreach(values, key, v)
-    {
-        if (tars_params_index(*out, key) >= 0 && pjson_set(*out, key, v, why, sizeof why))
-            return diag_fail(err, errlen, "%s %s refuses the running value: %s", info->name,
-                             info->version, why);
-    }
-    return 0;
-}
-
 /* The whole file (malloc'd). */
 static int
 read_file(const char *path, void **data, size_t *len, char *err, size_t errlen)
@@ -87,32 +63,14 @@ read_file(const char *path, void **data, size_t *len, char *err, size_t errlen)
     return 0;
 }
 
-static int
-open_reader(const tars_plugin_info *info, const void *data, size_t len, const char *what,
-            tars_blob_reader **rd, char *err, size_t errlen)
-{
-    char why[256];
-    if (tars_blob_reader_new(data, len, info->name, rd, why, sizeof why))
-        return diag_fail(err, errlen, "%s '%s' %s cannot read %s: %s", tars_kind_name(info->kind),
-                         info->name, info->version, what, why);
-    return 0;
-}
-
 /* After a load op returned rc: the reader's verdict on the rest, one sentence on failure. */
 static int
 close_reader(const tars_plugin_info *info, const tars_ctx *ctx, tars_blob_reader *rd, int rc,
              const char *what, char *err, size_t errlen)
 {
-    if (!rc)
-        rc = tars_blob_reader_end(rd);
-    if (rc) {
-        char op[128];
-        snprintf(op, sizeof op, "load of %s", what);
-        plugin_op_error(err, errlen, info, PLUGIN_NAME_VERSION, op, ctx, tars_blob_reader_error(rd),
-                        rc);
-    }
-    tars_blob_reader_free(rd);
-    return rc ? -1 : 0;
+    char op[128];
+    snprintf(op, sizeof op, "load of %s", what);
+    return plugin_blob_close(info, ctx, rd, rc, op, err, errlen) ? -1 : 0;
 }
 
 static int
@@ -139,7 +97,7 @@ agent_reload(struct run *r, const void *blob, size_t len, const char *what, tars
         plugin_op_error(err, errlen, info, PLUGIN_NAME_VERSION, "create", r->actx, NULL, rc);
         return -1;
     }
-    rc = open_reader(info, blob, len, what, &rd, err, errlen);
+    rc = plugin_blob_open(info, blob, len, what, &rd, err, errlen) ? -1 : 0;
     if (!rc) {
         tars__ctx_clear_error(r->actx);
         rc = close_reader(info, r->actx, rd, r->aops->load(a, rd), what, err, errlen);
@@ -185,10 +143,11 @@ on_env(const struct job *j, struct loader *l, struct built *ab, json_t *e, char 
         return -1;
     struct run_spec s = {
         .id = "smoke", .agent = &ab->p, .env = &eb.p, .n_envs = j->n_envs, .seed = j->seed};
-    int rc = snapshot(ab->p.info, json_object_get(j->root, "defaults"),
-                      json_object_get(j->root, "params"), &s.agent_params, err, errlen);
+    int rc = pjson_snapshot(ab->p.info, json_object_get(j->root, "defaults"),
+                            json_object_get(j->root, "params"), &s.agent_params, err, errlen);
     if (!rc)
-        rc = snapshot(eb.p.info, NULL, json_object_get(e, "params"), &s.env_params, err, errlen);
+        rc = pjson_snapshot(eb.p.info, NULL, json_object_get(e, "params"), &s.env_params, err,
+                            errlen);
     if (rc) {
         tars_params_free(s.agent_params);
         tars_params_free(s.env_params);
@@ -285,7 +244,7 @@ env_reload(const tars_plugin_info *info, tars_ctx *ctx, const tars_params *p, co
         plugin_op_error(err, errlen, info, PLUGIN_NAME_VERSION, "create", ctx, NULL, rc);
         return -1;
     }
-    rc = open_reader(info, blob, len, what, &rd, err, errlen);
+    rc = plugin_blob_open(info, blob, len, what, &rd, err, errlen) ? -1 : 0;
     if (!rc) {
         tars__ctx_clear_error(ctx);
         rc = close_reader(info, ctx, rd, ops->load(e, rd), what, err, errlen);
@@ -335,8 +294,8 @@ smoke_env(const struct job *j, struct built *b, char *err, size_t errlen)
     tars_params *p = NULL;
     tars_env *e = NULL;
     tars_ctx *ctx = tars__ctx_new("smoke", NULL);
-    int rc = ctx ? snapshot(info, json_object_get(j->root, "defaults"),
-                            json_object_get(j->root, "params"), &p, err, errlen)
+    int rc = ctx ? pjson_snapshot(info, json_object_get(j->root, "defaults"),
+                                  json_object_get(j->root, "params"), &p, err, errlen)
                  : diag_fail(err, errlen, "out of memory");
     if (!rc && (rc = ops->create(ctx, p, j->n_envs, j->seed, &e)) != 0) {
         plugin_op_error(err, errlen, info, PLUGIN_NAME_VERSION, "create", ctx, NULL, rc);

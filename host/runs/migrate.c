@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "env_spec.h"
 #include "migrate.h"
+#include "plugin_blob.h"
 #include "plugin_error.h"
 #include "params_json.h"
 
@@ -70,14 +71,8 @@ static int
 open_blob(struct swap_order *o, const struct plugin *p, const void *data, size_t len,
           tars_blob_reader **rd)
 {
-    char why[256];
-    int rc = tars_blob_reader_new(data, len, p->info->name, rd, why, sizeof why);
-    if (rc) {
-        snprintf(o->error, sizeof o->error, "%s '%s' %s cannot read the old state: %s",
-                 tars_kind_name(p->info->kind), p->info->name, p->info->version, why);
-        o->rc = rc;
-    }
-    return rc;
+    return o->rc =
+               plugin_blob_open(p->info, data, len, "the old state", rd, o->error, sizeof o->error);
 }
 
 /* After the load op: its code, or the reader's verdict on what it left unread. */
@@ -85,14 +80,7 @@ static int
 close_blob(struct swap_order *o, const struct plugin *p, const tars_ctx *ctx, tars_blob_reader *rd,
            int rc)
 {
-    if (!rc)
-        rc = tars_blob_reader_end(rd);
-    if (rc)
-        plugin_op_error(o->error, sizeof o->error, p->info, PLUGIN_NAME_VERSION, "load", ctx,
-                        tars_blob_reader_error(rd), rc);
-    o->rc = rc;
-    tars_blob_reader_free(rd);
-    return rc;
+    return o->rc = plugin_blob_close(p->info, ctx, rd, rc, "load", o->error, sizeof o->error);
 }
 
 /*
@@ -316,36 +304,14 @@ int
 migrate_params(const tars_params *cur, const struct plugin *to, tars_params **out, char *err,
                size_t errlen)
 {
-    tars_params *p;
-    char why[384];
     *out = NULL;
-    if (plugin_params(to, NULL, &p, NULL, err, errlen))
-        return -1;
     json_t *values = pjson_values(cur);
     if (!values) {
-        tars_params_free(p);
         snprintf(err, errlen, "out of memory");
-        return -1;
+        return -ENOMEM;
     }
-    const char *name;
-    json_t *v;
-    int rc = 0;
-    json_object_foreach(values, name, v)
-    {
-        if (tars_params_index(p, name) < 0)
-            continue; /* the new build dropped it */
-        if (pjson_set(p, name, v, why, sizeof why)) {
-            snprintf(err, errlen, "%s %s refuses the running value: %s", to->info->name,
-                     to->info->version, why);
-            rc = -1;
-            break;
-        }
-    }
+    int rc = pjson_snapshot(to->info, to->m.defaults, values, out, err, errlen);
     json_decref(values);
-    if (rc)
-        tars_params_free(p);
-    else
-        *out = p;
     return rc;
 }
 
@@ -356,15 +322,16 @@ migrate_pair(const struct run_params *cur, uint32_t which, const struct plugin *
     tars_params *moved = NULL, *kept = NULL;
     int agent = which == TARS_KIND_AGENT;
     *out = NULL;
-    if (migrate_params(agent ? cur->agent : cur->env, to, &moved, err, errlen))
-        return -1;
+    int rc = migrate_params(agent ? cur->agent : cur->env, to, &moved, err, errlen);
+    if (rc)
+        return rc;
     if (tars_params_clone(agent ? cur->env : cur->agent, &kept) ||
         !(*out = agent ? run_params_new(moved, kept, cur->version + 1)
                        : run_params_new(kept, moved, cur->version + 1))) {
         if (!kept)
             tars_params_free(moved);
         snprintf(err, errlen, "out of memory");
-        return -1;
+        return -ENOMEM;
     }
     return 0;
 }

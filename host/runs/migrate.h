@@ -64,7 +64,7 @@ void migrate_wait(struct run **runs, struct swap_order **orders, size_t n, doubl
  * The snapshot a run of plugin `to` gets in place of cur: to's defaults (schema, then the
  * manifest's), then every value of cur whose name to still has, carried by name (an enum by
  * its choice's name). A name to dropped is ignored; one it added keeps its default. Fails
- * (-1, one sentence in err naming the parameter and why) when to refuses a carried value.
+ * (-EINVAL, one sentence in err naming the parameter and why) when to refuses a carried value.
  */
 int migrate_params(const tars_params *cur, const struct plugin *to, tars_params **out, char *err,
                    size_t errlen);
