@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "host.h"
 #include "smoke.h"
+#include "smoke_server.h"
 #include "tars/version.h"
 
 int
@@ -39,6 +40,11 @@ main(int argc, char **argv)
     } else if (strcmp(o.cmd, "inspect") == 0) {
         rc = cmd_inspect(&o);
     } else if (supervise_is_worker()) {
+        /* Before any thread and any signal handler: the helper forks clean children. */
+        int sv = smoke_server_start();
+        if (sv)
+            fprintf(stderr, "tarsd: no smoke helper (%s): smoke tests start tarsd afresh\n",
+                    strerror(-sv));
         rc = supervise_worker_setup() ? 1 : cmd_serve(&o);
     } else {
         rc = supervise(&o, argv);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "host.h"
 #include "smoke.h"
+#include "smoke_server.h"
 
 extern char **environ;
 
@@ -207,15 +208,23 @@ smoke_run(const char *dir, json_t *job, double timeout_s, const atomic_int *stop
         snprintf(err, errlen, "cannot write %s", job_path);
         return -1;
     }
-    pid_t pid;
-    int status = 0, rc = spawn(dir, job_path, out_path, &pid, err, errlen);
-    if (rc == 0) {
-        int killed = reap(pid, timeout_s, stop, &status);
-        last_words(out_path, words, sizeof words);
-        if (killed < 0) {
+    int status = 0, killed = 0, rc = 0;
+    int served = smoke_server_run(dir, job_path, out_path, timeout_s, stop, &status, err, errlen);
+    if (served == SMOKE_SERVER_ABSENT) { /* no helper: a fresh tarsd */
+        pid_t pid;
+        rc = spawn(dir, job_path, out_path, &pid, err, errlen);
+        if (rc == 0 && (killed = reap(pid, timeout_s, stop, &status)) < 0) {
             snprintf(err, errlen, "cannot wait for the smoke test: %s", strerror(errno));
             rc = -1;
-        } else if (killed && stop && atomic_load(stop)) {
+        }
+    } else if (served == SMOKE_SERVER_FAILED) {
+        rc = -1;
+    } else {
+        killed = served == SMOKE_SERVER_KILLED;
+    }
+    if (rc == 0) {
+        last_words(out_path, words, sizeof words);
+        if (killed && stop && atomic_load(stop)) {
             snprintf(err, errlen, "tarsd is stopping: the smoke test was cut short");
             rc = -1;
         } else if (killed) {

@@ -3,11 +3,12 @@
  * library that crashes, hangs or fails its ops is refused with the cause, and never runs a
  * line of code inside tarsd (not even its constructors).
  *
- * The child is tarsd itself, started afresh (posix_spawn of /proc/self/exe, which stays the
- * running tarsd after a package upgrade replaced its file, with the hidden
- * subcommand `tarsd __smoke JOB.json`): forking a multi-threaded daemon and going on in the
- * child is unsafe (locks held by threads that do not exist there), and a fresh process tests
- * the build as the daemon would load it. The job (JSON, written by the code swap) names the
+ * The child is a fork of the smoke helper (smoke_server.h), a process the worker forked at
+ * its start, before any thread; without the helper, tarsd itself started afresh (posix_spawn
+ * of /proc/self/exe, which stays the running tarsd after a package upgrade replaced its file,
+ * with the hidden subcommand `tarsd __smoke JOB.json`). Never a fork of the daemon itself:
+ * forking a multi-threaded daemon and going on in the child is unsafe (locks held by threads
+ * that do not exist there). Either way the build is tested as the daemon would load it. The job (JSON, written by the code swap) names the
  * staged copy of the build and its sha256, its kind and name, the parameter values and n_envs
  * of a running instance, and a state blob saved by a running instance of the old version:
  *
