@@ -8,9 +8,10 @@
  * of /proc/self/exe, which stays the running tarsd after a package upgrade replaced its file,
  * with the hidden subcommand `tarsd __smoke JOB.json`). Never a fork of the daemon itself:
  * forking a multi-threaded daemon and going on in the child is unsafe (locks held by threads
- * that do not exist there). Either way the build is tested as the daemon would load it. The job (JSON, written by the code swap) names the
- * staged copy of the build and its sha256, its kind and name, the parameter values and n_envs
- * of a running instance, and a state blob saved by a running instance of the old version:
+ * that do not exist there). Either way the build is tested as the daemon would load it. The job
+ * (JSON, written by the code swap) names the staged copy of the build and its sha256, its kind and
+ * name, the parameter values and n_envs of a running instance, and a state blob saved by a running
+ * instance of the old version:
  *
  *   agent  create it on the env (and env parameters) of a running instance, or on each loaded
  *          env in turn until one has spaces it accepts; step `steps` times; save; load into a

@@ -7,7 +7,8 @@
 #   it; stop each demo agent (the reply comes once its final checkpoint is committed) and
 #   start it again.
 # Prints p50/p99/max per operation; asserts nothing. BENCH_N, BENCH_WARM_S (default 5: the
-# training before the first call) and TARS_BUILD (another build to compare) change the run.
+# training before the first call), TARS_BUILD (another build to compare) and BENCH_CONFIG
+# (more config keys, e.g. '"http_nice": 0,') change the run.
 B=${TARS_BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build}
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 . "$SRC/tests/bench/serve.lib"
@@ -21,11 +22,11 @@ agents=$(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1
 cat >"$TMP/tars.json" <<JSON
 {"listen": "127.0.0.1:0", "state_dir": "state", "manifest_dirs": ["$SRC/manifests"],
  "plugin_dirs": ["$B/lib/tars/plugins"], "runners": 2, "api_rate": 0, "api_address_rate": 0,
- "agents": $agents}
+ ${BENCH_CONFIG:-} "agents": $agents}
 JSON
 serve_bench
 sleep "$WARM"
-echo "== Control plane while the demo's four agents train on two runners ($N calls each, one at a time; $B)"
+echo "== Control plane while the demo's four agents train on two runners ($N calls each, one at a time; $B${BENCH_CONFIG:+; $BENCH_CONFIG})"
 python3 - "$PORT" "$T" "$N" "$agents" <<'PY'
 import http.client, json, sys, time
 port, token, n, agents = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), json.loads(sys.argv[4])
