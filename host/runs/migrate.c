@@ -231,7 +231,7 @@ migrate_take(struct run *r)
         migrate_agent(r, o);
     else
         migrate_env(r, o);
-    /* A failed run's state is suspect: it takes no checkpoints (see persist.c). */
+    /* A failed run's state is suspect: it takes no checkpoints (see checkpoints.c). */
     if (o->kind == SWAP_MIGRATE && o->rc == 0 && atomic_load(&r->state) != RUN_FAILED)
         atomic_store(&r->checkpoint_request, 1);
     o->stall_s = host_now() - t0;

@@ -117,7 +117,7 @@ struct run {
     tars_env *eval_env;
     tars_ctx *eval_ctx;
     uint32_t eval_n; /* copies in eval_env */
-    /* Persistence (host/persist/persist.c), owned by the runner stepping the run. */
+    /* Persistence (host/persist/checkpoints.c), owned by the runner stepping the run. */
     struct episode_rec *history; /* finished episodes not yet handed to the writer */
     uint32_t history_n, history_cap;
     uint64_t scalar_seq; /* scalars records written */

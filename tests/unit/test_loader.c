@@ -1,5 +1,5 @@
 /*
- * Plugin loading (host/registry/loader.c, host/registry/registry.c): every refusal the host makes,
+ * Plugin loading (host/registry/loader.c, loader_map.c, registry.c): every refusal the host makes,
  * with its one-line reason, and the content-addressed copy that makes overwriting safe.
  */
 #include <stdio.h>
