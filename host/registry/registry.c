@@ -52,6 +52,14 @@ known_manifest(const struct registry *r, const char *path)
     return 0;
 }
 
+/* The file name in path (a pointer into it), or NULL. */
+static const char *
+file_name(const char *path)
+{
+    const char *slash = path ? strrchr(path, '/') : NULL;
+    return slash ? slash + 1 : path;
+}
+
 static char *
 find_library(const struct registry *r, const char *file)
 {
@@ -176,6 +184,7 @@ load_plugin(struct registry *r, struct plugin *p, struct diag *d)
     if (r->require_pins && !p->m.sha256)
         return refuse(p, d, "", 0, "no sha256 pin, and the config sets require_pins");
     p->lib_path = find_library(r, p->m.library);
+    p->lib_file = file_name(p->lib_path);
     if (!p->lib_path) {
         size_t used = (size_t)snprintf(msg, sizeof msg,
                                        "library '%s' not found in the plugin dirs (", p->m.library);
@@ -195,7 +204,7 @@ load_plugin(struct registry *r, struct plugin *p, struct diag *d)
         return refuse_load(p, d, "/library", why);
     }
     /* Its constructors run here: a crash names the build (fault.h). */
-    fault_op(p->m.library, p->lib.sha256, "load");
+    fault_op(p->lib_file, p->lib.sha256, "load");
     rc = loader_map(&r->loader, p->lib_path, &p->lib, why, sizeof why);
     fault_leave();
     if (rc)
@@ -417,6 +426,7 @@ registry_stage(struct registry *r, const struct plugin *cur, struct plugin **out
     if (same_plugin(r, p, cur, why, sizeof why))
         return stage_fail(p, err, errlen, "%s", why);
     p->lib_path = find_library(r, p->m.library);
+    p->lib_file = file_name(p->lib_path);
     if (!p->lib_path)
         return stage_fail(p, err, errlen, "library '%s' (named by %s) is not in the plugin dirs",
                           p->m.library, p->manifest_path);

@@ -34,6 +34,9 @@ struct plugin {
     char *manifest_path;
     struct manifest m;
     char *lib_path; /* NULL until resolved */
+    /* The library's file name (in lib_path), for fault records (base/fault.h): runners read it
+     * at every step, and unlike m it is never swapped by a manifest-only reload. */
+    const char *lib_file;
     struct lib lib;
     const tars_plugin_info *info; /* NULL unless loaded */
     char *error;                  /* why it was refused; NULL when loaded */

@@ -201,8 +201,8 @@ run_step_with(struct run *r, struct run_params *pp)
     struct vecbuf *b = &r->buf;
     const char *op = NULL;
     struct plugin *agent = r->agent_plugin, *env = r->env_plugin;
-    fault_env(env->m.library, env->lib.sha256);
-    fault_op(agent->m.library, agent->lib.sha256, "act");
+    fault_env(env->lib_file, env->lib.sha256);
+    fault_op(agent->lib_file, agent->lib.sha256, "act");
     int rc = vecbuf_act_step(b, r->aops, r->agent, ap, 1, r->eops, r->env, ep, &op);
     fault_leave();
     if (rc) {
@@ -218,7 +218,7 @@ run_step_with(struct run *r, struct run_params *pp)
     tars_batch batch = {b->obs,      b->act_discrete, b->act_continuous, b->reward,
                         r->next_obs, b->terminated,   b->truncated};
     tars__scalars_reset(&r->scalars);
-    fault_op(agent->m.library, agent->lib.sha256, "observe");
+    fault_op(agent->lib_file, agent->lib.sha256, "observe");
     rc = r->aops->observe(r->agent, ap, &batch, &r->scalars);
     fault_leave();
     if (rc)
