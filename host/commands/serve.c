@@ -297,7 +297,8 @@ cmd_serve(const struct opts *o)
              (unsigned long long)r->seed);
     }
     h->tick_time = host_now();
-    int prc = runner_pool_start(&h->pool, h->cfg.runners, &h->runs, after_slice, h);
+    int prc =
+        runner_pool_start(&h->pool, h->cfg.runners, h->cfg.runner_nice, &h->runs, after_slice, h);
     if (prc) {
         fprintf(stderr, "tarsd: cannot start runner threads: %s\n", strerror(-prc));
         http_stop(h->http);

@@ -154,6 +154,12 @@ const struct sch_field config_schema[] = {
      .max = 19,
      .help =
          "Niceness of the HTTP threads: above 0, training gets the CPU first when both want it."},
+    {.key = "runner_nice",
+     .type = SCH_INT,
+     .min = 0,
+     .max = 19,
+     .help = "Niceness the runner threads add to tarsd's: above 0, API calls and smoke tests get "
+             "the CPU first when training wants it too."},
     {.key = "checkpoint_every_s",
      .type = SCH_NUMBER,
      .min = 0,
@@ -383,6 +389,7 @@ read_settings(struct config *c, json_t *root)
     c->runners = (uint32_t)sch_int(root, "runners", 2);
     c->http_threads = (uint32_t)sch_int(root, "http_threads", 16);
     c->http_nice = (int)sch_int(root, "http_nice", HTTP_NICE_DEFAULT);
+    c->runner_nice = (int)sch_int(root, "runner_nice", RUNNER_NICE_DEFAULT);
     c->http_header_timeout_s = number(root, "http_header_timeout_s", 5.0);
     c->http_body_timeout_s = number(root, "http_body_timeout_s", 10.0);
     c->http_max_per_address = (uint32_t)sch_int(root, "http_max_per_address", 8);

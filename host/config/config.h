@@ -31,7 +31,8 @@ struct strv {
 #define SMOKE_TIMEOUT_S_DEFAULT 10.0
 
 /* Training first: the HTTP threads yield the CPU to the runners when both want it. */
-#define HTTP_NICE_DEFAULT 10
+#define HTTP_NICE_DEFAULT   10
+#define RUNNER_NICE_DEFAULT 0
 
 struct config {
     struct jdoc doc; /* the file (or the embedded default) */
@@ -47,6 +48,7 @@ struct config {
     uint32_t runners;
     uint32_t http_threads;
     int http_nice;
+    int runner_nice; /* added to the process's niceness for the runner threads */
     /* slow clients (http_guard.h) */
     double http_header_timeout_s, http_body_timeout_s;
     uint32_t http_max_per_address;  /* connections one address may hold on workers */

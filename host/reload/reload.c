@@ -203,6 +203,7 @@ smoke(struct swap *x)
         pthread_rwlock_unlock(&h->reg_lock);
     }
     char why[900];
+    x->t_saved = host_now();
     int rc = smoke_run(h->reg.loader.cache_dir, job, h->cfg.smoke_timeout_s, &x->cs->stop, why,
                        sizeof why);
     json_decref(job);
@@ -250,11 +251,12 @@ static json_t *
 timings(const struct swap *x)
 {
     double end = x->t_migrated > 0 ? x->t_migrated : host_now();
-    return json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "queued",
+    return json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "queued",
                      ms(x->job->requested, x->t_start), "stage", ms(x->t_start, x->t_staged),
-                     "smoke", ms(x->t_staged, x->t_smoked), "load", ms(x->t_smoked, x->t_mapped),
-                     "migrate", ms(x->t_published, x->t_migrated), "free",
-                     ms(x->t_migrated, x->t_freed), "total", ms(x->job->requested, end));
+                     "smoke", ms(x->t_staged, x->t_smoked), "smoke_state",
+                     ms(x->t_staged, x->t_saved), "load", ms(x->t_smoked, x->t_mapped), "migrate",
+                     ms(x->t_published, x->t_migrated), "free", ms(x->t_migrated, x->t_freed),
+                     "total", ms(x->job->requested, end));
 }
 
 /* The outcome in one sentence, for the reply, the log and the audit log. */

@@ -22,7 +22,7 @@ struct swap {
     char err[1024];
     char cand_sha[65]; /* the build looked at */
     char blob[4200];   /* the old version's state for the smoke test ("" when none) */
-    double t_start, t_staged, t_smoked, t_mapped, t_published, t_migrated, t_freed;
+    double t_start, t_staged, t_saved, t_smoked, t_mapped, t_published, t_migrated, t_freed;
     /* The switch. */
     size_t n;
     char **claimed; /* the ids of cur's runs, claimed for the switch */

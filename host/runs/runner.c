@@ -3,7 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 #include "clock.h"
 #include "fault.h"
 #include "log.h"
@@ -105,6 +108,11 @@ runner_main(void *arg)
     char name[16];
     snprintf(name, sizeof name, "tars-runner-%u", self->index % 1000);
     pthread_setname_np(pthread_self(), name); /* top -H, and tests/bench/api.sh's accounting */
+    /* Linux's niceness is per thread: the runners yield to the control plane and to smoke
+     * tests when both want the CPU, and take every core the rest leaves. */
+    if (pool->nice && setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
+                                  getpriority(PRIO_PROCESS, 0) + pool->nice))
+        hlog(LOG_DEBUG, "runner", "could not lower a runner's priority: %s", strerror(errno));
     rcu_thread_online();
     fault_thread_begin(); /* without it (out of memory), a stack overflow goes unnamed */
     while (!stopping(pool)) {
@@ -125,10 +133,11 @@ runner_main(void *arg)
 }
 
 int
-runner_pool_start(struct runner_pool *p, uint32_t n_threads, struct runs *runs,
+runner_pool_start(struct runner_pool *p, uint32_t n_threads, int nice, struct runs *runs,
                   void (*after_slice)(struct run *r, void *arg), void *arg)
 {
     memset(p, 0, sizeof *p);
+    p->nice = nice;
     p->runs = runs;
     p->after_slice = after_slice;
     p->after_slice_arg = arg;

@@ -29,10 +29,14 @@ struct runner_pool {
      * round for a stopped one (NULL: nothing), e.g. to persist. */
     void (*after_slice)(struct run *r, void *arg);
     void *after_slice_arg;
+    int nice; /* each thread's niceness, set on itself at start (0: the process's) */
 };
 
-/* Starts n_threads threads (at least one); after_slice may be NULL. 0 or a negative errno. */
-int runner_pool_start(struct runner_pool *p, uint32_t n_threads, struct runs *runs,
+/*
+ * Starts n_threads threads (at least one) at niceness nice (0: the process's own); after_slice
+ * may be NULL. 0 or a negative errno.
+ */
+int runner_pool_start(struct runner_pool *p, uint32_t n_threads, int nice, struct runs *runs,
                       void (*after_slice)(struct run *r, void *arg), void *arg);
 /* Asks every thread to stop after its current step and joins them. Idempotent. */
 void runner_pool_stop(struct runner_pool *p);

@@ -4,7 +4,8 @@
 # appended (another sha256, the same code), SWAPS times through POST .../reload. Prints the
 # p50/p99 of request -> every instance migrated, of its parts (the smoke test in a child
 # process, publication -> every instance migrated), and the longest runner stall (save +
-# create + load + destroy on the runner). Asserts nothing.
+# create + load + destroy on the runner). Asserts nothing. BENCH_CONFIG adds config keys
+# (e.g. '"runner_nice": 5,').
 B=${TARS_BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build}
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 SWAPS=${HOT_SWAPS:-20}
@@ -19,7 +20,7 @@ cp "$TMP/a.so" "$TMP/plugins/agent-ppo.so"
 cat >"$TMP/tars.json" <<JSON
 {"listen": "127.0.0.1:0", "state_dir": "$TMP/state", "manifest_dirs": ["$SRC/manifests"],
  "plugin_dirs": ["$TMP/plugins", "$B/lib/tars/plugins"], "runners": 2, "api_rate": 0,
- "api_address_rate": 0, "watch_plugins": false,
+ "api_address_rate": 0, "watch_plugins": false, ${BENCH_CONFIG:-}
  "agents": [{"id": "p1", "agent": "ppo", "env": "cartpole", "preset": "cartpole", "seed": 1},
             {"id": "p2", "agent": "ppo", "env": "cartpole", "preset": "cartpole", "seed": 2}]}
 JSON
@@ -60,6 +61,8 @@ perl -MJSON::PP -e '
 	print "|------------------------------------------------------|----------|----------|----------|\n";
 	row("request -> all instances migrated", map { $_->{took_ms} } @ok);
 	row("  smoke test (child process)", map { $_->{timings_ms}{smoke} } @ok);
+	row("    of which the old instance saving its state", map { $_->{timings_ms}{smoke_state} // 0 } @ok);
+	row("    of which the child", map { $_->{timings_ms}{smoke} - ($_->{timings_ms}{smoke_state} // 0) } @ok);
 	row("  stage + load + queue", map { $_->{timings_ms}{stage} + $_->{timings_ms}{load} + $_->{timings_ms}{queued} } @ok);
 	row("  publish -> all instances migrated", map { $_->{timings_ms}{migrate} } @ok);
 	row("longest runner stall (save+create+load+destroy)", map { $_->{stall_max_ms} } @ok);

@@ -252,7 +252,8 @@ setup(struct fuzz_host *fh)
     token_ids(h, baseline_tokens, sizeof baseline_tokens);
     /* A runner, for what only a runner does (a stop's checkpoint); nothing trains between
      * inputs: the config's agents are stopped now, and whatever an input starts after it. */
-    int rc = runner_pool_start(&h->pool, h->cfg.runners, &h->runs, persist_after_slice, h);
+    int rc = runner_pool_start(&h->pool, h->cfg.runners, h->cfg.runner_nice, &h->runs,
+                               persist_after_slice, h);
     if (rc)
         fuzz_die("runner", strerror(-rc));
     fuzz_host_settle(fh);

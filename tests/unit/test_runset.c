@@ -76,7 +76,7 @@ main(void)
     ok(runs_init(&rs, 2) == 0, "an empty set for two runners");
     rcu_thread_online();
     struct runner_pool pool;
-    ok(runner_pool_start(&pool, 2, &rs, after_slice, NULL) == 0, "two runners start on it");
+    ok(runner_pool_start(&pool, 2, 0, &rs, after_slice, NULL) == 0, "two runners start on it");
 
     struct run *v[6];
     char id[8];
