@@ -35,7 +35,7 @@ text_path_decode(const char *raw, char *out, size_t out_len, char *why, size_t w
         }
         /* A NUL would cut the path short of what the client asked for (tokens%00.css). */
         if (c < 0x20 || c == 0x7f) {
-            snprintf(why, why_len, "the path has a control byte (\\x%02X) at byte %zu", c, n + 1);
+            snprintf(why, why_len, "the path has a control byte (0x%02X) at byte %zu", c, n + 1);
             return -EINVAL;
         }
         out[n++] = (char)c;
@@ -91,6 +91,14 @@ text_utf8_safe(const char *s, char *out, size_t out_len)
         size_t need = len ? len : 4;
         if (n + need >= out_len)
             break;
+        if (*p == '\\') { /* written twice, so that a \xHH always stands for a byte */
+            if (n + 2 >= out_len)
+                break;
+            out[n++] = '\\';
+            out[n++] = '\\';
+            p++;
+            continue;
+        }
         if (len) {
             memcpy(out + n, p, len);
             p += len;

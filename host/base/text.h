@@ -21,7 +21,8 @@ int text_path_decode(const char *raw, char *out, size_t out_len, char *why, size
 /*
  * Copies the NUL-terminated s into out (out_len bytes, at least 1) as valid UTF-8: well-formed
  * sequences as they are, every other byte as the four characters \xHH (so a sequence cut by
- * a length limit shows as its bytes). Cuts at a character boundary when out is too small.
+ * a length limit shows as its bytes), and a backslash as two (so that \xHH is never the text
+ * itself). Cuts at a character boundary when out is too small.
  * Returns out.
  */
 char *text_utf8_safe(const char *s, char *out, size_t out_len);

@@ -25,7 +25,7 @@ refused() {
 }
 
 refused '/api/v1/tokens%00.css' "the tokens route with %00.css"
-check "  the message names the byte" contains "$TMP/out" 'control byte (\\x00)'
+check "  the message names the byte" contains "$TMP/out" 'control byte (0x00)'
 refused '/api/v1/health%00' "health with a trailing %00"
 refused '/api/v1/agents%0a' "a %0A in an API path"
 refused '/api/v1/agents%7F' "a %7F in an API path"

@@ -12,6 +12,9 @@ test_utf8(void)
     is_str(text_utf8_safe("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", out, sizeof out),
            "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "2-, 3- and 4-byte characters pass");
     is_str(text_utf8_safe("nope\xff", out, sizeof out), "nope\\xFF", "0xFF is escaped");
+    is_str(text_utf8_safe("a\\xFF\\b", out, sizeof out), "a\\\\xFF\\\\b",
+           "a backslash is written twice: the text \\xFF is not the byte 0xFF");
+    is_str(text_utf8_safe("ab\\", out, 4), "ab", "  and never cut in half");
     is_str(text_utf8_safe("cut\xc3", out, sizeof out), "cut\\xC3", "a character cut in two");
     is_str(text_utf8_safe("\xe2\x82", out, sizeof out), "\\xE2\\x82", "  of three bytes");
     is_str(text_utf8_safe("\xc0\xaf", out, sizeof out), "\\xC0\\xAF", "an overlong '/' is escaped");
@@ -39,7 +42,7 @@ test_path(void)
        "%%FF is a byte like any other");
     is_int(text_path_decode("/api/v1/tokens%00.css", out, sizeof out, why, sizeof why), -EINVAL,
            "%%00 is refused");
-    like(why, "control byte (\\x00) at byte 15", "  naming it and where");
+    like(why, "control byte (0x00) at byte 15", "  naming it and where");
     is_int(text_path_decode("/a%0a", out, sizeof out, why, sizeof why), -EINVAL, "%%0A is refused");
     is_int(text_path_decode("/a%7f", out, sizeof out, why, sizeof why), -EINVAL, "%%7F is refused");
     is_int(text_path_decode("/a\x01", out, sizeof out, why, sizeof why), -EINVAL,
