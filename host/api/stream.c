@@ -3,10 +3,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include "audit.h"
 #include "bigstack.h"
 #include "host.h"
 #include "http.h"
@@ -157,6 +159,19 @@ client_free(struct client *c)
  * The stream needs its client's socket to bound the kernel's buffering of a client (so that a
  * stalled client shows as one) and to cut a dropped client off (http_find_socket).
  */
+/* A refused upgrade, audited as any refused call is (no token yet: who is null). Returns 1. */
+static int
+refuse_upgrade(struct host *h, const char *addr, int status, const char *why)
+{
+    struct api_req q = {.h = h, .method = "GET", .path = STREAM_PATH, .status = status};
+    snprintf(q.addr, sizeof q.addr, "%s", addr);
+    snprintf(q.message, sizeof q.message, "%s", why);
+    if (audit_append(h, &q))
+        hlog(LOG_WARN, "stream", "a refused client at %s is not in the audit log: out of memory",
+             addr);
+    return 1; /* CivetWeb answers the upgrade with an error */
+}
+
 static int
 on_connect(const struct mg_connection *conn, void *data)
 {
@@ -166,10 +181,10 @@ on_connect(const struct mg_connection *conn, void *data)
     char addr[48];
     api_client_addr(h, conn, addr, sizeof addr);
     if (ratelimit_take(h->api->per_address, addr, host_now()) > 0)
-        return 1; /* refused: CivetWeb answers the upgrade with an error */
+        return refuse_upgrade(h, addr, 429, "too many requests from this address");
     struct client *c = calloc(1, sizeof *c);
     if (!c)
-        return 1;
+        return refuse_upgrade(h, addr, 503, "out of memory");
     c->st = st;
     c->conn = (struct mg_connection *)conn;
     c->opened = host_now();
@@ -192,11 +207,11 @@ on_connect(const struct mg_connection *conn, void *data)
     }
     pthread_mutex_unlock(&st->lock);
     if (full) {
-        hlog(LOG_WARN, "stream",
-             "refused a client at %s: all %u HTTP threads but two are streaming", c->addr,
-             h->cfg.http_threads);
+        char why[160];
+        snprintf(why, sizeof why, "all %u HTTP threads but two are streaming", h->cfg.http_threads);
+        hlog(LOG_WARN, "stream", "refused a client at %s: %s", c->addr, why);
         client_free(c);
-        return 1;
+        return refuse_upgrade(h, addr, 503, why);
     }
     mg_set_user_connection_data(conn, c);
     return 0;

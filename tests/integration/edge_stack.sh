@@ -72,6 +72,12 @@ n=$(python3 "$TMP/ws.py" "$PORT" upgrades $((2 * THREADS)))
 check "the stream took $((THREADS - 2)) of $((2 * THREADS)) upgrades (got $n)" test "$n" = $((THREADS - 2))
 alive "$((2 * THREADS)) upgrades at once"
 check "  the refusals are logged" contains "$TMP/serve.log" "refused a client at 127.0.0.1"
+# Refused calls are audited, and a refused upgrade is one (no token yet: who is null).
+refused=$(api "/api/v1/audit?limit=200" | perl -MJSON::PP -e '
+	print scalar grep { $_->{path} eq "/api/v1/stream" && $_->{status} == 503 &&
+		$_->{outcome} eq "refused" && !defined $_->{who} && $_->{detail} =~ /streaming/ }
+		@{decode_json(join "", <STDIN>)->{entries}}')
+check "  and audited: $((THREADS + 2)) refusals of GET /api/v1/stream, 503 (got $refused)" test "$refused" = $((THREADS + 2))
 n=$(python3 "$TMP/ws.py" "$PORT" upgrades $((2 * THREADS)))
 check "once they have closed, the stream takes $((THREADS - 2)) again (got $n)" test "$n" = $((THREADS - 2))
 alive "a second round"
