@@ -431,9 +431,9 @@ handle(struct mg_connection *c, void *data)
 int
 api_install(struct mg_context *ctx, struct host *h, char *err, size_t errlen)
 {
-    h->api = calloc(1, sizeof *h->api);
-    if (!h->api || audit_open(h) != 0) {
-        snprintf(err, errlen, "cannot read the audit log");
+    h->api = calloc(1, sizeof *h->api); /* the audit log was opened with the store */
+    if (!h->api) {
+        snprintf(err, errlen, "out of memory");
         return -1;
     }
     if (tokens_open(h, err, errlen) != 0)

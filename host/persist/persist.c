@@ -13,6 +13,7 @@
 #include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
+#include "audit_log.h"
 #include "host.h"
 #include "log.h"
 #include "params_json.h"
@@ -87,12 +88,18 @@ on_write_error(const char *msg, void *arg)
 int
 persist_open(struct host *h, char *err, size_t errlen)
 {
-    if (lock_dir(h, err, errlen))
-        return -1;
-    int rc =
-        store_open(&h->store, h->cfg.state_dir, 0, (size_t)h->cfg.state_map_mb << 20, err, errlen);
+    int rc = lock_dir(h, err, errlen);
     if (rc)
-        return -1;
+        return rc;
+    rc = store_open(&h->store, h->cfg.state_dir, 0, (size_t)h->cfg.state_map_mb << 20, err, errlen);
+    if (rc)
+        return rc < 0 ? rc : -EIO;
+    /* Before anything can append: a code swap the watch starts audits itself, and a number
+     * taken before the last one was read would overwrite an entry. */
+    if ((rc = audit_open(h)) != 0) {
+        snprintf(err, errlen, "cannot read the audit log in %s", h->cfg.state_dir);
+        return rc < 0 ? rc : -EIO;
+    }
     if (store_stale_readers(h->store))
         hlog(LOG_INFO, "state", "cleared %d stale reader slots in %s",
              store_stale_readers(h->store), h->cfg.state_dir);
@@ -105,7 +112,7 @@ persist_open(struct host *h, char *err, size_t errlen)
     rc = writer_start(&h->writer, h->store, &lim, on_write_error, h);
     if (rc) {
         snprintf(err, errlen, "cannot start the state writer: %s", strerror(-rc));
-        return -1;
+        return rc;
     }
     return 0;
 }

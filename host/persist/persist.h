@@ -20,8 +20,8 @@ struct host;
 struct run;
 struct run_spec;
 
-/* Creates the state dir if needed, locks it against a second tarsd, opens the store and
- * starts its writer. On failure err names the path and the cause. */
+/* Locks the state dir against a second tarsd, opens the store, reads the audit log's last
+ * number and starts the writer. 0, or a negative errno with err naming the path and cause. */
 int persist_open(struct host *h, char *err, size_t errlen);
 /*
  * Fills h->runs: the config's agents and the agents the state dir holds (a stored agent is
