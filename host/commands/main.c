@@ -1,6 +1,7 @@
 /* tarsd: the tars host. See `tarsd --help` and docs/architecture.md. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include "blas.h"
 #include "cli.h"
 #include "commands.h"
@@ -15,6 +16,9 @@ main(int argc, char **argv)
     struct opts o;
     char err[512];
     blas_tune(argv);
+    /* Re-executions (blas_tune, the supervisor's worker) run /proc/self/exe, which would name
+     * the process "exe" in ps, top and pgrep. */
+    prctl(PR_SET_NAME, "tarsd");
     if (host_check_sdk(err, sizeof err)) {
         fprintf(stderr, "tarsd: %s\n", err);
         return 1;

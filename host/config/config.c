@@ -11,7 +11,7 @@ const char config_default_text[] = "{\n"
                                    "  \"require_pins\": false,\n"
                                    "  \"runners\": 2,\n"
                                    "  \"http_threads\": 16,\n"
-                                   "  \"http_nice\": 10,\n"
+                                   "  \"http_nice\": 0,\n"
                                    "  \"agents\": []\n"
                                    "}\n";
 
@@ -153,7 +153,8 @@ const struct sch_field config_schema[] = {
      .min = 0,
      .max = 19,
      .help =
-         "Niceness of the HTTP threads: above 0, training gets the CPU first when both want it."},
+         "Niceness of the HTTP threads (default 0, a fair share): above 0, training gets the CPU "
+         "first when both want it."},
     {.key = "runner_nice",
      .type = SCH_INT,
      .min = 0,

@@ -30,8 +30,9 @@ struct strv {
 /* A new build's smoke test (smoke.h) is killed after this long. */
 #define SMOKE_TIMEOUT_S_DEFAULT 10.0
 
-/* Training first: the HTTP threads yield the CPU to the runners when both want it. */
-#define HTTP_NICE_DEFAULT   10
+/* A fair share: an API call competes with a runner on equal terms, so the control plane
+ * answers in milliseconds while training fills every core (docs/performance.md). */
+#define HTTP_NICE_DEFAULT   0
 #define RUNNER_NICE_DEFAULT 0
 
 struct config {

@@ -1,7 +1,7 @@
 #!/bin/sh
 # API under load: wrk on loopback for 10 s against GET /api/v1/agents with a token while four
 # agents train, three rounds, once with the HTTP threads at the default niceness (training
-# first) and once at niceness 0 (a fair share). Prints requests/s, p99 latency, the agents'
+# first) and once at niceness 0 (a fair share); HTTP_NICES and RUNNER_NICE choose others. Prints requests/s, p99 latency, the agents'
 # steps/s in the 10 s before the load and during it, and where the machine's cores went
 # during the load. Asserts nothing.
 B=${TARS_BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build}
@@ -18,6 +18,10 @@ THREADS=${WRK_THREADS:-2}
 CONNS=${WRK_CONNECTIONS:-8}
 RUNNERS=${BENCH_RUNNERS:-2}
 NICES=${HTTP_NICES:-10 0}
+RUNNER_NICE=${RUNNER_NICE:-0} # the runners' niceness, for every configuration
+
+# The worker, whose threads train and serve (PID is the supervising parent).
+worker() { pgrep -P "$PID" -x tarsd | head -n 1; }
 
 # "runners OTHER MACHINE": jiffies the runner threads, tarsd's other threads and the whole
 # machine have used so far.
@@ -43,7 +47,7 @@ load() {
 	rm -rf "$TMP/state" "$TMP/rounds"
 	cat >"$TMP/tars.json" <<JSON
 {"listen": "127.0.0.1:0", "state_dir": "state", "manifest_dirs": ["$SRC/manifests"],
- "plugin_dirs": ["$B/lib/tars/plugins"], "runners": $RUNNERS, "http_threads": 16, "http_nice": $1,
+ "plugin_dirs": ["$B/lib/tars/plugins"], "runners": $RUNNERS, "http_threads": 16, "http_nice": $1, "runner_nice": $RUNNER_NICE,
  "api_rate": 0, "api_address_rate": 0, "log_format": "json",
  "agents": [{"id": "ppo", "agent": "ppo", "env": "cartpole", "preset": "cartpole"},
             {"id": "a2c", "agent": "a2c", "env": "cartpole", "preset": "cartpole"},
@@ -52,15 +56,15 @@ load() {
 JSON
 	serve_bench
 	URL=http://127.0.0.1:$PORT/api/v1/agents
-	echo "== API load: wrk -t$THREADS -c$CONNS -d10s GET /api/v1/agents (token) while 4 agents train on $RUNNERS runners, http_nice $1 (3 rounds)"
+	echo "== API load: wrk -t$THREADS -c$CONNS -d10s GET /api/v1/agents (token) while 4 agents train on $RUNNERS runners, http_nice $1, runner_nice $RUNNER_NICE (3 rounds)"
 	sleep 3 # past the agents' start-up
 	for round in 1 2 3; do
 		steps >"$TMP/s0"
 		sleep 10
 		steps >"$TMP/s1"
-		c0=$(cpu $PID)
+		c0=$(cpu "$(worker)")
 		wrk -t"$THREADS" -c"$CONNS" -d10s --latency -H "Authorization: Bearer $T" "$URL" >"$TMP/wrk"
-		c1=$(cpu $PID)
+		c1=$(cpu "$(worker)")
 		steps >"$TMP/s2"
 		rps=$(awk '/^Requests\/sec/ {print $2}' "$TMP/wrk")
 		p99=$(awk '$1 == "99%" {print $2}' "$TMP/wrk")

@@ -7,7 +7,7 @@ mkdir "$TMP/m" "$TMP/late"
 cp "$SRC"/manifests/*.json "$TMP/m/"
 cat >"$TMP/tars.json" <<JSON
 {"listen": "127.0.0.1:0", "state_dir": "state", "manifest_dirs": ["m"],
- "plugin_dirs": ["$PLUGINS", "late"], "runners": 2,
+ "plugin_dirs": ["$PLUGINS", "late"], "runners": 2, "runner_nice": 3, "http_nice": 7,
  "agents": [{"id": "policy", "agent": "random", "env": "cartpole", "n_envs": 8, "seed": 3},
             {"id": "consensus", "agent": "random", "env": "cartpole", "n_envs": 4}]}
 JSON
@@ -44,8 +44,9 @@ check "an unknown route is 404" test "$(cat "$TMP/code")" = 404
 # "NAME NICE" for each of the daemon's threads.
 threads() { for s in /proc/$WORKER_PID/task/*/stat; do sed 's/^[0-9]* (\(.*\)) \(.*\)/\1 \2/' "$s" | awk '{print $1, $18}'; done; }
 threads >"$TMP/threads"
-check "the runners run at tarsd's niceness" sh -c "grep '^tars-runner' '$TMP/threads' | awk '\$2 != 0 {exit 1} END {exit NR != 2}'"
-check "  the HTTP workers at http_nice (10)" sh -c "grep '^civetweb-worker' '$TMP/threads' | awk '\$2 != 10 {exit 1} END {exit NR == 0}'"
+check "the runners run at runner_nice (3)" sh -c "grep '^tars-runner' '$TMP/threads' | awk '\$2 != 3 {exit 1} END {exit NR != 2}'"
+check "  the HTTP workers at http_nice (7)" sh -c "grep '^civetweb-worker' '$TMP/threads' | awk '\$2 != 7 {exit 1} END {exit NR == 0}'"
+check "  the control thread at tarsd's own (0)" sh -c "awk '\$1 == \"tarsd\" && \$2 != 0 {exit 1}' '$TMP/threads'"
 
 # SIGHUP: a manifest added while running is tried; a refused one is tried again.
 printf '{"name": "testagent", "kind": "agent", "version": "0.1.0", "abi": "1.0",\n "library": "late-good.so", "description": "x"}\n' >"$TMP/m/testagent.json"
