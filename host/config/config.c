@@ -159,8 +159,9 @@ const struct sch_field config_schema[] = {
      .type = SCH_INT,
      .min = 0,
      .max = 19,
-     .help = "Niceness the runner threads add to tarsd's: above 0, API calls and smoke tests get "
-             "the CPU first when training wants it too."},
+     .help =
+         "Niceness the runner threads add to tarsd's (default 5): API calls and smoke tests get "
+         "the CPU first when training wants it too; 0 for a fair share."},
     {.key = "checkpoint_every_s",
      .type = SCH_NUMBER,
      .min = 0,

@@ -30,10 +30,11 @@ struct strv {
 /* A new build's smoke test (smoke.h) is killed after this long. */
 #define SMOKE_TIMEOUT_S_DEFAULT 10.0
 
-/* A fair share: an API call competes with a runner on equal terms, so the control plane
- * answers in milliseconds while training fills every core (docs/performance.md). */
+/* The control plane first: when training fills every core, an API call or a smoke test gets
+ * the CPU before a runner (Linux's niceness is per thread), so it answers in milliseconds and
+ * a code swap does not wait behind training (docs/performance.md). */
 #define HTTP_NICE_DEFAULT   0
-#define RUNNER_NICE_DEFAULT 0
+#define RUNNER_NICE_DEFAULT 5
 
 struct config {
     struct jdoc doc; /* the file (or the embedded default) */

@@ -1,7 +1,7 @@
 #!/bin/sh
 # API under load: wrk on loopback for 10 s against GET /api/v1/agents with a token while four
-# agents train, three rounds, once with the HTTP threads at the default niceness (training
-# first) and once at niceness 0 (a fair share); HTTP_NICES and RUNNER_NICE choose others. Prints requests/s, p99 latency, the agents'
+# agents train, three rounds, once with the HTTP threads at the default niceness (0, above the
+# runners at 5) and once at 10 (below them); HTTP_NICES and RUNNER_NICE choose others. Prints requests/s, p99 latency, the agents'
 # steps/s in the 10 s before the load and during it, and where the machine's cores went
 # during the load. Asserts nothing.
 B=${TARS_BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build}
@@ -17,8 +17,8 @@ trap '[ -n "$PID" ] && kill -9 $PID 2>/dev/null; rm -rf "$TMP"' EXIT
 THREADS=${WRK_THREADS:-2}
 CONNS=${WRK_CONNECTIONS:-8}
 RUNNERS=${BENCH_RUNNERS:-2}
-NICES=${HTTP_NICES:-10 0}
-RUNNER_NICE=${RUNNER_NICE:-0} # the runners' niceness, for every configuration
+NICES=${HTTP_NICES:-0 10}
+RUNNER_NICE=${RUNNER_NICE:-5} # the runners' niceness (the default), for every configuration
 
 # The worker, whose threads train and serve (PID is the supervising parent).
 worker() { pgrep -P "$PID" -x tarsd | head -n 1; }
