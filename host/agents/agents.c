@@ -267,6 +267,41 @@ rebuild_spec(struct host *h, const char *id, struct run_spec *s, json_t **recp, 
     return 0;
 }
 
+/* A fresh run (READY, attached to the store) of agent id's record, on the builds registered
+ * now; what is queued is committed first (a rewrite of the record, see above). */
+static int
+rebuild(struct host *h, const char *id, struct run **fresh, char *err, size_t errlen)
+{
+    char why[768];
+    struct run_spec s;
+    json_t *rec = NULL;
+    int rc = persist_commit(h, err, errlen);
+    if (rc == 0 && (rc = rebuild_spec(h, id, &s, &rec, err, errlen)) == 0 &&
+        run_create(&s, fresh, why, sizeof why)) {
+        snprintf(err, errlen, "agent '%s': %s", id, why);
+        rc = -EINVAL;
+    }
+    json_decref(rec);
+    if (rc == 0)
+        persist_attach(h, *fresh);
+    return rc;
+}
+
+/* Puts fresh in old's place in the set (fresh is destroyed if it cannot be). */
+static int
+replace(struct host *h, struct run *old, struct run *fresh, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&h->runs.lock);
+    int rc = runs_replace(&h->runs, old, fresh);
+    pthread_mutex_unlock(&h->runs.lock);
+    if (rc) {
+        run_destroy(fresh);
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    return 0;
+}
+
 /*
  * Starts failed old (claimed) again: rebuilt from its record on the builds registered now and
  * resumed from its last checkpoint (its history and checkpoints go on).
@@ -274,22 +309,12 @@ rebuild_spec(struct host *h, const char *id, struct run_spec *s, json_t **recp, 
 static int
 restart_failed(struct host *h, struct run *old, char *err, size_t errlen)
 {
-    char why[768];
     struct diag d = {0};
-    struct run_spec s;
     struct run *fresh = NULL;
-    json_t *rec = NULL;
     const char *id = old->id;
-    int rc = persist_commit(h, err, errlen);
-    if (rc == 0 && (rc = rebuild_spec(h, id, &s, &rec, err, errlen)) == 0 &&
-        run_create(&s, &fresh, why, sizeof why)) {
-        snprintf(err, errlen, "agent '%s': %s", id, why);
-        rc = -EINVAL;
-    }
-    json_decref(rec);
+    int rc = rebuild(h, id, &fresh, err, errlen);
     if (rc)
         return rc;
-    persist_attach(h, fresh);
     if (persist_resume(h, fresh, &d)) {
         snprintf(err, errlen, "agent '%s' cannot start again: %s", id,
                  d.n ? d.lines[0] : "out of memory");
@@ -298,14 +323,8 @@ restart_failed(struct host *h, struct run *old, char *err, size_t errlen)
         return -EIO;
     }
     diag_free(&d);
-    pthread_mutex_lock(&h->runs.lock);
-    rc = runs_replace(&h->runs, old, fresh);
-    pthread_mutex_unlock(&h->runs.lock);
-    if (rc) {
-        run_destroy(fresh);
-        snprintf(err, errlen, "out of memory");
-        return -ENOMEM;
-    }
+    if ((rc = replace(h, old, fresh, err, errlen)) != 0)
+        return rc;
     runs_drain(old);
     /* Its last checkpoint may be in flight, with a pointer into old: commit before freeing. */
     rc = persist_commit(h, err, errlen);
@@ -323,30 +342,11 @@ restart_failed(struct host *h, struct run *old, char *err, size_t errlen)
 static int
 reset(struct host *h, struct run *old, char *err, size_t errlen)
 {
-    char why[768];
-    struct run_spec s;
     struct run *fresh = NULL;
-    const char *id = old->id;
-    json_t *rec = NULL;
-    int rc = persist_commit(h, err, errlen); /* a queued rewrite of the record, see above */
-    if (rc == 0 && (rc = rebuild_spec(h, id, &s, &rec, err, errlen)) == 0 &&
-        run_create(&s, &fresh, why, sizeof why)) {
-        snprintf(err, errlen, "agent '%s': %s", id, why);
-        rc = -EINVAL;
-    }
-    json_decref(rec);
-    if (rc)
-        return rc;
-    persist_attach(h, fresh);
+    int rc = rebuild(h, old->id, &fresh, err, errlen);
     /* fresh is READY: runners leave it alone until its predecessor's records are gone. */
-    pthread_mutex_lock(&h->runs.lock);
-    rc = runs_replace(&h->runs, old, fresh);
-    pthread_mutex_unlock(&h->runs.lock);
-    if (rc) {
-        run_destroy(fresh);
-        snprintf(err, errlen, "out of memory");
-        return -ENOMEM;
-    }
+    if (rc || (rc = replace(h, old, fresh, err, errlen)) != 0)
+        return rc;
     int was = atomic_load(&old->state);
     rc = retire(h, old, 1, err, errlen);
     atomic_store(&fresh->checkpoint_time, (double)time(NULL));
