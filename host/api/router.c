@@ -80,6 +80,8 @@ api_errno(struct api_req *q, int rc, const char *msg)
         return api_error(q, 409, "not_allowed", "%s", msg);
     case -EINVAL:
         return api_error(q, 400, "invalid", "%s", msg);
+    case -ENOSPC: /* the state store's disk is full: nothing was changed */
+        return api_error(q, 507, "insufficient_storage", "%s", msg);
     default:
         return api_error(q, 500, "internal", "%s", msg);
     }

@@ -371,10 +371,12 @@ int
 persist_commit(struct host *h, char *err, size_t errlen)
 {
     char why[512];
-    if (writer_flush(h->writer, why, sizeof why) == 0)
+    int rc = writer_flush(h->writer, why, sizeof why);
+    if (rc == 0)
         return 0;
     snprintf(err, errlen, "the state store failed: %s", why);
-    return -EIO;
+    /* A full disk (or a map that cannot grow on it) is not a broken store: the API says 507. */
+    return rc == ENOSPC || rc == MDB_MAP_FULL ? -ENOSPC : -EIO;
 }
 
 json_t *

@@ -30,7 +30,8 @@ int persist_open(struct host *h, char *err, size_t errlen);
  */
 int persist_restore(struct host *h, struct diag *d);
 
-/* Commits what is queued (writer_flush): 0, or -EIO with the store's reason in err. */
+/* Commits what is queued (writer_flush): 0, or -ENOSPC (the disk is full) or -EIO (another
+ * failure), with the store's reason in err. */
 int persist_commit(struct host *h, char *err, size_t errlen);
 /* The JSON value stored under key in db, or NULL (none, or unreadable). */
 json_t *persist_get_json(struct host *h, enum store_db db, const void *key, size_t klen);

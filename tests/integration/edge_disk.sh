@@ -122,7 +122,8 @@ for i in $(seq 10); do
 	sleep 0.3
 done
 refused_name=while-full-$i
-check "a token created while the disk is full is refused (HTTP $(cat "$TMP/tok.code"))" test "$(cat "$TMP/tok.code")" -ge 500
+check "a token created while the disk is full is refused: 507 (got $(cat "$TMP/tok.code"))" test "$(cat "$TMP/tok.code")" = 507
+check "  insufficient_storage" test "$(json error.code <"$TMP/tok.json")" = insufficient_storage
 check "  saying why" contains "$TMP/tok.json" "No space left on device"
 check "  with no token in the reply" test "$(json token <"$TMP/tok.json")" = null
 
