@@ -355,21 +355,35 @@ list_entry(json_t *rec, const struct token *t, double now)
                         t->last_used > 0 ? json_string(t->last_address) : json_null());
 }
 
-/* Oldest first: ordered by creation time (insertion sort: there are few). */
+struct by_created {
+    double created;
+    json_t *rec;
+};
+
+static int
+cmp_created(const void *pa, const void *pb)
+{
+    const struct by_created *a = pa, *b = pb;
+    return (a->created > b->created) - (a->created < b->created);
+}
+
+/* Oldest first, by creation time: O(n log n), as there may be tens of thousands (the
+ * insertion sort this replaces took seconds for 14,000 tokens, and timed clients out). */
 static void
 sort_by_created(json_t *out)
 {
     size_t n = json_array_size(out);
-    for (size_t i = 1; i < n; i++)
-        for (size_t j = i; j > 0; j--) {
-            json_t *a = json_array_get(out, j - 1), *b = json_array_get(out, j);
-            if (json_number_value(json_object_get(a, "created")) <=
-                json_number_value(json_object_get(b, "created")))
-                break;
-            json_incref(a);
-            json_array_set(out, j - 1, b);
-            json_array_set_new(out, j, a);
-        }
+    struct by_created *v = n > 1 ? malloc(n * sizeof *v) : NULL;
+    if (!v)
+        return; /* one entry, or out of memory: the store's order */
+    for (size_t i = 0; i < n; i++) {
+        v[i].rec = json_incref(json_array_get(out, i));
+        v[i].created = json_number_value(json_object_get(v[i].rec, "created"));
+    }
+    qsort(v, n, sizeof *v, cmp_created);
+    for (size_t i = 0; i < n; i++)
+        json_array_set_new(out, i, v[i].rec);
+    free(v);
 }
 
 json_t *
