@@ -40,6 +40,17 @@ unclaim(struct host *h, const char *id)
     pthread_mutex_unlock(&h->runs.lock);
 }
 
+/*
+ * A commit that failed once the change was in effect (a stop, a start, a delete, a reset):
+ * the change stands and stays queued for the writer to retry, so a full disk is not the
+ * API's "nothing was changed" (-ENOSPC, 507) but a failed store (-EIO).
+ */
+static int
+unsaved(int rc)
+{
+    return rc == -ENOSPC ? -EIO : rc;
+}
+
 /* Claims an id for a new agent: -EEXIST when taken. */
 static int
 claim_new(struct host *h, const char *id, char *err, size_t errlen)
@@ -184,7 +195,7 @@ set_running(struct host *h, struct run *r, int running, char *err, size_t errlen
     }
     /* The record is read back from the store: commit what is queued first (a parameter
      * change commits after letting go of the lock, see reload/proposals.c). */
-    int rc = persist_commit(h, err, errlen);
+    int rc = unsaved(persist_commit(h, err, errlen));
     if (rc)
         return rc;
     if (persist_set_paused(h, id, !running)) {
@@ -192,7 +203,7 @@ set_running(struct host *h, struct run *r, int running, char *err, size_t errlen
                  running ? "running" : "stopped");
         return -EIO;
     }
-    rc = persist_commit(h, err, errlen);
+    rc = unsaved(persist_commit(h, err, errlen));
     hlog(LOG_INFO, id, running ? "started" : "stopped at step %llu",
          (unsigned long long)atomic_load(&r->steps));
     return rc;
@@ -224,10 +235,10 @@ retire(struct host *h, struct run *r, int keep_record, char *err, size_t errlen)
 {
     runs_drain(r);
     /* Its last checkpoint may be in flight, with a pointer into r: commit before freeing. */
-    int rc = persist_commit(h, err, errlen);
+    int rc = unsaved(persist_commit(h, err, errlen));
     writer_forget(h->writer, r->id, keep_record);
     if (rc == 0)
-        rc = persist_commit(h, err, errlen);
+        rc = unsaved(persist_commit(h, err, errlen));
     run_destroy(r);
     return rc;
 }
@@ -240,31 +251,29 @@ rebuild_spec(struct host *h, const char *id, struct run_spec *s, json_t **recp, 
 {
     struct diag d = {0};
     json_t *rec = *recp = persist_record(h, id);
-    pthread_rwlock_rdlock(&h->reg_lock); /* a rescan may be growing the registry */
+    /* A rescan may be growing the registry, and a release frees a quarantine's reason: both
+     * under reg_lock for writing, so the spec and the quarantine are read under it. */
+    pthread_rwlock_rdlock(&h->reg_lock);
     int bad = !rec || persist_spec(h, rec, s, &d);
-    pthread_rwlock_unlock(&h->reg_lock);
-    if (bad) {
+    const struct plugin *q = bad                     ? NULL
+                             : s->agent->quarantined ? s->agent
+                             : s->env->quarantined   ? s->env
+                                                     : NULL;
+    if (bad)
         snprintf(err, errlen, "agent '%s' cannot be rebuilt: %s", id,
                  d.n ? d.lines[0] : "its record is unreadable");
-        if (rec) {
-            tars_params_free(s->agent_params);
-            tars_params_free(s->env_params);
-        }
-        diag_free(&d);
-        return -EIO;
-    }
-    diag_free(&d);
-    if (s->agent->quarantined || s->env->quarantined) {
-        const struct plugin *q = s->agent->quarantined ? s->agent : s->env;
+    else if (q)
         snprintf(err, errlen,
                  "agent '%s' cannot start: %s; a new build of '%s' or POST "
                  "/api/v1/plugins/%s/release lifts the quarantine",
                  id, q->quarantined, q->m.name, q->m.name);
+    pthread_rwlock_unlock(&h->reg_lock);
+    diag_free(&d);
+    if ((bad && rec) || q) {
         tars_params_free(s->agent_params);
         tars_params_free(s->env_params);
-        return -EBUSY;
     }
-    return 0;
+    return bad ? -EIO : q ? -EBUSY : 0;
 }
 
 /* A fresh run (READY, attached to the store) of agent id's record, on the builds registered
@@ -327,11 +336,11 @@ restart_failed(struct host *h, struct run *old, char *err, size_t errlen)
         return rc;
     runs_drain(old);
     /* Its last checkpoint may be in flight, with a pointer into old: commit before freeing. */
-    rc = persist_commit(h, err, errlen);
+    rc = unsaved(persist_commit(h, err, errlen));
     run_destroy(old);
     atomic_store(&fresh->state, RUN_RUNNING);
     if (rc == 0 && persist_set_paused(h, fresh->id, 0) == 0)
-        rc = persist_commit(h, err, errlen);
+        rc = unsaved(persist_commit(h, err, errlen));
     hlog(LOG_INFO, fresh->id, "started again on %s %s from step %llu",
          fresh->agent_plugin->info->name, fresh->agent_plugin->info->version,
          (unsigned long long)atomic_load(&fresh->steps));

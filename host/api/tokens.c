@@ -317,6 +317,8 @@ tokens_revoke(struct host *h, const char *id, char *err, size_t errlen)
     if (!rc) {
         writer_del(h->writer, DB_TOKENS, t.id, TOKEN_ID_BYTES);
         rc = persist_commit(h, err, errlen);
+        if (rc == -ENOSPC)
+            rc = -EIO; /* the revocation stands (below): not "nothing was changed" */
         /* Even when the commit failed: the deletion stays queued and is retried, and a token
          * an operator meant to revoke must not keep working meanwhile. */
         pthread_mutex_lock(&ts->lock);

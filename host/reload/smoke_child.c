@@ -349,16 +349,22 @@ limit_self(json_t *job, char *err, size_t errlen)
     json_int_t cpu = json_integer_value(json_object_get(job, "cpu_s"));
     json_int_t as = json_integer_value(json_object_get(job, "as_mb"));
     struct rlimit rl;
-    if (cpu > 0) {
-        rl.rlim_cur = (rlim_t)cpu;
-        rl.rlim_max = (rlim_t)cpu + 1;
+    /* Only ever lowered: a hard limit tarsd was started under (ulimit, systemd's LimitCPU=,
+     * LimitAS=) cannot be raised, and stays. */
+    if (cpu > 0 && getrlimit(RLIMIT_CPU, &rl) == 0) {
+        rlim_t hard = rl.rlim_max;
+        rl.rlim_max = hard != RLIM_INFINITY && hard < (rlim_t)cpu + 1 ? hard : (rlim_t)cpu + 1;
+        rl.rlim_cur = rl.rlim_max < (rlim_t)cpu ? rl.rlim_max : (rlim_t)cpu;
         if (setrlimit(RLIMIT_CPU, &rl) != 0)
             return diag_fail(err, errlen, "cannot limit the smoke test's CPU time: %s",
                              strerror(errno));
     }
 #if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-    if (as > 0) {
-        rl.rlim_cur = rl.rlim_max = (rlim_t)as << 20;
+    if (as > 0 && getrlimit(RLIMIT_AS, &rl) == 0) {
+        rlim_t want = (rlim_t)as << 20;
+        if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want)
+            rl.rlim_max = want;
+        rl.rlim_cur = rl.rlim_max;
         if (setrlimit(RLIMIT_AS, &rl) != 0)
             return diag_fail(err, errlen, "cannot limit the smoke test's address space: %s",
                              strerror(errno));

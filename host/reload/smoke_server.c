@@ -22,10 +22,20 @@
 static int server_fd = -1;
 static pid_t server_pid;
 
-/* The child: the job's smoke test, in a group of its own, with out as its stdout and stderr. */
+/* The signals the helper ignores (a terminal's ^C, a pkill of tarsd's name); its children
+ * take them back. */
+static const int ignored[] = {SIGINT, SIGHUP, SIGTERM, SIGUSR1, SIGUSR2};
+
+/*
+ * The child: the job's smoke test, in a group of its own, with out as its stdout and stderr.
+ * It dies with the helper (which dies with the worker): no test outlives tarsd.
+ */
 static _Noreturn void
-child(const char *dir, const char *job, int out)
+child(pid_t helper_pid, const char *dir, const char *job, int out)
 {
+    prctl(PR_SET_PDEATHSIG, SIGKILL); /* fork cleared the helper's */
+    if (getppid() != helper_pid)
+        _exit(126);
     setpgid(0, 0);
     int in = open("/dev/null", O_RDONLY);
     if (in < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
@@ -35,7 +45,8 @@ child(const char *dir, const char *job, int out)
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGPIPE, SIG_DFL);
-    prctl(PR_SET_PDEATHSIG, 0);
+    for (size_t i = 0; i < sizeof ignored / sizeof *ignored; i++)
+        signal(ignored[i], SIG_DFL);
     if (setenv("TMPDIR", dir, 1) != 0)
         _exit(126);
     /* exit, not _exit: stdio is flushed and the sanitizers' exit checks run, as in tarsd. */
@@ -68,9 +79,10 @@ serve_one(int fd, const char *msg, size_t len)
         say(fd, "E %ld %ld", errno, 0);
         return;
     }
+    pid_t self = getpid();
     pid_t pid = fork();
     if (pid == 0)
-        child(dir, job, ofd);
+        child(self, dir, job, ofd);
     int e = errno;
     close(ofd);
     if (pid < 0) {
@@ -126,6 +138,8 @@ smoke_server_start(void)
             _exit(0);
         prctl(PR_SET_NAME, "tarsd-smoke");
         signal(SIGPIPE, SIG_IGN);
+        for (size_t i = 0; i < sizeof ignored / sizeof *ignored; i++)
+            signal(ignored[i], SIG_IGN);
         /* Only the socket (as fd 3) and stdin/stdout/stderr: not the supervisor's pipe, which
          * must close when the worker dies. */
         if (dup2(sv[1], 3) < 0)
