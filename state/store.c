@@ -38,6 +38,9 @@ struct store {
     pthread_rwlock_t resize;
 };
 
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 static int
 fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 {
@@ -359,13 +362,13 @@ grow(struct store *s, char *err, size_t errlen)
  * LMDB turns a short write into EIO; when the file system has no room left, that is what
  * the user needs to hear.
  */
-static const char *
+static int
 write_error(const char *dir, int rc)
 {
     struct statvfs fs;
     if (rc == EIO && statvfs(dir, &fs) == 0 && (uint64_t)fs.f_bavail * fs.f_frsize < (1u << 20))
-        return "No space left on device";
-    return store_strerror(rc);
+        return ENOSPC;
+    return rc;
 }
 
 int
@@ -392,9 +395,11 @@ store_write(struct store *s, int (*fn)(MDB_txn *txn, void *arg), void *arg, char
             adopt_map(s);
             continue;
         }
-        if (rc != MDB_MAP_FULL)
+        if (rc != MDB_MAP_FULL) {
+            rc = write_error(s->dir, rc);
             return fail(err, errlen, rc, "cannot write the state store in %s: %s", s->dir,
-                        write_error(s->dir, rc));
+                        store_strerror(rc));
+        }
         rc = grow(s, err, errlen);
         if (rc)
             return rc;
@@ -453,7 +458,8 @@ store_backup(struct store *s, const char *dir, char *err, size_t errlen)
         rc = errno;
     if (rc) {
         /* The cause first: a short write reads as EIO until the space is given back. */
-        fail(err, errlen, rc, "cannot copy the state store to %s: %s", dir, write_error(dir, rc));
+        rc = write_error(dir, rc);
+        fail(err, errlen, rc, "cannot copy the state store to %s: %s", dir, store_strerror(rc));
         unlink(tmp);
         if (created)
             rmdir(dir);
