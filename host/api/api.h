@@ -75,7 +75,7 @@ int api_error(struct api_req *q, int status, const char *code, const char *fmt, 
 /* The error reply of an agents.h failure (negative errno and its sentence). */
 int api_errno(struct api_req *q, int rc, const char *msg);
 
-/* The client's address: the peer, or what a trusted proxy says it forwarded. */
+/* The client's address: the peer, or the IP address a trusted proxy says it forwarded. */
 void api_client_addr(struct host *h, const struct mg_connection *c, char *buf, size_t len);
 
 /* Query-string values. Returns 1 when present (value copied), 0 when absent. */

@@ -4,6 +4,7 @@
  * JSON body, runs the handler, audits every mutating call, then sends the reply.
  */
 #include <civetweb.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -129,10 +130,16 @@ api_client_addr(struct host *h, const struct mg_connection *c, char *buf, size_t
     last = last ? last + 1 : xff;
     last += strspn(last, " \t");
     size_t n = strcspn(last, " \t");
-    if (n && n < len && n < 46) {
-        memcpy(buf, last, n);
-        buf[n] = '\0';
-    }
+    char addr[INET6_ADDRSTRLEN];
+    unsigned char bin[sizeof(struct in6_addr)];
+    if (n == 0 || n >= sizeof addr || n >= len)
+        return;
+    memcpy(addr, last, n);
+    addr[n] = '\0';
+    /* Only an address is believed: anything else (a name, bytes that are not text) would
+     * name the client in the audit log and the rate limiter as the proxy never saw it. */
+    if (inet_pton(AF_INET, addr, bin) == 1 || inet_pton(AF_INET6, addr, bin) == 1)
+        memcpy(buf, addr, n + 1);
 }
 
 /* Matches path against pattern, copying the {placeholders}' segments into q->params. */

@@ -240,8 +240,15 @@ supervise(const struct opts *o, char **argv)
         const char *dir = last_line(copy, "S");
         if (dir)
             snprintf(state_dir, sizeof state_dir, "%s", dir);
-        if (st < 0)
+        if (st < 0) {
+            hlog(LOG_ERROR, "tarsd", "cannot wait for the worker: %s", strerror(errno));
             return 1;
+        }
+        /* A worker that exits has said why itself; say that it was the worker that stopped. */
+        if (WIFEXITED(st) && WEXITSTATUS(st) != 0 && !stop_asked)
+            hlog(LOG_ERROR, "tarsd",
+                 "the worker exited with status %d (see the lines above); stopping",
+                 WEXITSTATUS(st));
         if (WIFEXITED(st))
             return WEXITSTATUS(st);
         int sig = WTERMSIG(st);

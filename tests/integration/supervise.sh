@@ -150,6 +150,19 @@ check "a worker that dies 3 times in a row with nothing to blame stops the paren
 check "  with a clear error" grep -q 'died of SIGKILL 3 times in a row with no plugin to blame' "$TMP/serve.log" ||
 	diag "the log ends with:" "$(tail -n 12 "$TMP/serve.log")"
 
+# A worker that exits with a status (its port taken) stops the parent, which says so.
+python3 -c 'import socket,sys,time
+s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(1); print(s.getsockname()[1], flush=True); time.sleep(60)' >"$TMP/taken" &
+HOLDER=$!
+for _i in $(seq 50); do [ -s "$TMP/taken" ] && break; sleep 0.1; done
+sed "s/127.0.0.1:0/127.0.0.1:$(cat "$TMP/taken")/" "$TMP/tars.json" >"$TMP/taken.json"
+"$TARSD" serve --config "$TMP/taken.json" >"$TMP/taken.log" 2>&1
+rc=$?
+kill "$HOLDER"
+check "a worker that cannot listen exits, and so does the parent ($rc)" test "$rc" = 1
+check "  which says the worker exited with that status" grep -q 'the worker exited with status 1' "$TMP/taken.log" ||
+	diag "its log:" "$(tail -n 5 "$TMP/taken.log")"
+
 # tarsd train names the plugin and the op before it dies.
 mkdir -p "$TMP/late" && cp "$TP/hot-late.so" "$TMP/late/hotagent.so" && cp "$TMP/plugins/env-cartpole.so" "$TMP/late/"
 "$TARSD" train --manifests "$TMP/manifests" --plugins "$TMP/late" --agent hotagent --env cartpole \

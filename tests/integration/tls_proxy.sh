@@ -71,6 +71,12 @@ curl -s -H "Authorization: Bearer $T" -H "X-Forwarded-For: 10.9.8.7" -X POST \
 	"http://127.0.0.1:$PORT/api/v1/agents/policy/start" >/dev/null
 check "  and, from a trusted proxy, the address it forwarded" \
 	test "$(api '/api/v1/audit?limit=1' | json entries.0.address)" = 10.9.8.7
+code=$(curl -s -o "$TMP/stop2" -w '%{http_code}' -H "Authorization: Bearer $T" \
+	-H "$(printf 'X-Forwarded-For: 10.0.0.1, \377not-an-address')" -X POST \
+	"http://127.0.0.1:$PORT/api/v1/agents/policy/stop")
+check "  but what is not an address is not believed: the call still works ($code)" test "$code" = 200
+check "  and is audited with the proxy's address" \
+	test "$(api '/api/v1/audit?limit=1' | json entries.0.address)" = 127.0.0.1
 curl -s -i --http1.1 --max-time 2 --cacert "$TMP/cert.pem" -H "Connection: Upgrade" -H "Upgrade: websocket" \
 	-H "Sec-WebSocket-Version: 13" -H "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==" \
 	"https://127.0.0.1:$TLS_PORT/api/v1/stream" >"$TMP/upgrade" 2>/dev/null
