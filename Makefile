@@ -3,6 +3,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 FUZZ_BUILD ?= build-fuzz
+DEB_BUILD  ?= build-deb
 # Seconds each fuzz target runs: in `make check`, and in `make fuzz`.
 FUZZ_CHECK_S ?= 20
 FUZZ_S       ?= 3600
@@ -13,20 +14,22 @@ PROVE      ?= prove
 
 # Tests that prove runs: C unit tests (built), shell integration tests, lint.
 TESTS = $(BUILD)/tests/unit/test_* tests/integration/*.sh tests/learning/*.sh tests/lint/*.sh \
-        tests/chaos/*.sh
+        tests/chaos/*.sh tests/packaging/*.sh
 
 .PHONY: all deps browser-deps build check check-asan check-tsan check-fuzz fuzz fuzz-build demo bench \
-        soak install clean format
+        soak install deb clean format
 
 all: build
 
 # Installs missing Debian packages (packaging/deps.sh) only when something is not found.
 PKGS  = libuv jansson lmdb liburcu-memb libsodium libcurl openblas
-TOOLS = prove mdb_stat valgrind clang curl clang-format nginx openssl wrk python3 abidiff
+TOOLS = prove mdb_stat valgrind clang curl clang-format nginx openssl wrk python3 abidiff \
+        dpkg-buildpackage dh lintian
 deps:
 	@ok=1; pkg-config --exists $(PKGS) || ok=0; \
 	[ -f /usr/include/civetweb.h ] || ok=0; [ -d /usr/share/javascript/chart.js ] || ok=0; \
 	[ -f "$$(clang -print-file-name=libclang_rt.fuzzer-x86_64.a 2>/dev/null)" ] || ok=0; \
+	[ -f /usr/share/perl5/Debian/Debhelper/Sequence/installsysusers.pm ] || ok=0; \
 	for t in $(TOOLS); do command -v $$t >/dev/null 2>&1 || ok=0; done; \
 	[ $$ok = 1 ] || packaging/deps.sh
 
@@ -99,8 +102,14 @@ soak: build
 install: build
 	$(CMAKE) --install $(BUILD)
 
+# The Debian packages (debian/, docs/admin-guide.md "Packages") into $(DEB_BUILD), built from a
+# copy of the tree; install them with apt install ./$(DEB_BUILD)/*.deb.
+deb:
+	@command -v dpkg-buildpackage >/dev/null 2>&1 && command -v dh >/dev/null 2>&1 || packaging/deps.sh deb
+	packaging/make-deb.sh $(DEB_BUILD)
+
 format:
 	clang-format -i $$(git ls-files --cached --others --exclude-standard '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) $(DEB_BUILD)

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian packages tars needs (SPEC §3), only those missing.
-# Usage: packaging/deps.sh [build|test|bench|all]   (default: all)
+# Usage: packaging/deps.sh [build|test|bench|deb|all]   (default: all)
 # Runs apt-get as root, or through sudo when not root.
 set -eu
 
@@ -10,17 +10,22 @@ libjansson-dev libsodium-dev libcurl4-openssl-dev libjs-chart.js"
 # libclang-rt-14-dev: the libFuzzer runtime of Debian 12's clang (14), for tests/fuzz; the clang
 # package does not pull it in. wrk and python3: the chaos suite (tests/chaos). abigail-tools:
 # abidiff, which holds libtars-sdk to its ABI baseline (tests/integration/abi_sdk.sh).
-test_pkgs="perl python3 lmdb-utils valgrind clang libclang-rt-14-dev curl chromium nginx openssl wrk abigail-tools"
+test_pkgs="perl python3 lmdb-utils valgrind clang libclang-rt-14-dev curl chromium nginx openssl wrk abigail-tools
+debhelper dpkg-dev lintian"
 bench_pkgs="wrk"
+# make deb: debhelper (compat 13, with dh-sequence-installsysusers), dpkg-dev, and lintian,
+# which tests/packaging/deb.sh runs on what it builds.
+deb_pkgs="debhelper dpkg-dev lintian"
 
 group=${1:-all}
 case "$group" in
 build) want=$build_pkgs ;;
 test) want=$test_pkgs ;;
 bench) want=$bench_pkgs ;;
+deb) want="$build_pkgs $deb_pkgs" ;;
 all) want="$build_pkgs $test_pkgs $bench_pkgs" ;;
 *)
-	echo "deps.sh: unknown group '$group' (expected build, test, bench or all)" >&2
+	echo "deps.sh: unknown group '$group' (expected build, test, bench, deb or all)" >&2
 	exit 2
 	;;
 esac

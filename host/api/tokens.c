@@ -443,8 +443,9 @@ tokens_bootstrap(struct host *h, char *err, size_t errlen)
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     if (tokens_create(h, ROLE_ADMIN, "admin (first start)", "tarsd", 0, text, id, err, errlen))
         return -1;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    int ok = fd >= 0 && fchmod(fd, 0600) == 0 &&
+    mode_t mode = h->cfg.admin_token_group ? 0640 : 0600;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+    int ok = fd >= 0 && fchmod(fd, mode) == 0 &&
              write(fd, text, strlen(text)) == (ssize_t)strlen(text) && write(fd, "\n", 1) == 1 &&
              fsync(fd) == 0;
     if (fd >= 0)

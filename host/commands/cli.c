@@ -61,11 +61,12 @@ void
 cli_usage(FILE *f)
 {
     fprintf(
-        f, "usage: tarsd [serve|check|train] [options]\n"
+        f, "usage: tarsd [serve|check|train|inspect] [options]\n"
            "\n"
            "  serve     the daemon: train the configured agents, serve the API and UI (default)\n"
            "  check     validate config, manifests and plugins; one row per plugin\n"
            "  train     one-shot training in the foreground\n"
+           "  inspect   a state dir, read-only (safe while tarsd runs): agents, checkpoints\n"
            "\n"
            "common options:\n"
            "  --config FILE        JSON config (every key optional)\n"
@@ -87,7 +88,11 @@ cli_usage(FILE *f)
            "  --eval-episodes N        episodes per evaluation (default 20, 0 for none)\n"
            "  --target R               stop once the evaluation mean reaches R\n"
            "  --save FILE              write the agent's state blob at the end\n"
-           "  --json                   print one JSON object with the results\n");
+           "  --json                   print one JSON object with the results\n"
+           "\n"
+           "inspect options:\n"
+           "  --history ID             an agent's finished episodes\n"
+           "  --json                   print JSON\n");
 }
 
 /* Whole numbers, also written as 1e6. */

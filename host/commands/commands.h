@@ -19,6 +19,8 @@ int supervise_is_worker(void);
 int supervise_worker_setup(void);
 /* Tells the supervisor where the state dir is (where it quarantines builds). */
 void supervise_hello(const char *state_dir);
+/* Tells the supervisor the worker has started serving (an exit after this is news). */
+void supervise_ready(void);
 int cmd_check(const struct opts *o);
 int cmd_train(const struct opts *o);
 int cmd_inspect(const struct opts *o);

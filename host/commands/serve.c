@@ -20,6 +20,7 @@
 #include "host.h"
 #include "http.h"
 #include "log.h"
+#include "notify.h"
 #include "persist.h"
 #include "progress.h"
 #include "quarantine.h"
@@ -306,7 +307,12 @@ cmd_serve(const struct opts *o)
         goto out;
     }
     h->trained = 1;
+    /* Serving: systemd's start is done (Type=notify), and an exit from here on is news. */
+    supervise_ready();
+    if (service_notify("READY=1") < 0)
+        hlog(LOG_WARN, "tarsd", "cannot tell the service manager tarsd is ready ($NOTIFY_SOCKET)");
     uv_run(&h->loop, UV_RUN_DEFAULT);
+    service_notify("STOPPING=1");
     codeswap_stop(h); /* before the runners and the API it waits on */
     runner_pool_stop(&h->pool);
     http_stop(h->http);

@@ -80,6 +80,14 @@ supervise_hello(const char *state_dir)
         hlog(LOG_WARN, "tarsd", "cannot tell the supervisor the state dir: %s", strerror(errno));
 }
 
+void
+supervise_ready(void)
+{
+    if (worker_fd >= 0 && write(worker_fd, "R\tserving\n", 10) < 0)
+        hlog(LOG_WARN, "tarsd", "cannot tell the supervisor the worker serves: %s",
+             strerror(errno));
+}
+
 /* Starts a worker; its pid, and the read end of its pipe in *rfd. */
 static pid_t
 start_worker(char **argv, int *rfd)
@@ -132,7 +140,7 @@ read_pipe(int fd, char *buf, size_t cap)
     close(fd);
 }
 
-/* The value of the last line starting with tag ("S", "F"), without the tag; NULL if none. */
+/* The value of the last line starting with tag ("S", "F", "R"), without the tag; NULL if none. */
 static char *
 last_line(char *buf, const char *tag)
 {
@@ -244,10 +252,13 @@ supervise(const struct opts *o, char **argv)
             hlog(LOG_ERROR, "tarsd", "cannot wait for the worker: %s", strerror(errno));
             return 1;
         }
-        /* A worker that exits has said why itself; say that it was the worker that stopped. */
-        if (WIFEXITED(st) && WEXITSTATUS(st) != 0 && !stop_asked)
-            hlog(LOG_ERROR, "tarsd",
-                 "the worker exited with status %d (see the lines above); stopping",
+        /* A worker that fails to start has said why in one line; one that had started and
+         * exits unasked (signalled on its own, or an error) is said to have, so that a parent
+         * that stops is never silent. */
+        snprintf(copy, sizeof copy, "%s", out);
+        if (WIFEXITED(st) && !stop_asked && last_line(copy, "R"))
+            hlog(WEXITSTATUS(st) ? LOG_ERROR : LOG_WARN, "tarsd",
+                 "the worker exited with status %d, unasked (see the lines above); stopping",
                  WEXITSTATUS(st));
         if (WIFEXITED(st))
             return WEXITSTATUS(st);

@@ -94,6 +94,10 @@ const struct sch_field config_schema[] = {
     {.key = "require_pins",
      .type = SCH_BOOL,
      .help = "Refuse plugins whose manifest has no sha256 pin."},
+    {.key = "admin_token_group",
+     .type = SCH_BOOL,
+     .help = "Write the first start's admin token group-readable (0640), so that members of "
+             "tarsd's group find it as tarsctl's default; else 0600 (the default)."},
     {.key = "watch_plugins",
      .type = SCH_BOOL,
      .help = "Reload a loaded plugin when its library or manifest changes on disk (code swap)."},
@@ -387,6 +391,7 @@ read_settings(struct config *c, json_t *root)
 {
     c->require_pins = sch_bool(root, "require_pins", 0);
     c->watch_plugins = sch_bool(root, "watch_plugins", 1);
+    c->admin_token_group = sch_bool(root, "admin_token_group", 0);
     c->smoke_timeout_s = number(root, "smoke_timeout_s", SMOKE_TIMEOUT_S_DEFAULT);
     c->runners = (uint32_t)sch_int(root, "runners", 2);
     c->http_threads = (uint32_t)sch_int(root, "http_threads", 16);

@@ -45,6 +45,7 @@ struct config {
     char *log_format; /* "auto", "text" or "json" */
     char *log_level;
     int require_pins;
+    int admin_token_group;  /* admin.token is 0640, not 0600 (the package's _tars group) */
     int watch_plugins;      /* reload a loaded plugin when its library or manifest changes */
     double smoke_timeout_s; /* how long a new build's smoke test may take */
     uint32_t runners;
@@ -105,7 +106,7 @@ void strv_free(struct strv *s);
  * --state): NULL or empty where not given. Borrowed strings; the lists are the caller's.
  */
 struct config_flags {
-    const char *config; /* the file; NULL: the embedded default */
+    const char *config; /* the file; NULL: paths_config_file(), else the embedded default */
     const char *listen;
     const char *state;
     const char *log_format;
@@ -115,5 +116,7 @@ struct config_flags {
 
 /* Fills the manifest, plugin and state dirs the config left empty (source tree or install). */
 int paths_defaults(struct config *c);
+/* An installed tarsd's config file (/etc/tars/tarsd.json) when it exists; else NULL. */
+const char *paths_config_file(void);
 
 #endif

@@ -57,7 +57,7 @@ host_configure(struct host *h, const struct config_flags *o, struct diag *d)
     if (pthread_rwlock_init(&h->code_lock, &attr) == 0)
         h->code_lock_ready = 1;
     pthread_rwlockattr_destroy(&attr);
-    if (config_load(&h->cfg, o->config, d))
+    if (config_load(&h->cfg, o->config ? o->config : paths_config_file(), d))
         return -1;
     struct config *c = &h->cfg;
     if (!h->reg_lock_ready || !h->code_lock_ready || runs_init(&h->runs, c->runners)) {

@@ -8,8 +8,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "ctl.h"
 #include "host.h"
@@ -155,10 +157,18 @@ admin_token(struct ctl *c)
     }
     if (read_token(c, c->token_from, why, sizeof why) == 0)
         return 0;
+    /* Who may read it: its owner and (admin_token_group) its group, _tars when packaged. */
+    char hint[128] = "";
+    struct stat st;
+    struct group *g;
+    if (access(c->token_from, R_OK) != 0 && errno == EACCES && stat(c->token_from, &st) == 0 &&
+        (st.st_mode & S_IRGRP) && (g = getgrgid(st.st_gid)))
+        snprintf(hint, sizeof hint, " (run tarsctl as root or as a member of group %s)",
+                 g->gr_name);
     fprintf(stderr,
             "tarsctl: no token: no --token, --token-file or $TARS_TOKEN, and cannot read the admin "
-            "token %s: %s\n",
-            c->token_from, why);
+            "token %s: %s%s\n",
+            c->token_from, why, hint);
     return CTL_EXIT_FAIL;
 }
 

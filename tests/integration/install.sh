@@ -7,12 +7,13 @@ P=$TMP/prefix
 cmake --install "$B" --prefix "$P" >"$TMP/install.log" 2>&1
 ok $? "cmake --install into a temporary prefix"
 for f in include/tars/plugin.h include/tars/params.h lib/libtars-sdk.so.1 lib/pkgconfig/tars-sdk.pc \
-	lib/cmake/TarsSDK/TarsSDKConfig.cmake bin/tarsd bin/tarsctl lib/tars/plugins/env-cartpole.so \
-	etc/tars/manifests/cartpole.json share/tars/www/index.html share/tars/www/js/app.js; do
+	lib/cmake/TarsSDK/TarsSDKConfig.cmake sbin/tarsd bin/tarsctl lib/tars/plugins/env-cartpole.so \
+	share/tars/manifests/cartpole.json share/tars/www/index.html share/tars/www/js/app.js \
+	share/man/man8/tarsd.8 share/man/man1/tarsctl.1 share/man/man7/tars-plugin.7; do
 	check "installs $f" test -e "$P/$f"
 done
-check "manifests are installed as files, not links" test ! -L "$P/etc/tars/manifests/cartpole.json"
-"$P/bin/tarsd" serve --listen 127.0.0.1:0 --state "$TMP/istate" --log-format json 2>"$TMP/iserve.log" &
+check "manifests are installed as files, not links" test ! -L "$P/share/tars/manifests/cartpole.json"
+"$P/sbin/tarsd" serve --listen 127.0.0.1:0 --state "$TMP/istate" --log-format json 2>"$TMP/iserve.log" &
 IPID=$!
 _pids="$_pids $IPID"
 for i in $(seq 100); do
@@ -51,12 +52,29 @@ ok $? "tarsctl writes its manifest"
 ok $? "the build tree's tarsd loads it"
 check "  and lists it" grep -qE '^hillclimb +agent +1\.0\.0 +1\.0 +ok$' "$TMP/out"
 
-"$P/bin/tarsd" check --manifests "$P/etc/tars/manifests" --manifests "$TMP/manifests" \
+"$P/sbin/tarsd" check --manifests "$P/share/tars/manifests" --manifests "$TMP/manifests" \
 	--plugins "$P/lib/tars/plugins" --plugins "$TMP/plugins" >"$TMP/out" 2>&1
 ok $? "the installed tarsd loads it"
-(cd "$TMP" && "$P/bin/tarsd" check >"$TMP/out" 2>&1)
+(cd "$TMP" && "$P/sbin/tarsd" check >"$TMP/out" 2>&1)
 ok $? "the installed tarsd finds its own manifests and plugins under the prefix"
 check "  and lists them" contains "$TMP/out" "cartpole"
+check "  and pkg-config names the prefix it lies under" \
+	test "$(realpath "$(PKG_CONFIG_PATH="$P/lib/pkgconfig" pkg-config --variable=plugindir tars-sdk)")" = "$(realpath "$P/lib/tars/plugins")"
+check "  and the plugin ABI's major" test "$(PKG_CONFIG_PATH="$P/lib/pkgconfig" pkg-config --variable=plugin_abi tars-sdk)" = 1
+
+# The operator's config and manifests under the prefix: P/etc/tars/tarsd.json is read when
+# no --config is given, and P/etc/tars/manifests.d is a manifest dir once it exists (the
+# plugin goes into the prefix's plugin dir).
+mkdir -p "$P/etc/tars/manifests.d"
+cp "$TMP/manifests/hillclimb.json" "$P/etc/tars/manifests.d/"
+cp "$TMP/plugins/agent-hillclimb.so" "$P/lib/tars/plugins/"
+printf '{"listen": "127.0.0.1:0", "agents": [{"id": "hc", "agent": "hillclimb", "env": "cartpole"}]}\n' \
+	>"$P/etc/tars/tarsd.json"
+(cd "$TMP" && "$P/sbin/tarsd" check >"$TMP/out" 2>&1)
+ok $? "the installed tarsd reads P/etc/tars/tarsd.json and P/etc/tars/manifests.d" ||
+	diag "$(cat "$TMP/out")"
+check "  and lists the operator's plugin" grep -qE '^hillclimb +agent' "$TMP/out"
+rm -r "$P/etc/tars" "$P/lib/tars/plugins/agent-hillclimb.so"
 
 "$TARSD" train --manifests "$SRC/manifests" --manifests "$TMP/manifests" --plugins "$PLUGINS" \
 	--plugins "$TMP/plugins" --agent hillclimb --env cartpole --steps 300000 --seed 1 \

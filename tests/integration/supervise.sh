@@ -150,18 +150,26 @@ check "a worker that dies 3 times in a row with nothing to blame stops the paren
 check "  with a clear error" grep -q 'died of SIGKILL 3 times in a row with no plugin to blame' "$TMP/serve.log" ||
 	diag "the log ends with:" "$(tail -n 12 "$TMP/serve.log")"
 
-# A worker that exits with a status (its port taken) stops the parent, which says so.
+# A worker that cannot start (its port taken) stops the parent, after the worker's one line.
 python3 -c 'import socket,sys,time
 s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(1); print(s.getsockname()[1], flush=True); time.sleep(60)' >"$TMP/taken" &
 HOLDER=$!
 for _i in $(seq 50); do [ -s "$TMP/taken" ] && break; sleep 0.1; done
 sed "s/127.0.0.1:0/127.0.0.1:$(cat "$TMP/taken")/" "$TMP/tars.json" >"$TMP/taken.json"
-"$TARSD" serve --config "$TMP/taken.json" >"$TMP/taken.log" 2>&1
+"$TARSD" serve --config "$TMP/taken.json" >"$TMP/taken.out" 2>"$TMP/taken.err"
 rc=$?
 kill "$HOLDER"
 check "a worker that cannot listen exits, and so does the parent ($rc)" test "$rc" = 1
-check "  which says the worker exited with that status" grep -q 'the worker exited with status 1' "$TMP/taken.log" ||
-	diag "its log:" "$(tail -n 5 "$TMP/taken.log")"
+check "  the worker's error last, naming the address" sh -c "tail -n 1 '$TMP/taken.err' | grep -q '^tarsd: cannot listen on 127.0.0.1:$(cat "$TMP/taken"): Address already in use'" ||
+	diag "stderr ends with:" "$(tail -n 2 "$TMP/taken.err")"
+check "  and nothing from the parent: the worker said why" sh -c "! grep -q 'worker exited' '$TMP/taken.err'"
+# A worker that had started and exits unasked (SIGTERM sent to it alone): the parent says so.
+start_serve --config "$TMP/tars.json"
+kill -TERM "$(worker_of "$SERVE_PID")"
+wait_exit "$SERVE_PID"
+check "a worker stopped on its own stops the parent with its status ($EXIT_CODE)" test "$EXIT_CODE" = 0
+check "  which says the worker exited unasked" grep -q 'the worker exited with status 0, unasked' "$TMP/serve.log" ||
+	diag "the log ends with:" "$(tail -n 5 "$TMP/serve.log")"
 
 # tarsd train names the plugin and the op before it dies.
 mkdir -p "$TMP/late" && cp "$TP/hot-late.so" "$TMP/late/hotagent.so" && cp "$TMP/plugins/env-cartpole.so" "$TMP/late/"
