@@ -140,6 +140,21 @@ lookup_stored(const struct registry *reg, const char *name, uint32_t kind, struc
     return *out ? 0 : registry_lookup(reg, name, kind, out, err, errlen);
 }
 
+/* Why a stored agent's agent or env plugin cannot be had (gone, refused): err; else NULL. */
+static const char *
+unavailable(struct host *h, json_t *rec, char *err, size_t errlen)
+{
+    const char *agent = json_string_value(json_object_get(rec, "agent"));
+    const char *env = json_string_value(json_object_get(rec, "env"));
+    struct plugin *p;
+    if (!agent || !env)
+        return NULL; /* persist_spec says what the record lacks */
+    return lookup_stored(&h->reg, agent, TARS_KIND_AGENT, &p, err, errlen) ||
+                   lookup_stored(&h->reg, env, TARS_KIND_ENV, &p, err, errlen)
+               ? err
+               : NULL;
+}
+
 int
 persist_spec(struct host *h, json_t *rec, struct run_spec *s, struct diag *d)
 {
@@ -343,12 +358,21 @@ persist_restore(struct host *h, struct diag *d)
         json_decref(rec);
         json_object_del(stored, a->id);
     }
-    /* Then the agents created at run time (through the API), in id order. */
+    /* Then the agents created at run time (through the API), in id order. One whose plugin
+     * is gone (its package removed, say) waits in the store for it rather than keep every
+     * other agent from training. */
     const char *id;
     json_t *rec;
     json_object_foreach(stored, id, rec)
     {
         struct run_spec s;
+        if (unavailable(h, rec, err, sizeof err)) {
+            hlog(LOG_ERROR, id,
+                 "not resumed: %s; its record and checkpoints stay in the state dir, and it "
+                 "resumes at a start that has the plugin",
+                 err);
+            continue;
+        }
         int e = persist_spec(h, rec, &s, d);
         if (!e)
             e = add_run(h, &s, rec, d);

@@ -183,7 +183,7 @@ mv /usr/local/lib/tars/plugins/.agent-hillclimb.so.new /usr/local/lib/tars/plugi
 for _i in $(seq 100); do grep -q "plugin 'hillclimb': generation 2" "$TMP/svc.log" && break; sleep 0.1; done
 check "a code swap works under the unit's MemoryDenyWriteExecute=" grep -q "plugin 'hillclimb': generation 2 .* 1 of 1 instances migrated" "$TMP/svc.log" ||
 	diag "$(tail -n 5 "$TMP/svc.log")"
-# Its agent goes before its plugin does: a stored agent whose plugin is gone stops tarsd's start.
+# Its agent goes before its plugin does (else it would wait in the store for the plugin).
 tarsctl agent delete hc >"$TMP/delete.out" 2>&1
 ok $? "  and its agent is deleted (tarsctl agent delete)" || diag "$(cat "$TMP/delete.out")"
 pkill -TERM -x tarsd
