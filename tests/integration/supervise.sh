@@ -154,14 +154,14 @@ check "  with a clear error" grep -q 'died of SIGKILL 3 times in a row with no p
 python3 -c 'import socket,sys,time
 s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(1); print(s.getsockname()[1], flush=True); time.sleep(60)' >"$TMP/taken" &
 HOLDER=$!
-for _i in $(seq 50); do [ -s "$TMP/taken" ] && break; sleep 0.1; done
+for _i in $(seq 200); do [ -s "$TMP/taken" ] && break; sleep 0.1; done
 sed "s/127.0.0.1:0/127.0.0.1:$(cat "$TMP/taken")/" "$TMP/tars.json" >"$TMP/taken.json"
 "$TARSD" serve --config "$TMP/taken.json" >"$TMP/taken.out" 2>"$TMP/taken.err"
 rc=$?
 kill "$HOLDER"
 check "a worker that cannot listen exits, and so does the parent ($rc)" test "$rc" = 1
-check "  the worker's error last, naming the address" sh -c "tail -n 1 '$TMP/taken.err' | grep -q '^tarsd: cannot listen on 127.0.0.1:$(cat "$TMP/taken"): Address already in use'" ||
-	diag "stderr ends with:" "$(tail -n 2 "$TMP/taken.err")"
+check "  with the worker's error, naming the address" grep -q "^tarsd: cannot listen on 127.0.0.1:$(cat "$TMP/taken"): Address already in use" "$TMP/taken.err" ||
+	diag "the port held: $(cat "$TMP/taken"); stderr ends with:" "$(tail -n 3 "$TMP/taken.err")"
 check "  and nothing from the parent: the worker said why" sh -c "! grep -q 'worker exited' '$TMP/taken.err'"
 # A worker that had started and exits unasked (SIGTERM sent to it alone): the parent says so.
 start_serve --config "$TMP/tars.json"
