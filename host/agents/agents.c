@@ -51,7 +51,18 @@ unsaved(int rc)
     return rc == -ENOSPC ? -EIO : rc;
 }
 
-/* Claims an id for a new agent: -EEXIST when taken. */
+/* Where id is in h->waiting (a stored agent whose plugin is gone), or -1. Under runs.lock. */
+static long
+waiting_at(const struct host *h, const char *id)
+{
+    for (size_t i = 0; i < h->waiting.n; i++)
+        if (strcmp(h->waiting.v[i], id) == 0)
+            return (long)i;
+    return -1;
+}
+
+/* Claims an id for a new agent: -EEXIST when taken, by a run or by a stored agent waiting
+ * for its plugin (whose checkpoints and history a new agent must not inherit). */
 static int
 claim_new(struct host *h, const char *id, char *err, size_t errlen)
 {
@@ -62,6 +73,13 @@ claim_new(struct host *h, const char *id, char *err, size_t errlen)
     } else if (runset_find(runs_current(&h->runs), id)) {
         runs_release(&h->runs, id);
         snprintf(err, errlen, "agent '%s' already exists", id);
+        rc = -EEXIST;
+    } else if (waiting_at(h, id) >= 0) {
+        runs_release(&h->runs, id);
+        snprintf(err, errlen,
+                 "agent '%s' already exists in the state dir, waiting for its plugin; delete it "
+                 "first",
+                 id);
         rc = -EEXIST;
     }
     pthread_mutex_unlock(&h->runs.lock);
@@ -468,6 +486,34 @@ agents_recreate_locked(struct host *h, struct run *old, tars_params *ap, tars_pa
     return 0;
 }
 
+/* Deletes a stored agent that waits for its plugin: its record, checkpoints and history.
+ * -ENOENT (err already says "no agent") when id is not one. */
+static int
+forget_waiting(struct host *h, const char *id, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&h->runs.lock);
+    long at = waiting_at(h, id);
+    int rc = at < 0 ? -ENOENT : runs_claim(&h->runs, id) ? -ENOMEM : 0;
+    if (rc == 0) {
+        free(h->waiting.v[at]);
+        h->waiting.v[at] = h->waiting.v[--h->waiting.n];
+    }
+    pthread_mutex_unlock(&h->runs.lock);
+    if (rc == -ENOMEM)
+        snprintf(err, errlen, "out of memory");
+    if (rc)
+        return rc;
+    rc = writer_forget(h->writer, id, 0) ? -ENOMEM : 0;
+    if (rc)
+        snprintf(err, errlen, "out of memory");
+    else
+        rc = unsaved(persist_commit(h, err, errlen));
+    if (rc == 0)
+        hlog(LOG_INFO, id, "deleted while it waited for its plugin");
+    unclaim(h, id);
+    return rc;
+}
+
 int
 agents_delete(struct host *h, const char *id, char *err, size_t errlen)
 {
@@ -476,6 +522,10 @@ agents_delete(struct host *h, const char *id, char *err, size_t errlen)
      * generation only when no run uses it, and it sees only the runs in the set. */
     pthread_rwlock_rdlock(&h->code_lock);
     int rc = claim(h, id, &r, err, errlen);
+    if (rc == -ENOENT) {
+        pthread_rwlock_unlock(&h->code_lock);
+        return forget_waiting(h, id, err, errlen);
+    }
     if (rc) {
         pthread_rwlock_unlock(&h->code_lock);
         return rc;

@@ -240,7 +240,7 @@ supervise(const struct opts *o, char **argv)
             return 1;
         }
         worker_pid = pid;
-        int st = wait_worker(pid);
+        int st = wait_worker(pid), wait_errno = errno;
         worker_pid = 0;
         char out[8192], copy[8192];
         read_pipe(rfd, out, sizeof out);
@@ -249,7 +249,7 @@ supervise(const struct opts *o, char **argv)
         if (dir)
             snprintf(state_dir, sizeof state_dir, "%s", dir);
         if (st < 0) {
-            hlog(LOG_ERROR, "tarsd", "cannot wait for the worker: %s", strerror(errno));
+            hlog(LOG_ERROR, "tarsd", "cannot wait for the worker: %s", strerror(wait_errno));
             return 1;
         }
         /* A worker that fails to start has said why in one line; one that had started and

@@ -120,6 +120,7 @@ host_teardown(struct host *h)
     registry_free(&h->reg);
     free(h->plugin_cache);
     config_free(&h->cfg);
+    strv_free(&h->waiting);
     pthread_mutex_destroy(&h->proposals_lock);
     pthread_mutex_destroy(&h->audit_lock);
     memset(h, 0, sizeof *h);

@@ -39,7 +39,10 @@ struct host {
      * dropped when it began to (to say what a full disk cost once it has room again). */
     int writes_failing;
     uint64_t dropped_before_failing, scalars_before_failing;
-    struct runs runs;          /* the agents being trained (RCU, see runset.h) */
+    struct runs runs; /* the agents being trained (RCU, see runset.h) */
+    /* Ids of stored agents not resumed because their plugin is gone (persist_restore): they
+     * keep their id, and a delete forgets them. Under runs.lock. */
+    struct strv waiting;
     pthread_rwlock_t reg_lock; /* the registry: written by rescans, read by API handlers */
     int runs_ready, reg_lock_ready;
     /*

@@ -157,12 +157,14 @@ admin_token(struct ctl *c)
     }
     if (read_token(c, c->token_from, why, sizeof why) == 0)
         return 0;
-    /* Who may read it: its owner and (admin_token_group) its group, _tars when packaged. */
+    /* Who may read it: its owner and (admin_token_group) its group, _tars when packaged; the
+     * state dir (0750) is what an outsider cannot even look into, so its group is asked. */
     char hint[128] = "";
     struct stat st;
     struct group *g;
-    if (access(c->token_from, R_OK) != 0 && errno == EACCES && stat(c->token_from, &st) == 0 &&
-        (st.st_mode & S_IRGRP) && (g = getgrgid(st.st_gid)))
+    if (access(c->token_from, R_OK) != 0 && errno == EACCES &&
+        (stat(c->token_from, &st) == 0 || stat(c->conf_state, &st) == 0) &&
+        (st.st_mode & (S_IRGRP | S_IXGRP)) && (g = getgrgid(st.st_gid)))
         snprintf(hint, sizeof hint, " (run tarsctl as root or as a member of group %s)",
                  g->gr_name);
     fprintf(stderr,

@@ -369,8 +369,11 @@ persist_restore(struct host *h, struct diag *d)
         if (unavailable(h, rec, err, sizeof err)) {
             hlog(LOG_ERROR, id,
                  "not resumed: %s; its record and checkpoints stay in the state dir, and it "
-                 "resumes at a start that has the plugin",
+                 "resumes at a start that has the plugin (or a delete forgets it)",
                  err);
+            pthread_mutex_lock(&h->runs.lock);
+            errors += strv_push(&h->waiting, id) != 0;
+            pthread_mutex_unlock(&h->runs.lock);
             continue;
         }
         int e = persist_spec(h, rec, &s, d);

@@ -33,6 +33,11 @@ check "  the config's agent trains" sh -c "grep -q '\"source\":\"stays\",\"msg\"
 check "  and the log says which agent waits, and why" \
 	grep -q "\"source\":\"goes\",\"msg\":\"not resumed: unknown agent 'a2c'" "$TMP/serve.log"
 check "  which the API does not list" test "$(api /api/v1/agents/goes -o /dev/null -w '%{http_code}')" = 404
+code=$(api /api/v1/agents -X POST -o "$TMP/again" -w '%{http_code}' \
+	-d '{"id": "goes", "agent": "random", "env": "cartpole"}')
+check "  and whose id a new agent cannot take ($code): it would inherit its checkpoints" \
+	sh -c "test $code = 409 && grep -q 'waiting for its plugin; delete it first' '$TMP/again'" ||
+	diag "$(cat "$TMP/again")"
 kill -TERM "$SERVE_PID"
 wait_exit "$SERVE_PID"
 check "  and stops cleanly" test "$EXIT_CODE" = 0
@@ -46,10 +51,25 @@ check "  and the agent resumes from its checkpoint (step $STEPS)" \
 kill -TERM "$SERVE_PID"
 wait_exit "$SERVE_PID"
 
+# A delete forgets a waiting agent: its record and checkpoints go, its id is free again.
+mv "$TMP/plugins/agent-a2c.so" "$TMP/a2c.so"
+start_serve --config "$TMP/tars.json"
+code=$(api /api/v1/agents/goes -X DELETE -o "$TMP/del" -w '%{http_code}')
+check "a waiting agent can be deleted ($code)" test "$code" = 200 || diag "$(cat "$TMP/del")"
+code=$(api /api/v1/agents/goes -X DELETE -o /dev/null -w '%{http_code}')
+check "  once ($code)" test "$code" = 404
+kill -TERM "$SERVE_PID"
+wait_exit "$SERVE_PID"
+mv "$TMP/a2c.so" "$TMP/plugins/agent-a2c.so"
+start_serve --config "$TMP/tars.json"
+check "  and with its plugin back, it is gone for good" sh -c "! grep -q '\"source\":\"goes\"' '$TMP/serve.log'"
+kill -TERM "$SERVE_PID"
+wait_exit "$SERVE_PID"
+
 # The config's own agent on a plugin that is gone: the start fails, naming it.
 mv "$TMP/plugins/agent-random.so" "$TMP/random.so"
 mv "$TMP/manifests/random.json" "$TMP/random.json"
-"$TARSD" serve --config "$TMP/tars.json" >"$TMP/out" 2>"$TMP/err"
+timeout 60 "$TARSD" serve --config "$TMP/tars.json" >"$TMP/out" 2>"$TMP/err"
 check "a config agent whose plugin is gone still stops the start ($?)" test $? = 1
 check "  naming the agent and the plugin" grep -q "agent 'stays' (in the state dir): unknown agent 'random'" "$TMP/err" ||
 	diag "$(cat "$TMP/err")"

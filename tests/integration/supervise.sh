@@ -154,9 +154,10 @@ check "  with a clear error" grep -q 'died of SIGKILL 3 times in a row with no p
 python3 -c 'import socket,sys,time
 s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(1); print(s.getsockname()[1], flush=True); time.sleep(60)' >"$TMP/taken" &
 HOLDER=$!
+_pids="$_pids $HOLDER"
 for _i in $(seq 200); do [ -s "$TMP/taken" ] && break; sleep 0.1; done
 sed "s/127.0.0.1:0/127.0.0.1:$(cat "$TMP/taken")/" "$TMP/tars.json" >"$TMP/taken.json"
-"$TARSD" serve --config "$TMP/taken.json" >"$TMP/taken.out" 2>"$TMP/taken.err"
+timeout 60 "$TARSD" serve --config "$TMP/taken.json" >"$TMP/taken.out" 2>"$TMP/taken.err"
 rc=$?
 kill "$HOLDER"
 check "a worker that cannot listen exits, and so does the parent ($rc)" test "$rc" = 1

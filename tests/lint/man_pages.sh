@@ -19,6 +19,7 @@ for prog in tarsd tarsctl; do
 done
 # tarsd's commands (the usage line's [a|b|c]) and tarsctl's (the first words of each entry).
 cmds=$(sed -n 's/^usage: tarsd \[\([a-z|]*\)\].*/\1/p' "$TMP/tarsd.help" | tr '|' ' ')
+check "tarsd --help's usage line names its commands ($cmds)" test -n "$cmds"
 for c in $cmds; do
 	check "tarsd(8) has a section for '$c'" grep -qx ".B $c" "$MAN/tarsd.8"
 done
@@ -29,5 +30,6 @@ missing=""
 while read -r c; do
 	grep -q "^$c\( \|$\)" "$TMP/tarsctl.1.txt" || missing="$missing '$c'"
 done <"$TMP/ctl.cmds"
-check "tarsctl(1) has every command of tarsctl --help ($(wc -l <"$TMP/ctl.cmds") of them)${missing:+; missing:$missing}" test -z "$missing"
+check "tarsctl(1) has every command of tarsctl --help ($(wc -l <"$TMP/ctl.cmds") of them)${missing:+; missing:$missing}" \
+	sh -c "test -z '$missing' && test \$(wc -l <'$TMP/ctl.cmds') -gt 20"
 done_testing

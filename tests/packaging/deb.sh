@@ -25,18 +25,24 @@ for tool in dpkg-buildpackage dh lintian systemd-analyze apt-get runuser; do
 done
 PKGS="tarsd libtars-sdk1 libtars-sdk-dev tars-web tars-doc"
 for p in $PKGS; do
-	if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'installed'; then
+	if [ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null | cut -c1-2)" = "ii" ]; then
 		skip_all "$p is installed on this machine: this test installs and purges its own"
 	fi
 done
 getent passwd _tars >/dev/null && skip_all "a user _tars exists: this test creates and removes it"
+getent passwd tarsop >/dev/null && skip_all "a user tarsop exists: this test creates and removes it"
+for f in /usr/local/lib/tars /etc/tars /var/lib/tars; do
+	[ -e "$f" ] && skip_all "$f exists: this test installs and purges its own"
+done
 
 # The tars packages dpkg knows of (installed, or removed with their conffiles left): apt
 # refuses to purge a package it cannot find anywhere, as a removed library is.
 known() { dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' $PKGS 2>/dev/null | awk '$1 != "un" {print $2}'; }
 # Whatever happens, nothing of this test stays installed.
+SVC="" RUNUSER=""
 purge_all() {
-	pkill -KILL -x tarsd 2>/dev/null
+	[ -n "$SVC" ] && kill -KILL "$SVC" 2>/dev/null
+	rm -f /usr/local/lib/tars/plugins/agent-hillclimb.so /etc/tars/manifests.d/hillclimb.json
 	[ -z "$(known)" ] || DEBIAN_FRONTEND=noninteractive apt-get purge -y $(known) >"$TMP/cleanup.log" 2>&1
 	userdel tarsop >/dev/null 2>&1
 }
@@ -129,15 +135,25 @@ FREE=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 sed -i "s/127.0.0.1:8080/127.0.0.1:$FREE/" /etc/tars/tarsd.json
 runuser -u _tars -- /usr/sbin/tarsd check >"$TMP/check.out" 2>&1
 ok $? "tarsd check passes as _tars on the installed defaults (the unit's ExecStartPre)"
+# serve_installed: starts it, sets SVC (tarsd's own pid: other tests' daemons are named
+# tarsd too, so nothing here signals by name) and RUNUSER; stop_installed stops it.
 serve_installed() {
 	: >"$TMP/svc.log"
 	runuser -u _tars -- python3 "$TMP/hardened.py" /usr/sbin/tarsd serve --log-format text >"$TMP/svc.log" 2>&1 &
+	RUNUSER=$!
+	_pids="$_pids $RUNUSER"
 	for _i in $(seq 200); do
-		grep -q "listening on http://127.0.0.1:$FREE" "$TMP/svc.log" && return 0
+		SVC=$(pgrep -P "$RUNUSER" -x tarsd)
+		[ -n "$SVC" ] && grep -q "listening on http://127.0.0.1:$FREE" "$TMP/svc.log" && return 0
 		sleep 0.1
 	done
 	diag "$(tail -n 5 "$TMP/svc.log")"
 	return 1
+}
+stop_installed() {
+	kill -TERM "$SVC"
+	wait "$RUNUSER"
+	SVC=""
 }
 serve_installed
 ok $? "runuser -u _tars -- tarsd serve starts on the installed defaults, hardened"
@@ -154,7 +170,7 @@ useradd -M -N -G _tars -s /usr/sbin/nologin tarsop
 runuser -u tarsop -- tarsctl whoami >"$TMP/whoami.out" 2>&1
 ok $? "  and as a member of group _tars" || diag "$(cat "$TMP/whoami.out")"
 runuser -u nobody -- tarsctl agents >"$TMP/nobody.out" 2>&1
-check "  but not as nobody ($?), who is told why in one line" sh -c "test $? = 1 && test \$(wc -l <'$TMP/nobody.out') = 1 && grep -q 'admin.token: Permission denied' '$TMP/nobody.out'" ||
+check "  but not as nobody ($?), who is told why in one line" sh -c "test $? = 1 && test \$(wc -l <'$TMP/nobody.out') = 1 && grep -q 'admin.token: Permission denied (run tarsctl as root or as a member of group _tars)' '$TMP/nobody.out'" ||
 	diag "$(cat "$TMP/nobody.out")"
 steps_of() { tarsctl --json agents | json "agents.$1.steps"; }
 s1=$(steps_of 0)
@@ -165,6 +181,8 @@ check "  and the agents train (steps $s1 -> $(steps_of 0))" test "$(steps_of 0)"
 cp -r /usr/share/doc/libtars-sdk-dev/examples/hillclimb "$TMP/hc"
 (cd "$TMP/hc" && cmake -S . -B b >"$TMP/hc.log" 2>&1 && cmake --build b >>"$TMP/hc.log" 2>&1)
 ok $? "the SDK example builds with find_package(TarsSDK), nothing but the packages" || diag "$(tail -n 10 "$TMP/hc.log")"
+check "  finding the SDK in /usr/lib/$TRIPLET/cmake (the -dev package's)" \
+	grep -qx "TarsSDK_DIR:PATH=/usr/lib/$TRIPLET/cmake/TarsSDK" "$TMP/hc/b/CMakeCache.txt"
 (cd "$TMP/hc" && make -s >"$TMP/hcpc.log" 2>&1)
 ok $? "  and with pkg-config" || diag "$(tail -n 10 "$TMP/hcpc.log")"
 install -m 644 "$TMP/hc/b/agent-hillclimb.so" /usr/local/lib/tars/plugins/
@@ -186,8 +204,7 @@ check "a code swap works under the unit's MemoryDenyWriteExecute=" grep -q "plug
 # Its agent goes before its plugin does (else it would wait in the store for the plugin).
 tarsctl agent delete hc >"$TMP/delete.out" 2>&1
 ok $? "  and its agent is deleted (tarsctl agent delete)" || diag "$(cat "$TMP/delete.out")"
-pkill -TERM -x tarsd
-for _i in $(seq 100); do pgrep -x tarsd >/dev/null || break; sleep 0.1; done
+stop_installed
 check "SIGTERM stops it cleanly" grep -q 'stopped cleanly' "$TMP/svc.log"
 rm /usr/local/lib/tars/plugins/agent-hillclimb.so /etc/tars/manifests.d/hillclimb.json
 
@@ -206,8 +223,7 @@ check "  and writing the new one beside it as .dpkg-dist" grep -q '"log_level"' 
 serve_installed
 ok $? "  and the upgraded tarsd starts"
 check "  resuming the agents from the state dir" grep -q "policy: resumed at step" "$TMP/svc.log"
-pkill -TERM -x tarsd
-for _i in $(seq 100); do pgrep -x tarsd >/dev/null || break; sleep 0.1; done
+stop_installed
 DEBIAN_FRONTEND=noninteractive apt-get install -y --reinstall -o Dpkg::Options::=--force-confold \
 	"$TMP/up/tarsd_0.1.0+up1.deb" >"$TMP/reinstall.log" 2>&1
 ok $? "a reinstall works" || diag "$(tail -n 10 "$TMP/reinstall.log")"
