@@ -160,15 +160,17 @@ in_set(struct host *h, const struct run *r)
 }
 
 /*
- * Until the runner has taken the requested checkpoint and the writer has committed it (or
- * given up for now, on a failing store), at most 30 s: a stop's reply then names the
- * checkpoint it stands at. A run that left the set (a code swap's re-creation) takes none.
+ * Until the runner has taken the requested checkpoint and queued it to the writer, at most
+ * 30 s; the caller's commit then writes it at once (the writer would otherwise wait for its
+ * next period, 100 ms), so a stop's reply names the checkpoint it stands at. A run that left
+ * the set (a code swap's re-creation) takes none.
  */
 static void
 wait_checkpoint(struct host *h, struct run *r)
 {
+    runner_pool_wake(&h->pool);
     for (int i = 0; i < 30000; i++) {
-        if (!atomic_load(&r->checkpoint_request) && !atomic_load(&r->checkpoint_in_flight))
+        if (!atomic_load(&r->checkpoint_request))
             return;
         if (i % 64 == 63 && !in_set(h, r))
             return;
@@ -210,6 +212,8 @@ set_running(struct host *h, struct run *r, int running, char *err, size_t errlen
         }
         atomic_store(&r->checkpoint_request, 1);
         wait_checkpoint(h, r);
+    } else {
+        runner_pool_wake(&h->pool); /* it steps now, not after an idle runner's sleep */
     }
     /* The record is read back from the store: commit what is queued first (a parameter
      * change commits after letting go of the lock, see reload/proposals.c). */

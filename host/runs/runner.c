@@ -100,6 +100,35 @@ slice(struct runner_pool *pool, struct run *r)
     return state == RUN_RUNNING;
 }
 
+/* Nothing to step: waits RUNNER_IDLE_NS, or less if woken since `seen` was read. */
+static void
+idle_wait(struct runner_pool *pool, unsigned seen)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_nsec += RUNNER_IDLE_NS;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&pool->idle_lock);
+    while (atomic_load(&pool->wakes) == seen && !stopping(pool) &&
+           pthread_cond_timedwait(&pool->idle_cond, &pool->idle_lock, &until) == 0)
+        ;
+    pthread_mutex_unlock(&pool->idle_lock);
+}
+
+void
+runner_pool_wake(struct runner_pool *p)
+{
+    if (!atomic_load(&p->idle_ready))
+        return;
+    atomic_fetch_add(&p->wakes, 1);
+    pthread_mutex_lock(&p->idle_lock);
+    pthread_cond_broadcast(&p->idle_cond);
+    pthread_mutex_unlock(&p->idle_lock);
+}
+
 static void *
 runner_main(void *arg)
 {
@@ -116,16 +145,15 @@ runner_main(void *arg)
     rcu_thread_online();
     fault_thread_begin(); /* without it (out of memory), a stack overflow goes unnamed */
     while (!stopping(pool)) {
+        unsigned seen = atomic_load(&pool->wakes); /* before the round: no wake is missed */
         size_t n = take_mine(self), active = 0;
         for (size_t i = 0; i < n; i++) {
             if (!stopping(pool))
                 active += slice(pool, self->mine[i]);
             atomic_fetch_sub_explicit(&self->mine[i]->refs, 1, memory_order_release);
         }
-        if (!active) {
-            struct timespec ts = {0, RUNNER_IDLE_NS};
-            nanosleep(&ts, NULL);
-        }
+        if (!active)
+            idle_wait(pool, seen);
     }
     fault_thread_end();
     rcu_thread_offline();
@@ -136,12 +164,22 @@ int
 runner_pool_start(struct runner_pool *p, uint32_t n_threads, int nice, struct runs *runs,
                   void (*after_slice)(struct run *r, void *arg), void *arg)
 {
-    memset(p, 0, sizeof *p);
+    /* Field by field, not memset: an API call may read idle_ready (to wake) meanwhile. */
+    p->threads = NULL;
+    p->n = 0;
     p->nice = nice;
     p->runs = runs;
     p->after_slice = after_slice;
     p->after_slice_arg = arg;
-    atomic_init(&p->stop, 0);
+    atomic_store(&p->stop, 0);
+    if (!atomic_load(&p->idle_ready)) {
+        pthread_condattr_t ca;
+        if (pthread_condattr_init(&ca) || pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) ||
+            pthread_mutex_init(&p->idle_lock, NULL) || pthread_cond_init(&p->idle_cond, &ca))
+            return -ENOMEM;
+        pthread_condattr_destroy(&ca);
+        atomic_store(&p->idle_ready, 1);
+    }
     uint32_t n = n_threads ? n_threads : 1;
     p->threads = calloc(n, sizeof *p->threads);
     if (!p->threads)
@@ -167,6 +205,7 @@ runner_pool_stop(struct runner_pool *p)
     if (!p->threads)
         return;
     atomic_store(&p->stop, 1);
+    runner_pool_wake(p);
     for (uint32_t t = 0; t < p->n; t++) {
         if (p->threads[t].started)
             pthread_join(p->threads[t].thread, NULL);
@@ -175,4 +214,6 @@ runner_pool_stop(struct runner_pool *p)
     free(p->threads);
     p->threads = NULL;
     p->n = 0;
+    /* idle_lock and idle_cond stay: an API call that stops a run during shutdown may still
+     * wake a pool that has stopped (harmless: nobody waits). */
 }

@@ -30,15 +30,28 @@ struct runner_pool {
     void (*after_slice)(struct run *r, void *arg);
     void *after_slice_arg;
     int nice; /* each thread's niceness, set on itself at start (0: the process's) */
+    /* An idle thread waits on this for RUNNER_IDLE_NS, or until runner_pool_wake. */
+    pthread_mutex_t idle_lock;
+    pthread_cond_t idle_cond;
+    atomic_uint wakes;     /* counts runner_pool_wake calls: a wake during a round is not lost */
+    atomic_int idle_ready; /* set once start has made them; the API may wake before that */
 };
 
 /*
  * Starts n_threads threads (at least one) at niceness nice (0: the process's own); after_slice
- * may be NULL. 0 or a negative errno.
+ * may be NULL. p is zeroed before its first start (it is part of struct host). 0 or a
+ * negative errno.
  */
 int runner_pool_start(struct runner_pool *p, uint32_t n_threads, int nice, struct runs *runs,
                       void (*after_slice)(struct run *r, void *arg), void *arg);
 /* Asks every thread to stop after its current step and joins them. Idempotent. */
 void runner_pool_stop(struct runner_pool *p);
+/*
+ * Ends the idle wait of every thread now: for whoever asked a run something that its runner
+ * does next round (a checkpoint of a run just stopped, a run just started), so that the
+ * answer comes in microseconds, not after an idle thread's 10 ms sleep. Safe on a pool that
+ * has stopped, or never started.
+ */
+void runner_pool_wake(struct runner_pool *p);
 
 #endif

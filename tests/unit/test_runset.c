@@ -75,7 +75,7 @@ main(void)
     struct runs rs;
     ok(runs_init(&rs, 2) == 0, "an empty set for two runners");
     rcu_thread_online();
-    struct runner_pool pool;
+    struct runner_pool pool = {0};
     ok(runner_pool_start(&pool, 2, 0, &rs, after_slice, NULL) == 0, "two runners start on it");
 
     struct run *v[6];
