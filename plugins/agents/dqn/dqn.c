@@ -220,6 +220,25 @@ dqn_act(tars_agent *a, const tars_params *p, const float *obs, uint32_t n, int e
     return 0;
 }
 
+/*
+ * The sampled actions are indices below na: a replay restored from a checkpoint on disk may
+ * hold anything (the checkpoint fuzzer found a NaN there, which indexed the Q rows), and the
+ * agent fails with the reason rather than read out of bounds. NaN fails every comparison.
+ */
+static int
+check_actions(tars_agent *a, uint32_t batch)
+{
+    for (uint32_t i = 0; i < batch; i++) {
+        float x = a->b_act[i];
+        if (!(x >= 0 && x < (float)a->n_actions && x == floorf(x)))
+            return tars_fail(a->ctx, TARS_EINVAL,
+                             "the replay holds action %g, not one of 0..%u: its checkpoint is "
+                             "corrupt",
+                             (double)x, a->n_actions - 1);
+    }
+    return 0;
+}
+
 /* One gradient step on a minibatch; returns the Huber loss. */
 static int
 train_step(tars_agent *a, const tars_params *p, uint32_t batch)
@@ -228,6 +247,9 @@ train_step(tars_agent *a, const tars_params *p, uint32_t batch)
     uint32_t na = a->n_actions;
     tars_replay_sample(a->replay, batch, &a->rng, a->b_obs, a->b_act, a->b_rew, a->b_next,
                        a->b_done);
+    int bad = check_actions(a, batch);
+    if (bad)
+        return bad;
     if (tars_param_bool(p, P_DOUBLE_Q)) {
         const float *qn = tars_mlp_forward(a->q, a->b_next, batch);
         if (!qn)
