@@ -30,6 +30,7 @@ deps:
 	[ -f /usr/include/civetweb.h ] || ok=0; [ -d /usr/share/javascript/chart.js ] || ok=0; \
 	[ -f "$$(clang -print-file-name=libclang_rt.fuzzer-x86_64.a 2>/dev/null)" ] || ok=0; \
 	[ -f /usr/share/perl5/Debian/Debhelper/Sequence/installsysusers.pm ] || ok=0; \
+	[ -d /usr/lib/python3/dist-packages/optuna ] || ok=0; \
 	for t in $(TOOLS); do command -v $$t >/dev/null 2>&1 || ok=0; done; \
 	[ $$ok = 1 ] || packaging/deps.sh
 
@@ -90,7 +91,7 @@ demo: build
 	$(BUILD)/bin/tarsd serve --config packaging/demo.json
 
 bench: build
-	@command -v wrk >/dev/null 2>&1 || packaging/deps.sh bench
+	@{ command -v wrk && [ -d /usr/lib/python3/dist-packages/optuna ]; } >/dev/null 2>&1 || packaging/deps.sh bench
 	@for b in tests/bench/*.sh; do TARS_BUILD=$(abspath $(BUILD)) $$b || exit 1; done
 
 # The chaos suite in full (tests/chaos/README.md): 10 min of sustained load, spikes, sign-ins,

@@ -10,9 +10,11 @@ libjansson-dev libsodium-dev libcurl4-openssl-dev libjs-chart.js"
 # libclang-rt-14-dev: the libFuzzer runtime of Debian 12's clang (14), for tests/fuzz; the clang
 # package does not pull it in. wrk and python3: the chaos suite (tests/chaos). abigail-tools:
 # abidiff, which holds libtars-sdk to its ABI baseline (tests/integration/abi_sdk.sh).
+# python3-optuna: the tuners' peer, whose numbers tests/integration/tuners.sh compares with ours
+# and tests/bench/tuners.sh measures beside them.
 test_pkgs="perl python3 lmdb-utils valgrind clang libclang-rt-14-dev curl chromium nginx openssl wrk abigail-tools
-debhelper dpkg-dev lintian"
-bench_pkgs="wrk"
+debhelper dpkg-dev lintian python3-optuna"
+bench_pkgs="wrk python3-optuna"
 # make deb: debhelper (compat 13, with dh-sequence-installsysusers), dpkg-dev, and lintian,
 # which tests/packaging/deb.sh runs on what it builds.
 deb_pkgs="debhelper dpkg-dev lintian"

@@ -59,6 +59,7 @@ enum op_need {
     OP_ALWAYS,     /* must be set */
     OP_PAIRED,     /* set together with the op at `other`, or neither */
     OP_FOR_INPUTS, /* must be set when the exporter's inputs include `input` */
+    OP_FOR_ROLES,  /* must be set when the tuner's roles meet `input` (TARS_TUNER_* bits) */
 };
 
 struct op_rule {
@@ -66,7 +67,7 @@ struct op_rule {
     size_t at;        /* offset of the function pointer */
     enum op_need need;
     size_t other;   /* OP_PAIRED: offset of its twin */
-    uint32_t input; /* OP_FOR_INPUTS: the TARS_EXPORT_* bit */
+    uint32_t input; /* OP_FOR_INPUTS: the TARS_EXPORT_* bit; OP_FOR_ROLES: TARS_TUNER_* bits */
 };
 
 #define MAX_OP_RULES 8
@@ -74,10 +75,11 @@ struct op_rule {
 /* One kind's table: its sizes, its reserved fields and the rules of its ops. */
 struct kind_rules {
     uint32_t kind;
-    uint32_t size_1_0;  /* the smallest table a plugin may hand us */
-    size_t host_size;   /* sizeof the table in this host's headers */
-    size_t reserved0;   /* offset of the uint32_t reserved0, or 0 when the kind has none */
-    size_t reserved_at; /* the reserved pointer slots */
+    uint32_t since_minor; /* the first ABI minor whose table this host runs (tuners: 1.1) */
+    uint32_t min_size;    /* the smallest table a plugin may hand us (that minor's) */
+    size_t host_size;     /* sizeof the table in this host's headers */
+    size_t reserved0;     /* offset of the uint32_t reserved0, or 0 when the kind has none */
+    size_t reserved_at;   /* the reserved pointer slots */
     size_t reserved_len;
     struct op_rule ops[MAX_OP_RULES];
 };
@@ -94,10 +96,15 @@ struct kind_rules {
     {                                               \
 #op, offsetof(T, op), OP_FOR_INPUTS, 0, bit \
     }
+#define FOR_ROLES(T, op, bits)                      \
+    {                                               \
+#op, offsetof(T, op), OP_FOR_ROLES, 0, bits \
+    }
 #define RESERVED(T) offsetof(T, reserved), sizeof(((T *)0)->reserved)
 
 static const struct kind_rules kind_rules[] = {
     {TARS_KIND_ENV,
+     0,
      96,
      sizeof(tars_env_ops),
      offsetof(tars_env_ops, reserved0),
@@ -105,6 +112,7 @@ static const struct kind_rules kind_rules[] = {
      {ALWAYS(tars_env_ops, create), ALWAYS(tars_env_ops, destroy), ALWAYS(tars_env_ops, spec),
       ALWAYS(tars_env_ops, reset), ALWAYS(tars_env_ops, step), PAIRED(tars_env_ops, save, load)}},
     {TARS_KIND_AGENT,
+     0,
      96,
      sizeof(tars_agent_ops),
      offsetof(tars_agent_ops, reserved0),
@@ -112,21 +120,25 @@ static const struct kind_rules kind_rules[] = {
      {ALWAYS(tars_agent_ops, create), ALWAYS(tars_agent_ops, destroy), ALWAYS(tars_agent_ops, act),
       ALWAYS(tars_agent_ops, observe), ALWAYS(tars_agent_ops, save), ALWAYS(tars_agent_ops, load)}},
     {TARS_KIND_SOLVER,
+     0,
      64,
      sizeof(tars_solver_ops),
      offsetof(tars_solver_ops, reserved0),
      RESERVED(tars_solver_ops),
      {ALWAYS(tars_solver_ops, create), ALWAYS(tars_solver_ops, destroy),
       ALWAYS(tars_solver_ops, solve)}},
+    /* 1.0's tuner table was provisional and nothing ran it: 1.1 froze another. */
     {TARS_KIND_TUNER,
-     96,
+     1,
+     112,
      sizeof(tars_tuner_ops),
-     offsetof(tars_tuner_ops, reserved0),
+     0,
      RESERVED(tars_tuner_ops),
-     {ALWAYS(tars_tuner_ops, create), ALWAYS(tars_tuner_ops, destroy), ALWAYS(tars_tuner_ops, ask),
-      ALWAYS(tars_tuner_ops, tell), ALWAYS(tars_tuner_ops, report),
-      PAIRED(tars_tuner_ops, save, load)}},
+     {ALWAYS(tars_tuner_ops, create), ALWAYS(tars_tuner_ops, destroy), ALWAYS(tars_tuner_ops, tell),
+      FOR_ROLES(tars_tuner_ops, ask, TARS_TUNER_SAMPLER),
+      FOR_ROLES(tars_tuner_ops, report, TARS_TUNER_PRUNER), PAIRED(tars_tuner_ops, save, load)}},
     {TARS_KIND_EXPORTER,
+     0,
      80,
      sizeof(tars_exporter_ops),
      0,
@@ -159,16 +171,22 @@ slot_set(const void *table, size_t at)
 static const char *
 missing_op(const struct kind_rules *k, const void *ops)
 {
-    uint32_t inputs = 0;
+    uint32_t inputs = 0, roles = 0;
     if (k->kind == TARS_KIND_EXPORTER)
         inputs = ((const tars_exporter_ops *)ops)->inputs;
+    if (k->kind == TARS_KIND_TUNER)
+        roles = ((const tars_tuner_ops *)ops)->roles;
     for (const struct op_rule *r = k->ops; r < k->ops + MAX_OP_RULES && r->name; r++) {
         int set = slot_set(ops, r->at);
         if ((r->need == OP_ALWAYS && !set) ||
             (r->need == OP_PAIRED && set != slot_set(ops, r->other)) ||
-            (r->need == OP_FOR_INPUTS && (inputs & r->input) && !set))
+            (r->need == OP_FOR_INPUTS && (inputs & r->input) && !set) ||
+            (r->need == OP_FOR_ROLES && (roles & r->input) && !set))
             return r->name;
     }
+    if (k->kind == TARS_KIND_TUNER &&
+        (!roles || (roles & ~(TARS_TUNER_SAMPLER | TARS_TUNER_PRUNER))))
+        return "roles (TARS_TUNER_SAMPLER, TARS_TUNER_PRUNER or both)";
     if (k->kind == TARS_KIND_EXPORTER && !inputs)
         return "inputs";
     return NULL;
@@ -187,10 +205,16 @@ adopt_ops(const void *plugin_ops, struct plugin_abi *abi, char *err, size_t errl
         return tars__errf(err, errlen, TARS_ESCHEMA, "descriptor has no ops table");
     uint32_t size;
     memcpy(&size, plugin_ops, sizeof size);
-    if (size < k->size_1_0)
+    if (abi->info.abi_minor < k->since_minor)
         return tars__errf(err, errlen, TARS_EABI,
-                          "%s ops table of %u bytes is smaller than ABI 1.0's %u", kind, size,
-                          k->size_1_0);
+                          "%s plugins need ABI %u.%u or later (built for %u.%u, whose %s table "
+                          "was provisional): rebuild it against this SDK",
+                          kind, TARS_ABI_MAJOR, k->since_minor, abi->info.abi_major,
+                          abi->info.abi_minor, kind);
+    if (size < k->min_size)
+        return tars__errf(err, errlen, TARS_EABI,
+                          "%s ops table of %u bytes is smaller than ABI %u.%u's %u", kind, size,
+                          TARS_ABI_MAJOR, k->since_minor, k->min_size);
     memset(&abi->ops, 0, sizeof abi->ops);
     memcpy(&abi->ops, plugin_ops, size < k->host_size ? size : k->host_size);
     abi->info.ops = &abi->ops;

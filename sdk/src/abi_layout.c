@@ -8,8 +8,9 @@
  * lower bound. Structs embedded in others or passed in arrays (space, parameter definition,
  * metric, tensor, rng) have a fixed stride: their size is exact. A failure here is an ABI
  * break: move the new field to the end, or to a reserved slot (docs/plugin-guide.md, "ABI").
- * The solver, tuner and exporter tables are provisional (their headers say so): the issue that
- * freezes one may change it once, with these lines and tests/abi/ in the same commit.
+ * The solver and exporter tables are provisional (their headers say so): the issue that freezes
+ * one may change it once, with these lines and tests/abi/ in the same commit, as 1.1 did for
+ * the tuner table (its lines below are 1.1's).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -137,9 +138,14 @@ _Static_assert(offsetof(tars_solver_ops, create) == 8, "tars_solver_ops.create m
 _Static_assert(offsetof(tars_solver_ops, destroy) == 16, "tars_solver_ops.destroy moved");
 _Static_assert(offsetof(tars_solver_ops, solve) == 24, "tars_solver_ops.solve moved");
 _Static_assert(offsetof(tars_solver_ops, reserved) == 32, "tars_solver_ops.reserved moved");
-_Static_assert(sizeof(tars_tuner_ops) >= 96, "tars_tuner_ops shrank");
+/* The tuner kind as ABI 1.1 froze it (1.0's table was provisional, and nothing ran it). */
+_Static_assert(TARS_TRIAL_COMPLETE == 1 && TARS_TRIAL_PRUNED == 2 && TARS_TRIAL_FAILED == 3 &&
+                   TARS_TRIAL_RUNNING == 4,
+               "trial states renumbered");
+_Static_assert(TARS_MINIMIZE == 1 && TARS_MAXIMIZE == 2, "directions renumbered");
+_Static_assert(sizeof(tars_tuner_ops) >= 112, "tars_tuner_ops shrank");
 _Static_assert(offsetof(tars_tuner_ops, struct_size) == 0, "tars_tuner_ops.struct_size moved");
-_Static_assert(offsetof(tars_tuner_ops, reserved0) == 4, "tars_tuner_ops.reserved0 moved");
+_Static_assert(offsetof(tars_tuner_ops, roles) == 4, "tars_tuner_ops.roles moved");
 _Static_assert(offsetof(tars_tuner_ops, create) == 8, "tars_tuner_ops.create moved");
 _Static_assert(offsetof(tars_tuner_ops, destroy) == 16, "tars_tuner_ops.destroy moved");
 _Static_assert(offsetof(tars_tuner_ops, ask) == 24, "tars_tuner_ops.ask moved");
@@ -148,5 +154,18 @@ _Static_assert(offsetof(tars_tuner_ops, report) == 40, "tars_tuner_ops.report mo
 _Static_assert(offsetof(tars_tuner_ops, save) == 48, "tars_tuner_ops.save moved");
 _Static_assert(offsetof(tars_tuner_ops, load) == 56, "tars_tuner_ops.load moved");
 _Static_assert(offsetof(tars_tuner_ops, reserved) == 64, "tars_tuner_ops.reserved moved");
+_Static_assert(sizeof(tars_study_spec) >= 64, "tars_study_spec shrank");
+_Static_assert(offsetof(tars_study_spec, n_objectives) == 4, "tars_study_spec.n_objectives moved");
+_Static_assert(offsetof(tars_study_spec, directions) == 8, "tars_study_spec.directions moved");
+_Static_assert(offsetof(tars_study_spec, space) == 16, "tars_study_spec.space moved");
+_Static_assert(offsetof(tars_study_spec, n_space) == 24, "tars_study_spec.n_space moved");
+_Static_assert(offsetof(tars_study_spec, reserved) == 32, "tars_study_spec.reserved moved");
+_Static_assert(sizeof(tars_trial) >= 56, "tars_trial shrank");
+_Static_assert(offsetof(tars_trial, state) == 8, "tars_trial.state moved");
+_Static_assert(offsetof(tars_trial, n_values) == 12, "tars_trial.n_values moved");
+_Static_assert(offsetof(tars_trial, values) == 16, "tars_trial.values moved");
+_Static_assert(offsetof(tars_trial, params) == 24, "tars_trial.params moved");
+_Static_assert(offsetof(tars_trial, last_step) == 32, "tars_trial.last_step moved");
+_Static_assert(offsetof(tars_trial, reserved) == 40, "tars_trial.reserved moved");
 
 #endif

@@ -46,3 +46,20 @@ tars_kind_name(uint32_t kind)
         return NULL;
     }
 }
+
+const char *
+tars_trial_state_name(uint32_t state)
+{
+    switch (state) {
+    case TARS_TRIAL_COMPLETE:
+        return "COMPLETE";
+    case TARS_TRIAL_PRUNED:
+        return "PRUNED";
+    case TARS_TRIAL_FAILED:
+        return "FAILED";
+    case TARS_TRIAL_RUNNING:
+        return "RUNNING";
+    default:
+        return NULL;
+    }
+}

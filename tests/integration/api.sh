@@ -84,7 +84,7 @@ expect 403 forbidden "operator revokes a token"
 TOKEN=$VIEWER
 call GET /api/v1/version
 expect 200 "" "version"
-check "  names the ABI" test "$(json abi <"$TMP/out")" = 1.0
+check "  names the ABI" test "$(json abi <"$TMP/out")" = 1.1
 call GET /api/v1/plugins
 expect 200 "" "plugins"
 check "  lists ppo as a loaded agent" sh -c "perl -MJSON::PP -e 'exit !grep { \$_->{name} eq \"ppo\" && \$_->{kind} eq \"agent\" && \$_->{status} eq \"loaded\" } @{decode_json(join \"\", <STDIN>)->{plugins}}' <'$TMP/out'"

@@ -34,7 +34,7 @@ call POST /api/v1/plugins/rescan -H "Authorization: Bearer $OPERATOR"
 check "an operator may not rescan (403)" test "$CODE" = 403
 call POST /api/v1/plugins/rescan
 check "nor anyone without a token (401)" test "$CODE" = 401
-printf '{"name": "testagent", "kind": "agent", "version": "0.1.0", "abi": "1.0",\n "library": "late-good.so", "description": "x"}\n' >"$TMP/m/testagent.json"
+printf '{"name": "testagent", "kind": "agent", "version": "0.1.0", "abi": "1.1",\n "library": "late-good.so", "description": "x"}\n' >"$TMP/m/testagent.json"
 call POST /api/v1/plugins/rescan -H "Authorization: Bearer $ADMIN"
 check "admin rescans: 200" test "$CODE" = 200
 check "  a new manifest whose library is missing is refused" test "$(json refused <"$TMP/out")" = 1

@@ -12,7 +12,7 @@ mkdir -p "$TMP/plugins" "$TMP/manifests"
 cp "$TP/swapenv-v1.so" "$TMP/plugins/swapenv.so"
 cp "$PLUGINS/agent-random.so" "$TMP/plugins/agent-random.so"
 cp "$SRC/manifests/random.json" "$TMP/manifests/random.json"
-printf '{"name": "swapenv", "kind": "env", "version": "0.1.0", "abi": "1.0",\n "library": "swapenv.so", "description": "The env-swap spec test env."}\n' \
+printf '{"name": "swapenv", "kind": "env", "version": "0.1.0", "abi": "1.1",\n "library": "swapenv.so", "description": "The env-swap spec test env."}\n' \
 	>"$TMP/manifests/swapenv.json"
 cat >"$TMP/tars.json" <<JSON
 {"listen": "127.0.0.1:0", "state_dir": "state", "manifest_dirs": ["$TMP/manifests"],

@@ -22,7 +22,7 @@ cp "$TP/hotenv-v1.so" "$TMP/plugins/hotenv.so"
 cp "$PLUGINS/env-cartpole.so" "$TMP/plugins/env-cartpole.so"
 cp "$SRC/manifests/cartpole.json" "$TMP/manifests/cartpole.json"
 for p in hotagent:agent hotenv:env; do
-	printf '{"name": "%s", "kind": "%s", "version": "0.1.0", "abi": "1.0",\n "library": "%s.so", "description": "A code-swap test plugin."}\n' \
+	printf '{"name": "%s", "kind": "%s", "version": "0.1.0", "abi": "1.1",\n "library": "%s.so", "description": "A code-swap test plugin."}\n' \
 		"${p%:*}" "${p#*:}" "${p%:*}" >"$TMP/manifests/${p%:*}.json"
 done
 cat >"$TMP/tars.json" <<JSON
@@ -250,7 +250,7 @@ wait_seq() {
 seq=$(field last_reload.seq)
 gen=$(field generation)
 cp "$TMP/manifests/hotagent.json" "$TMP/hotagent.json"
-printf '{"name": "hotagent", "kind": "agent", "version": "0.2.0", "abi": "1.0",\n "library": "hotagent.so", "description": "A code-swap test plugin.",\n "defaults": {"epsilon": 0.3}}\n' \
+printf '{"name": "hotagent", "kind": "agent", "version": "0.2.0", "abi": "1.1",\n "library": "hotagent.so", "description": "A code-swap test plugin.",\n "defaults": {"epsilon": 0.3}}\n' \
 	>"$TMP/manifests/hotagent.json"
 wait_seq hotagent "$seq"
 ok $? "the watch sees the manifest change"

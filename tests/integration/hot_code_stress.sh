@@ -14,7 +14,7 @@ TP=$B/tests/plugins
 mkdir -p "$TMP/plugins" "$TMP/manifests"
 cp "$TP/hot-v1.so" "$TMP/plugins/hotagent.so"
 cp "$SRC/manifests/cartpole.json" "$TMP/manifests/cartpole.json"
-printf '{"name": "hotagent", "kind": "agent", "version": "0.1.0", "abi": "1.0",\n "library": "hotagent.so", "description": "The code-swap test agent."}\n' \
+printf '{"name": "hotagent", "kind": "agent", "version": "0.1.0", "abi": "1.1",\n "library": "hotagent.so", "description": "The code-swap test agent."}\n' \
 	>"$TMP/manifests/hotagent.json"
 # The watch is off: each swap is the API's, so each one counts.
 cat >"$TMP/tars.json" <<JSON

@@ -50,7 +50,7 @@ ok $? "tarsctl writes its manifest"
 "$TARSD" check --manifests "$SRC/manifests" --manifests "$TMP/manifests" \
 	--plugins "$PLUGINS" --plugins "$TMP/plugins" >"$TMP/out" 2>&1
 ok $? "the build tree's tarsd loads it"
-check "  and lists it" grep -qE '^hillclimb +agent +1\.0\.0 +1\.0 +ok$' "$TMP/out"
+check "  and lists it" grep -qE '^hillclimb +agent +1\.0\.0 +1\.1 +ok$' "$TMP/out"
 
 "$P/sbin/tarsd" check --manifests "$P/share/tars/manifests" --manifests "$TMP/manifests" \
 	--plugins "$P/lib/tars/plugins" --plugins "$TMP/plugins" >"$TMP/out" 2>&1

@@ -49,7 +49,7 @@ check "  the HTTP workers at http_nice (7)" sh -c "grep '^civetweb-worker' '$TMP
 check "  the control thread at tarsd's own (0)" sh -c "awk '\$1 == \"tarsd\" && \$2 != 0 {exit 1}' '$TMP/threads'"
 
 # SIGHUP: a manifest added while running is tried; a refused one is tried again.
-printf '{"name": "testagent", "kind": "agent", "version": "0.1.0", "abi": "1.0",\n "library": "late-good.so", "description": "x"}\n' >"$TMP/m/testagent.json"
+printf '{"name": "testagent", "kind": "agent", "version": "0.1.0", "abi": "1.1",\n "library": "late-good.so", "description": "x"}\n' >"$TMP/m/testagent.json"
 kill -HUP "$SERVE_PID"
 for i in $(seq 100); do grep -q "rescanned" "$TMP/serve.log" && break; sleep 0.1; done
 check "SIGHUP rescans the manifests" contains "$TMP/serve.log" "SIGHUP: rescanned manifests: 0 new, 1 refused"

@@ -19,7 +19,7 @@ mkdir -p "$TMP/plugins" "$TMP/manifests"
 cp "$TP/hot-late.so" "$TMP/plugins/hotagent.so"
 cp "$PLUGINS/env-cartpole.so" "$PLUGINS/agent-random.so" "$TMP/plugins/"
 cp "$SRC/manifests/cartpole.json" "$SRC/manifests/random.json" "$TMP/manifests/"
-printf '{"name": "hotagent", "kind": "agent", "version": "0.9.0", "abi": "1.0",\n "library": "hotagent.so", "description": "A test agent."}\n' >"$TMP/manifests/hotagent.json"
+printf '{"name": "hotagent", "kind": "agent", "version": "0.9.0", "abi": "1.1",\n "library": "hotagent.so", "description": "A test agent."}\n' >"$TMP/manifests/hotagent.json"
 cat >"$TMP/tars.json" <<JSON
 {"listen": "127.0.0.1:0", "state_dir": "state", "manifest_dirs": ["$TMP/manifests"],
  "plugin_dirs": ["$TMP/plugins"], "checkpoint_every_s": 0.1, "api_rate": 0,
@@ -103,7 +103,7 @@ check "  still in the first new worker" test "$(worker_of "$SERVE_PID")" = "$WOR
 # A library whose constructor segfaults, dropped in as a new plugin: a SIGHUP smoke-tests it in
 # a child, so the worker never maps it.
 cp "$TP/hot-ctor.so" "$TMP/plugins/ctor.so"
-printf '{"name": "ctor", "kind": "agent", "version": "0.10.0", "abi": "1.0",\n "library": "ctor.so", "description": "Crashes when mapped."}\n' >"$TMP/manifests/ctor.json"
+printf '{"name": "ctor", "kind": "agent", "version": "0.10.0", "abi": "1.1",\n "library": "ctor.so", "description": "Crashes when mapped."}\n' >"$TMP/manifests/ctor.json"
 kill -HUP "$SERVE_PID"
 for i in $(seq 600); do
 	api /api/v1/plugins | grep -q '"name":"ctor"' && break

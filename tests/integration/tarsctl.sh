@@ -26,7 +26,7 @@ ok $? "tarsd check accepts the generated, pinned manifests"
 
 "$TARSCTL" plugin check "$PLUGINS/agent-random.so" >"$TMP/c.txt" 2>&1
 ok $? "plugin check exits 0"
-check "it reports the ABI" contains "$TMP/c.txt" "agent random 1.0.0 (ABI 1.0): ok"
+check "it reports the ABI" contains "$TMP/c.txt" "agent random 1.0.0 (ABI 1.1): ok"
 check "  and the parameters" grep -qE '^  sticky +float +0 +\[0, 1\] +HOT' "$TMP/c.txt"
 "$TARSCTL" plugin check "$PLUGINS/agent-random.so" --json >"$TMP/c.json"
 check "--json gives the schema" test "$(json params.0.name <"$TMP/c.json")" = sticky
@@ -35,7 +35,7 @@ check "  with flags" test "$(json params.0.hot <"$TMP/c.json")" = true
 "$TARSCTL" plugin check "$B/tests/plugins/test-abi_major.so" >"$TMP/out" 2>"$TMP/err"
 check "a plugin for another ABI fails the check" test $? -eq 1
 check "  in one line" one_line "$TMP/err"
-check "  naming file and reason" contains "$TMP/err" "test-abi_major.so: built for ABI 2.0; this host loads ABI 1.x only"
+check "  naming file and reason" contains "$TMP/err" "test-abi_major.so: built for ABI 2.1; this host loads ABI 1.x only"
 "$TARSCTL" plugin check "$TMP/none.so" >"$TMP/out" 2>"$TMP/err"
 check "a missing file fails" test $? -eq 1
 check "  naming it" contains "$TMP/err" "cannot open $TMP/none.so: No such file or directory"

@@ -73,13 +73,13 @@ has "^ok: tarsd [0-9.]+ at $URL, up " "  says ok, the version and the address"
 ctl --json health
 check "  --json: the API's reply" test "$(json status <"$TMP/out")" = ok
 ctl version
-has '^tarsd +[0-9.]+ \(plugin ABI 1\.0, SDK ' "version: the server's"
-has '^tarsctl +[0-9.]+ \(plugin ABI 1\.0\)' "  and tarsctl's"
+has '^tarsd +[0-9.]+ \(plugin ABI 1\.1, SDK ' "version: the server's"
+has '^tarsctl +[0-9.]+ \(plugin ABI 1\.1\)' "  and tarsctl's"
 ctl version --json
-check "  --json" test "$(json abi <"$TMP/out")" = 1.0
+check "  --json" test "$(json abi <"$TMP/out")" = 1.1
 ctl plugins
 has '^NAME +KIND +VERSION +ABI +STATUS +DESCRIPTION$' "plugins: a table"
-has '^ppo +agent +1\.0\.0 +1\.0 +loaded +Proximal' "  with ppo loaded"
+has '^ppo +agent +1\.0\.0 +1\.1 +loaded +Proximal' "  with ppo loaded"
 ctl plugin show ppo
 has '^presets +cartpole, ' "plugin show: its presets"
 has '^learning_rate +float \(log\) +0\.0003 +\[1e-07, 1\] +yes +Adam' "  its schema, with range and hot flag"

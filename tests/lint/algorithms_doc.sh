@@ -8,8 +8,10 @@ tmp=$(mktemp)
 trap 'rm -f "$tmp" "$tmp".*' EXIT
 n=0
 failed=0
-for agent in ppo a2c dqn ddpg; do
-	"$B/bin/tarsctl" plugin check "$B/lib/tars/plugins/agent-$agent.so" --markdown >"$tmp.$agent" || exit 1
+# Agents, and the tuners that have parameters (random-search has none).
+PLUGINS_DOC="agent-ppo agent-a2c agent-dqn agent-ddpg tuner-tpe tuner-median"
+for lib in $PLUGINS_DOC; do
+	"$B/bin/tarsctl" plugin check "$B/lib/tars/plugins/$lib.so" --markdown >"$tmp.${lib#*-}" || exit 1
 done
 # The document with every block replaced by the generated table.
 perl -e '
@@ -24,7 +26,8 @@ if [ "${1:-}" = --write ]; then
 	cp "$tmp.new" "$DOC"
 	exit 0
 fi
-for agent in ppo a2c dqn ddpg; do
+for lib in $PLUGINS_DOC; do
+	agent=${lib#*-}
 	n=$((n + 1))
 	if grep -q "<!-- params:$agent -->" "$DOC" && cmp -s "$DOC" "$tmp.new"; then
 		echo "ok $n - docs/algorithms.md lists $agent's parameters as its schema declares them"

@@ -28,6 +28,8 @@ for tool in dpkg-buildpackage dh lintian systemd-analyze apt-get runuser; do
 	command -v "$tool" >/dev/null 2>&1 || skip_all "$tool is missing (packaging/deps.sh test installs it)"
 done
 PKGS="tarsd libtars-sdk1 libtars-sdk-dev tars-web tars-doc"
+# The release being packaged, as debian/changelog names it.
+VERSION=$(dpkg-parsechangelog -l "$SRC/debian/changelog" -S Version)
 for p in $PKGS; do
 	if [ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null | cut -c1-2)" = "ii" ]; then
 		skip_all "$p is installed on this machine: this test installs and purges its own"
@@ -72,7 +74,7 @@ for p in tarsd libtars-sdk1 libtars-sdk-dev; do
 	check "  $p (amd64 or this machine's arch)" sh -c "ls '$TMP/deb/${p}_'*.deb >/dev/null 2>&1"
 done
 for p in tars-web tars-doc; do
-	check "  $p (all)" test -f "$TMP/deb/${p}_0.1.0_all.deb"
+	check "  $p (all)" test -f "$TMP/deb/${p}_${VERSION}_all.deb"
 done
 lintian --fail-on error,warning "$CHANGES" >"$TMP/lintian.out" 2>&1
 ok $? "lintian --fail-on error,warning passes on the .changes" || diag "$(grep -v '^N:' "$TMP/lintian.out")"
@@ -214,13 +216,13 @@ rm /usr/local/lib/tars/plugins/agent-hillclimb.so /etc/tars/manifests.d/hillclim
 
 # ---- upgrade over the edited conffile: a newer tarsd whose packaged config changed
 mkdir "$TMP/up"
-dpkg-deb -R "$TMP/deb"/tarsd_0.1.0_*.deb "$TMP/up/tarsd"
-sed -i 's/^Version: 0.1.0$/Version: 0.1.0+up1/' "$TMP/up/tarsd/DEBIAN/control"
+dpkg-deb -R "$TMP/deb"/tarsd_${VERSION}_*.deb "$TMP/up/tarsd"
+sed -i "s/^Version: $VERSION$/Version: $VERSION+up1/" "$TMP/up/tarsd/DEBIAN/control"
 sed -i 's/"admin_token_group": true,/"admin_token_group": true,\n  "log_level": "info",/' "$TMP/up/tarsd/etc/tars/tarsd.json"
 (cd "$TMP/up/tarsd" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | xargs -0 md5sum >DEBIAN/md5sums)
-dpkg-deb -b "$TMP/up/tarsd" "$TMP/up/tarsd_0.1.0+up1.deb" >/dev/null 2>&1
+dpkg-deb -b "$TMP/up/tarsd" "$TMP/up/tarsd_${VERSION}+up1.deb" >/dev/null 2>&1
 DEBIAN_FRONTEND=noninteractive apt-get install -y -o Dpkg::Options::=--force-confdef \
-	-o Dpkg::Options::=--force-confold "$TMP/up/tarsd_0.1.0+up1.deb" >"$TMP/upgrade.log" 2>&1
+	-o Dpkg::Options::=--force-confold "$TMP/up/tarsd_${VERSION}+up1.deb" >"$TMP/upgrade.log" 2>&1
 ok $? "an upgrade installs over the edited conffile" || diag "$(tail -n 10 "$TMP/upgrade.log")"
 check "  keeping the operator's edit" grep -q "127.0.0.1:$FREE" /etc/tars/tarsd.json
 check "  and writing the new one beside it as .dpkg-dist" grep -q '"log_level"' /etc/tars/tarsd.json.dpkg-dist
@@ -229,7 +231,7 @@ ok $? "  and the upgraded tarsd starts"
 check "  resuming the agents from the state dir" grep -q "policy: resumed at step" "$TMP/svc.log"
 stop_installed
 DEBIAN_FRONTEND=noninteractive apt-get install -y --reinstall -o Dpkg::Options::=--force-confold \
-	"$TMP/up/tarsd_0.1.0+up1.deb" >"$TMP/reinstall.log" 2>&1
+	"$TMP/up/tarsd_${VERSION}+up1.deb" >"$TMP/reinstall.log" 2>&1
 ok $? "a reinstall works" || diag "$(tail -n 10 "$TMP/reinstall.log")"
 check "  and keeps the edit" grep -q "127.0.0.1:$FREE" /etc/tars/tarsd.json
 

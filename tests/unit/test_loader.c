@@ -42,7 +42,7 @@ scan(struct registry *r, const char *name, const char *kind, const char *library
     sh("rm -f %s/*.json%s", mdir, "");
     snprintf(path, sizeof path, "%s/m.json", mdir);
     snprintf(text, sizeof text,
-             "{\"name\": \"%s\", \"kind\": \"%s\", \"version\": \"0.1.0\", \"abi\": \"1.0\",\n"
+             "{\"name\": \"%s\", \"kind\": \"%s\", \"version\": \"0.1.0\", \"abi\": \"1.1\",\n"
              " \"library\": \"%s\", \"description\": \"test\"%s%s}\n",
              name, kind, library, extra ? ",\n " : "", extra ? extra : "");
     write_file(path, text);
@@ -74,9 +74,9 @@ static void
 refusals(void)
 {
     refused("testagent", "agent", "test-abi_major.so", NULL,
-            "built for ABI 2.0; this host loads ABI 1.x only", "wrong ABI major refused");
+            "built for ABI 2.1; this host loads ABI 1.x only", "wrong ABI major refused");
     refused("testagent", "agent", "test-abi_minor.so", NULL,
-            "built for ABI 1.1, this tarsd has 1.0; upgrade tars", "newer minor refused");
+            "built for ABI 1.2, this tarsd has 1.1; upgrade tars", "newer minor refused");
     refused("testagent", "agent", "test-no_entry.so", NULL, "has no entry symbol tars_plugin_init",
             "missing entry symbol refused");
     refused("testagent", "agent", "test-null_info.so", NULL, "tars_plugin_init returned NULL",
@@ -124,7 +124,7 @@ refusals(void)
     registry_free(&r);
 
     /* ABI in the manifest is checked before anything is loaded. */
-    sh("sed -i 's/\"abi\": \"1.0\"/\"abi\": \"2.0\"/' %s/m.json%s", mdir, "");
+    sh("sed -i 's/\"abi\": \"1.1\"/\"abi\": \"2.0\"/' %s/m.json%s", mdir, "");
     struct strv m = {0}, p = {0};
     strv_push(&m, mdir);
     strv_push(&p, TEST_PLUGIN_DIR);
@@ -241,9 +241,9 @@ sdk_needs(void)
            "a section table past the end is refused");
     }
     free(data);
-    data = read_all(TEST_PLUGIN_DIR "/abi11/abi11-agent.so", &len);
-    ok(data && elf_sdk_need(data, len, &need) == 0 && need.abi_major == 1 && need.abi_minor == 1,
-       "a plugin linked against libtars-sdk 1.1 needs TARS_SDK_1.1");
+    data = read_all(TEST_PLUGIN_DIR "/abi12/abi12-agent.so", &len);
+    ok(data && elf_sdk_need(data, len, &need) == 0 && need.abi_major == 1 && need.abi_minor == 2,
+       "a plugin linked against libtars-sdk 1.2 needs TARS_SDK_1.2");
     free(data);
 }
 

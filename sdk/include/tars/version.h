@@ -19,12 +19,12 @@
 #define TARS_VERSION_H
 
 #define TARS_VERSION_MAJOR  0
-#define TARS_VERSION_MINOR  1
+#define TARS_VERSION_MINOR  2
 #define TARS_VERSION_PATCH  0
-#define TARS_VERSION_STRING "0.1.0"
+#define TARS_VERSION_STRING "0.2.0"
 
 #define TARS_ABI_MAJOR 1
-#define TARS_ABI_MINOR 0
+#define TARS_ABI_MINOR 1
 
 #if defined(__GNUC__)
 #define TARS_EXPORT __attribute__((visibility("default")))

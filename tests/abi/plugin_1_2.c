@@ -1,11 +1,11 @@
 /*
- * An agent that calls a function libtars-sdk gains in 1.1 (tests/abi/sdk_1_1.c), so its file
- * records "needs TARS_SDK_1.1": the 1.0 host must refuse it with "built for ABI 1.1, this
- * tarsd has 1.0", not with dlopen's "version not found" (tests/integration/abi.sh).
+ * An agent that calls a function libtars-sdk gains in 1.2 (tests/abi/sdk_1_2.c), so its file
+ * records "needs TARS_SDK_1.2": the 1.1 host must refuse it with "built for ABI 1.2, this
+ * tarsd has 1.1", not with dlopen's "version not found" (tests/integration/abi.sh).
  */
 #include <tars/tars.h>
 
-int tars_feature_1_1(void);
+int tars_feature_1_2(void);
 
 struct tars_agent {
     int unused;
@@ -16,7 +16,7 @@ create(tars_ctx *ctx, const tars_env_spec *spec, uint32_t n_envs, const tars_par
        uint64_t seed, tars_agent **out)
 {
     (void)ctx, (void)spec, (void)n_envs, (void)p, (void)seed, (void)out;
-    return tars_feature_1_1() == 11 ? TARS_ENOTSUP : TARS_EINVAL;
+    return tars_feature_1_2() == 12 ? TARS_ENOTSUP : TARS_EINVAL;
 }
 
 static void
@@ -56,5 +56,5 @@ load(tars_agent *a, tars_blob_reader *r)
 
 TARS_OPS(tars_agent_ops, ops, .create = create, .destroy = destroy, .act = act, .observe = observe,
          .save = save, .load = load);
-TARS_PLUGIN(.kind = TARS_KIND_AGENT, .name = "abi11-agent", .version = "1.1.0",
-            .description = "An agent built against a 1.1 libtars-sdk.", .ops = &ops)
+TARS_PLUGIN(.kind = TARS_KIND_AGENT, .name = "abi12-agent", .version = "1.2.0",
+            .description = "An agent built against a 1.2 libtars-sdk.", .ops = &ops)

@@ -1,0 +1,110 @@
+#!/bin/sh
+# The tuner plugins' semantics, pinned against Debian's Optuna (python3-optuna 3.1) on the same
+# inputs (tests/tools/optuna_peer.py beside tests/tools/tune_run): TPE's split of the told
+# trials, its Parzen estimators (weights, centres, bandwidths, densities), its startup trials,
+# the median pruner's decisions on fixed curves; and that a saved tuner resumes exactly.
+. "$(dirname "$0")/../tap.sh"
+
+RUN=$B/tests/tools/tune_run
+PEER=$SRC/tests/tools/optuna_peer.py
+PY=/usr/bin/python3
+if ! "$PY" -c 'import optuna' 2>"$TMP/err"; then
+	ok 1 "Debian's python3-optuna is installed (packaging/deps.sh test): $(tail -n 1 "$TMP/err")"
+	done_testing
+fi
+
+# Two files of numbers agree to a relative 1e-9 (the text may differ in its last digits).
+same_numbers() {
+	"$PY" - "$1" "$2" <<'EOP'
+import sys
+a = [l.split() for l in open(sys.argv[1]) if not l.startswith("optuna_")]
+b = [l.split() for l in open(sys.argv[2]) if not l.startswith("optuna_")]
+def num(s):
+    try:
+        return float(s)
+    except ValueError:
+        return s
+ok = len(a) == len(b) and len(a) > 0 and all(
+    len(x) == len(y) and all(
+        (abs(num(u) - num(v)) <= 1e-9 * max(1, abs(num(v)))) if isinstance(num(u), float) else u == v
+        for u, v in zip(x, y)) for x, y in zip(a, b))
+sys.exit(0 if ok else 1)
+EOP
+}
+
+# ---- TPE's split: completed by loss, then pruned (deepest first), then running (liar)
+printf 'complete 3\ncomplete 1\npruned 5 0.5\npruned 9 2\nrunning\ncomplete nan\npruned\ncomplete 1\ncomplete 0.2\npruned 9 0.1\ncomplete 7\n' >"$TMP/trials"
+awk 'BEGIN { for (i = 0; i < 60; i++) print "complete", (i * 7919) % 101 / 10 }' >"$TMP/trials60"
+for args in "min 0 0.1 25" "max 1 0.1 25" "min 1 0.5 3" "max 0 0.9 25"; do
+	"$RUN" split $args <"$TMP/trials" >"$TMP/ours" 2>&1
+	"$PY" "$PEER" split $args <"$TMP/trials" >"$TMP/theirs" 2>&1
+	check "split ($args) of completed, pruned and running trials is Optuna's" cmp -s "$TMP/ours" "$TMP/theirs" ||
+		diag "tars:" "$(cat "$TMP/ours")" "optuna:" "$(cat "$TMP/theirs")"
+done
+"$RUN" split min 0 0.1 25 <"$TMP/trials60" >"$TMP/ours"
+"$PY" "$PEER" split min 0 0.1 25 <"$TMP/trials60" >"$TMP/theirs"
+check "gamma(60) = ceil(0.1 * 60) = 6 trials below, as Optuna" sh -c \
+	"cmp -s '$TMP/ours' '$TMP/theirs' && [ \$(head -n 1 '$TMP/ours' | wc -w) -eq 7 ]"
+awk 'BEGIN { for (i = 0; i < 400; i++) print "complete", (i * 7919) % 1009 }' >"$TMP/trials400"
+"$RUN" split min 0 0.1 25 <"$TMP/trials400" >"$TMP/ours"
+"$PY" "$PEER" split min 0 0.1 25 <"$TMP/trials400" >"$TMP/theirs"
+check "gamma(400) is capped at 25, as Optuna" sh -c \
+	"cmp -s '$TMP/ours' '$TMP/theirs' && [ \$(head -n 1 '$TMP/ours' | wc -w) -eq 26 ]"
+
+# ---- the Parzen estimators: one set of observations per dimension type
+while read -r args; do
+	"$RUN" parzen $args >"$TMP/ours" 2>&1
+	"$PY" "$PEER" parzen $args >"$TMP/theirs" 2>&1
+	check "Parzen estimator ($args): weights, centres, bandwidths and densities are Optuna's" \
+		same_numbers "$TMP/ours" "$TMP/theirs" || diag "tars:" "$(cat "$TMP/ours")" "optuna:" "$(cat "$TMP/theirs")"
+done <<'EOA'
+float 0 10 0 1 2 8
+float -5 10 0 3.3 3.1 3.2 -4.9 9.9 0.5 0.6 0.7 0.8 0.9 1 1.1 1.2 1.3 1.4 1.5 1.6 1.7 1.8 1.9 2 2.1 2.2 2.3 2.4 2.5 2.6 2.7 2.8
+float 0 10 1 1 2 8 3
+logfloat 0.001 1 0 0.01 0.5 0.02
+int 1 5 0 2 3
+int -3 40 0 -3 40 7 7 7 12
+enum 3 0 0 2 1 0
+enum 5 0 4
+float 0 1 0
+EOA
+
+# ---- startup: the first n_startup_trials proposals ignore what they were told
+"$RUN" sample "$PLUGINS/tuner-tpe.so" branin 14 3 | cut -d' ' -f2 >"$TMP/a"
+"$RUN" sample "$PLUGINS/tuner-tpe.so" branin 14 3 flip=1 | cut -d' ' -f2 | sed 's/^-//' >"$TMP/b"
+check "tpe: the first 10 proposals are the same whatever the values told" \
+	cmp -s "$(head -n 10 "$TMP/a" >"$TMP/a10" && echo "$TMP/a10")" "$(head -n 10 "$TMP/b" >"$TMP/b10" && echo "$TMP/b10")"
+check "  and the 11th on follow the values" sh -c "! cmp -s '$TMP/a' '$TMP/b'"
+"$RUN" sample "$PLUGINS/tuner-tpe.so" branin 20 3 n_startup_trials=3 | cut -d' ' -f2 >"$TMP/c"
+check "  n_startup_trials=3 takes over after 3" sh -c \
+	"head -n 3 '$TMP/c' | cmp -s - '$TMP/a10' 2>/dev/null || [ \"\$(head -n 3 '$TMP/c')\" = \"\$(head -n 3 '$TMP/a')\" ]"
+check "  and differs from the 4th" sh -c "[ \"\$(sed -n 4p '$TMP/c')\" != \"\$(sed -n 4p '$TMP/a')\" ]"
+
+# ---- save/load: a tuner resumed from its blob proposes what the uninterrupted one does
+for t in tpe random-search; do
+	for opt in "" "multivariate=1" "constant_liar=1"; do
+		[ "$t" = random-search ] && [ -n "$opt" ] && continue
+		"$RUN" sample "$PLUGINS/tuner-$t.so" hartmann6 40 5 $opt | cut -d' ' -f1-3 >"$TMP/a"
+		"$RUN" sample "$PLUGINS/tuner-$t.so" hartmann6 40 5 $opt resume-at=17 | cut -d' ' -f1-3 >"$TMP/b"
+		check "$t $opt: saved after trial 17 and loaded, it proposes the same 40 trials" cmp -s "$TMP/a" "$TMP/b"
+	done
+done
+
+# ---- the median pruner's decisions on fixed curves (a NaN in one), min and max, options
+awk 'BEGIN { for (n = 0; n < 14; n++) { for (s = 0; s < 10; s++) {
+	v = (n * 37 % 11) / 10 + 1 / (s + 1) + ((n * s) % 5) / 20; if (n == 9 && s == 3) v = "nan"
+	print "report", n, s, v } if (n % 3 != 2) print "complete", n, v } }' >"$TMP/curves"
+for args in "min" "max" "min n_startup_trials=2 n_warmup_steps=3 interval_steps=2" \
+	"max n_startup_trials=1 percentile=25 n_min_trials=3" "min n_startup_trials=0 percentile=90"; do
+	"$RUN" prune "$PLUGINS/tuner-median.so" $args <"$TMP/curves" >"$TMP/ours" 2>&1
+	"$PY" "$PEER" prune $args <"$TMP/curves" >"$TMP/theirs" 2>&1
+	n=$(grep -c prune "$TMP/ours")
+	check "median ($args): the 140 decisions are Optuna's ($n prune)" sh -c \
+		"cmp -s '$TMP/ours' '$TMP/theirs' && [ \$(wc -l <'$TMP/ours') -eq 140 ]" ||
+		diag "$(diff "$TMP/ours" "$TMP/theirs" | head -n 10)"
+done
+check "  and the default one prunes some and keeps some" sh -c \
+	"'$RUN' prune '$PLUGINS/tuner-median.so' min <'$TMP/curves' | grep -q prune &&
+	 '$RUN' prune '$PLUGINS/tuner-median.so' min <'$TMP/curves' | grep -q keep"
+
+done_testing

@@ -1,0 +1,381 @@
+/*
+ * tune_run — drives tuner plugins outside tarsd, for tests/integration/tuners.sh and
+ * tests/bench/tuners.sh (which run Debian's Optuna on the same inputs beside it).
+ *
+ *   tune_run sample SAMPLER.so FUNCTION TRIALS SEED [name=value...]
+ *       minimises branin, hartmann6 or rosenbrock10 for TRIALS trials; prints one line per
+ *       trial "N VALUE BEST CPU_US" (CPU_US: the ask + tell + snapshot bookkeeping, not the
+ *       objective) and, with "resume-at=K", saves the tuner after trial K, destroys it and
+ *       goes on with a fresh instance loaded from the blob; "flip=1" minimises -FUNCTION.
+ *   tune_run prune PRUNER.so min|max [name=value...]
+ *       reads "report N STEP VALUE" and "complete N VALUE" lines; answers each report with
+ *       "N STEP prune" or "N STEP keep".
+ *   tune_run split min|max LIAR FRACTION MAX < trials
+ *       reads "complete VALUE", "pruned STEP VALUE", "pruned" (no report) or "running" lines,
+ *       numbered 0, 1, ... in order, and prints TPE's split: "below N..." and "above N...".
+ *   tune_run parzen float|int|logfloat LOW HIGH MULTIVARIATE OBS...
+ *   tune_run parzen enum N_CHOICES 0 OBS...
+ *       prints the estimator (oldest observation first, the prior last): "w mu sigma" per kernel
+ *       (enum: "w p0 p1 ...").
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "host_side.h"
+#include "loader.h"
+#include "parzen.h"
+#include "split.h"
+#include "tars/plugin.h"
+
+static double
+cpu_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1e6 + ts.tv_nsec * 1e-3;
+}
+
+/* ---- the benchmark functions (minimised) */
+
+static double
+branin(const double *x)
+{
+    double a = 1, b = 5.1 / (4 * M_PI * M_PI), c = 5 / M_PI, r = 6, s = 10, t = 1 / (8 * M_PI);
+    double y = x[1] - b * x[0] * x[0] + c * x[0] - r;
+    return a * y * y + s * (1 - t) * cos(x[0]) + s;
+}
+
+static double
+hartmann6(const double *x)
+{
+    static const double al[4] = {1.0, 1.2, 3.0, 3.2};
+    static const double A[4][6] = {{10, 3, 17, 3.5, 1.7, 8},
+                                   {0.05, 10, 17, 0.1, 8, 14},
+                                   {3, 3.5, 1.7, 10, 17, 8},
+                                   {17, 8, 0.05, 10, 0.1, 14}};
+    static const double P[4][6] = {{1312, 1696, 5569, 124, 8283, 5886},
+                                   {2329, 4135, 8307, 3736, 1004, 9991},
+                                   {2348, 1451, 3522, 2883, 3047, 6650},
+                                   {4047, 8828, 8732, 5743, 1091, 381}};
+    double sum = 0;
+    for (int i = 0; i < 4; i++) {
+        double e = 0;
+        for (int j = 0; j < 6; j++)
+            e += A[i][j] * (x[j] - P[i][j] * 1e-4) * (x[j] - P[i][j] * 1e-4);
+        sum += al[i] * exp(-e);
+    }
+    return -sum;
+}
+
+static double
+rosenbrock(const double *x)
+{
+    double s = 0;
+    for (int i = 0; i < 9; i++)
+        s += 100 * (x[i + 1] - x[i] * x[i]) * (x[i + 1] - x[i] * x[i]) + (1 - x[i]) * (1 - x[i]);
+    return s;
+}
+
+static const char *const names10[] = {"x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x9"};
+
+struct func {
+    const char *name;
+    uint32_t dims;
+    double lo[10], hi[10];
+    double (*f)(const double *);
+};
+
+static const struct func funcs[] = {
+    {"branin", 2, {-5, 0}, {10, 15}, branin},
+    {"hartmann6", 6, {0, 0, 0, 0, 0, 0}, {1, 1, 1, 1, 1, 1}, hartmann6},
+    {"rosenbrock10",
+     10,
+     {-5, -5, -5, -5, -5, -5, -5, -5, -5, -5},
+     {10, 10, 10, 10, 10, 10, 10, 10, 10, 10},
+     rosenbrock},
+};
+
+static int
+die(const char *what, const tars_ctx *ctx)
+{
+    const char *e = ctx ? tars__ctx_error(ctx) : NULL;
+    fprintf(stderr, "tune_run: %s%s%s\n", what, e && *e ? ": " : "", e ? e : "");
+    exit(1);
+}
+
+static const tars_tuner_ops *
+open_tuner(const char *path, struct lib *lib, tars_params **params, int argc, char **argv)
+{
+    static struct loader loader;
+    char err[512];
+    if (loader_open(&loader, path, NULL, lib, err, sizeof err))
+        die(err, NULL);
+    if (lib->info->kind != TARS_KIND_TUNER)
+        die("not a tuner plugin", NULL);
+    if (tars_params_new(lib->info->params, lib->info->n_params, params))
+        die("out of memory", NULL);
+    for (int i = 0; i < argc; i++) {
+        char *eq = strchr(argv[i], '=');
+        if (!eq || strncmp(argv[i], "resume-at=", 10) == 0 || strncmp(argv[i], "flip=", 5) == 0)
+            continue;
+        *eq = 0;
+        if (tars_params_parse(*params, argv[i], eq + 1, err, sizeof err))
+            die(err, NULL);
+        *eq = '=';
+    }
+    return lib->info->ops;
+}
+
+static tars_tuner *
+reload(const tars_tuner_ops *ops, tars_ctx *ctx, const tars_params *p, const tars_study_spec *s,
+       tars_tuner *t, const char *tag)
+{
+    tars_blob_writer *w;
+    const void *data;
+    size_t len;
+    char err[256];
+    if (tars_blob_writer_new(tag, &w) || ops->save(t, w) || tars_blob_writer_finish(w, &data, &len))
+        die("save failed", ctx);
+    ops->destroy(t);
+    tars_tuner *u;
+    if (ops->create(ctx, p, s, 999, &u))
+        die("create failed", ctx);
+    tars_blob_reader *r;
+    if (tars_blob_reader_new(data, len, tag, &r, err, sizeof err) || ops->load(u, r) ||
+        tars_blob_reader_end(r))
+        die("load failed", ctx);
+    tars_blob_reader_free(r);
+    tars_blob_writer_free(w);
+    return u;
+}
+
+static int
+sample(int argc, char **argv)
+{
+    if (argc < 4)
+        die("usage: tune_run sample SAMPLER.so FUNCTION TRIALS SEED [name=value...]", NULL);
+    const struct func *fn = NULL;
+    for (size_t i = 0; i < sizeof funcs / sizeof funcs[0]; i++)
+        if (strcmp(funcs[i].name, argv[1]) == 0)
+            fn = &funcs[i];
+    if (!fn)
+        die("unknown function (branin, hartmann6, rosenbrock10)", NULL);
+    long trials = atol(argv[2]), resume_at = -1;
+    double sign = 1;
+    uint64_t seed = strtoull(argv[3], NULL, 10);
+    for (int i = 4; i < argc; i++)
+        if (strncmp(argv[i], "resume-at=", 10) == 0)
+            resume_at = atol(argv[i] + 10);
+        else if (strcmp(argv[i], "flip=1") == 0)
+            sign = -1;
+    struct lib lib;
+    tars_params *p;
+    const tars_tuner_ops *ops = open_tuner(argv[0], &lib, &p, argc - 4, argv + 4);
+    tars_param_def space[10];
+    for (uint32_t j = 0; j < fn->dims; j++)
+        space[j] = (tars_param_def)TARS_PARAM_FLOAT_DEF(names10[j], fn->lo[j], fn->lo[j], fn->hi[j],
+                                                        0, "a coordinate");
+    uint32_t dir = TARS_MINIMIZE;
+    tars_study_spec study = {.struct_size = sizeof study,
+                             .n_objectives = 1,
+                             .directions = &dir,
+                             .space = space,
+                             .n_space = fn->dims};
+    tars_ctx *ctx = tars__ctx_new("tune", NULL);
+    tars_tuner *t;
+    if (ops->create(ctx, p, &study, seed, &t))
+        die("create failed", ctx);
+    double best = INFINITY, x[10];
+    for (long n = 0; n < trials; n++) {
+        double c0 = cpu_us();
+        tars_params *tp;
+        if (tars_params_new(space, fn->dims, &tp) || ops->ask(t, p, (uint64_t)n, tp))
+            die("ask failed", ctx);
+        double c1 = cpu_us();
+        for (uint32_t j = 0; j < fn->dims; j++)
+            x[j] = tars_param_float(tp, j);
+        double v = sign * fn->f(x);
+        double c2 = cpu_us();
+        tars_trial tr = {.number = (uint64_t)n,
+                         .state = TARS_TRIAL_COMPLETE,
+                         .n_values = 1,
+                         .values = &v,
+                         .params = tp};
+        if (ops->tell(t, p, &tr))
+            die("tell failed", ctx);
+        tars_params_free(tp);
+        double c3 = cpu_us();
+        best = v < best ? v : best;
+        printf("%ld %.17g %.17g %.1f\n", n, v, best, (c1 - c0) + (c3 - c2));
+        if (n == resume_at)
+            t = reload(ops, ctx, p, &study, t, lib.info->name);
+    }
+    ops->destroy(t);
+    tars_params_free(p);
+    tars__ctx_free(ctx);
+    return 0;
+}
+
+static int
+prune(int argc, char **argv)
+{
+    if (argc < 2)
+        die("usage: tune_run prune PRUNER.so min|max [name=value...]", NULL);
+    struct lib lib;
+    tars_params *p;
+    const tars_tuner_ops *ops = open_tuner(argv[0], &lib, &p, argc - 2, argv + 2);
+    uint32_t dir = strcmp(argv[1], "max") == 0 ? TARS_MAXIMIZE : TARS_MINIMIZE;
+    tars_param_def space[1] = {TARS_PARAM_FLOAT_DEF("x", 0, 0, 1, 0, "unused")};
+    tars_study_spec study = {.struct_size = sizeof study,
+                             .n_objectives = 1,
+                             .directions = &dir,
+                             .space = space,
+                             .n_space = 1};
+    tars_ctx *ctx = tars__ctx_new("tune", NULL);
+    tars_tuner *t;
+    if (ops->create(ctx, p, &study, 0, &t))
+        die("create failed", ctx);
+    char line[256], word[32];
+    unsigned long long n, step;
+    double v;
+    while (fgets(line, sizeof line, stdin)) {
+        if (sscanf(line, "%31s %llu %llu %lg", word, &n, &step, &v) == 4 &&
+            strcmp(word, "report") == 0) {
+            int pr;
+            if (ops->report(t, p, n, step, v, &pr))
+                die("report failed", ctx);
+            printf("%llu %llu %s\n", n, step, pr ? "prune" : "keep");
+        } else if (sscanf(line, "%31s %llu %lg", word, &n, &v) == 3 &&
+                   strcmp(word, "complete") == 0) {
+            tars_trial tr = {
+                .number = n, .state = TARS_TRIAL_COMPLETE, .n_values = 1, .values = &v};
+            if (ops->tell(t, p, &tr))
+                die("tell failed", ctx);
+        }
+    }
+    ops->destroy(t);
+    tars__ctx_free(ctx);
+    return 0;
+}
+
+static int
+parzen(int argc, char **argv)
+{
+    if (argc < 4)
+        die("usage: tune_run parzen TYPE LOW HIGH MULTIVARIATE OBS...", NULL);
+    struct dim d = {0};
+    int is_enum = strcmp(argv[0], "enum") == 0;
+    uint32_t n_obs = (uint32_t)(argc - (is_enum ? 3 : 4));
+    double *obs = calloc(n_obs + 1, sizeof *obs);
+    const char *const *rest = (const char *const *)argv + (is_enum ? 3 : 4);
+    if (is_enum) {
+        d.type = TARS_PARAM_ENUM;
+        d.n_choices = (uint32_t)atoi(argv[1]);
+        d.vmax = d.n_choices - 1;
+    } else {
+        double lo = atof(argv[1]), hi = atof(argv[2]);
+        d.type = strcmp(argv[0], "int") == 0 ? TARS_PARAM_INT : TARS_PARAM_FLOAT;
+        d.log = strcmp(argv[0], "logfloat") == 0;
+        double half = d.type == TARS_PARAM_INT ? 0.5 : 0;
+        d.low = d.log ? log(lo) : lo - half;
+        d.high = d.log ? log(hi) : hi + half;
+        d.step = d.type == TARS_PARAM_INT ? 1 : 0;
+        d.vmin = lo;
+        d.vmax = hi;
+    }
+    for (uint32_t i = 0; i < n_obs; i++)
+        obs[i] = d.log ? log(atof(rest[i])) : atof(rest[i]);
+    const struct dim *dp = &d;
+    struct parzen_opts o = {
+        .prior_weight = 1, .magic_clip = 1, .multivariate = !is_enum && atoi(argv[3])};
+    struct parzen pz;
+    if (parzen_build(&pz, &dp, 1, obs, n_obs, &o))
+        die("out of memory", NULL);
+    for (uint32_t k = 0; k < pz.n_k; k++) {
+        printf("%.12g", exp(pz.log_w[k]));
+        if (is_enum)
+            for (uint32_t c = 0; c < d.n_choices; c++)
+                printf(" %.12g", pz.cat[0][k * d.n_choices + c]);
+        else
+            printf(" %.12g %.12g", pz.mu[0][k], pz.sigma[0][k]);
+        printf("\n");
+    }
+    /* The log density at a few points, for the estimator's normalisation. */
+    for (int i = 0; i <= 4; i++) {
+        double x =
+            is_enum ? (double)(i % d.n_choices) : d.low + (d.high - d.low) * (0.05 + 0.21 * i);
+        if (d.step > 0)
+            x = round(x);
+        printf("logpdf %.12g %.12g\n", d.log ? exp(x) : x, parzen_log_pdf(&pz, &x));
+    }
+    parzen_free(&pz);
+    free(obs);
+    return 0;
+}
+
+static int
+split_cmd(int argc, char **argv)
+{
+    if (argc < 4)
+        die("usage: tune_run split min|max LIAR FRACTION MAX < trials", NULL);
+    struct history h = {.n_dims = 1};
+    char line[256], word[32];
+    uint64_t n = 0;
+    while (fgets(line, sizeof line, stdin)) {
+        double a = 0, b = 0;
+        int k = sscanf(line, "%31s %lg %lg", word, &a, &b);
+        if (k < 1)
+            continue;
+        tars_trial t = {.number = n++};
+        if (strcmp(word, "complete") == 0 && k == 2) {
+            t.state = TARS_TRIAL_COMPLETE;
+            t.n_values = 1;
+            t.values = &a;
+        } else if (strcmp(word, "pruned") == 0) {
+            t.state = TARS_TRIAL_PRUNED;
+            t.n_values = k == 3;
+            t.last_step = (uint64_t)a;
+            t.values = &b;
+        } else if (strcmp(word, "running") == 0) {
+            t.state = TARS_TRIAL_RUNNING;
+        } else {
+            die("bad trial line", NULL);
+        }
+        if (history_tell(&h, &t))
+            die("out of memory", NULL);
+    }
+    size_t n_obs, done;
+    struct obs *o =
+        split_observations(&h, strcmp(argv[0], "max") == 0 ? -1 : 1, atoi(argv[1]), &n_obs, &done);
+    if (!o)
+        die("out of memory", NULL);
+    size_t nb = split_n_below(done, n_obs, atof(argv[2]), atoll(argv[3]));
+    split(o, n_obs, nb);
+    printf("below");
+    for (size_t i = 0; i < nb; i++)
+        printf(" %llu", (unsigned long long)o[i].number);
+    printf("\nabove");
+    for (size_t i = nb; i < n_obs; i++)
+        printf(" %llu", (unsigned long long)o[i].number);
+    printf("\n");
+    free(o);
+    history_free(&h);
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "split") == 0)
+        return split_cmd(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "sample") == 0)
+        return sample(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "prune") == 0)
+        return prune(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "parzen") == 0)
+        return parzen(argc - 2, argv + 2);
+    fprintf(stderr, "usage: tune_run sample|prune|parzen ... (see tests/tools/tune_run.c)\n");
+    return 2;
+}
