@@ -406,7 +406,10 @@ agents_reset(struct host *h, const char *id, char *err, size_t errlen)
 static void
 restore(struct host *h, struct run *old, struct run *fresh)
 {
-    if (runs_replace(&h->runs, fresh, old) != 0) {
+    pthread_mutex_lock(&h->runs.lock);
+    int rc = runs_replace(&h->runs, fresh, old);
+    pthread_mutex_unlock(&h->runs.lock);
+    if (rc != 0) {
         /* fresh stays in the set, failed: a restart resumes from the last checkpoint */
         char why[1024];
         snprintf(fresh->error, sizeof fresh->error, "out of memory while re-creating it");
@@ -432,8 +435,8 @@ carry_over(struct run *to, const struct run *from)
 }
 
 int
-agents_recreate_locked(struct host *h, struct run *old, tars_params *ap, tars_params *ep,
-                       uint64_t version, char *err, size_t errlen)
+agents_recreate(struct host *h, struct run *old, tars_params *ap, tars_params *ep, uint64_t version,
+                char *err, size_t errlen)
 {
     char why[768];
     struct run_spec s = {.id = old->id,
@@ -452,7 +455,10 @@ agents_recreate_locked(struct host *h, struct run *old, tars_params *ap, tars_pa
     fresh->params->version = version;
     persist_attach(h, fresh);
     /* fresh is READY: its runner leaves it alone until it holds old's state. */
-    if (runs_replace(&h->runs, old, fresh)) {
+    pthread_mutex_lock(&h->runs.lock);
+    int replaced = runs_replace(&h->runs, old, fresh);
+    pthread_mutex_unlock(&h->runs.lock);
+    if (replaced) {
         run_destroy(fresh);
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;

@@ -34,11 +34,12 @@ int agents_reset(struct host *h, const char *id, char *err, size_t errlen);
 /*
  * Re-creates the agent of old with new parameter snapshots (consumed, even on failure), from
  * its state at a step boundary: steps, episodes, history and checkpoints continue, and the
- * new pair is published as version `version`. The caller holds the run set's lock and
- * rewrites the record, and old's claim. On failure old goes on as it was.
+ * new pair is published as version `version`. The caller holds old's claim, not the run
+ * set's lock (building a large network, draining old and a commit take long: runset.h), and
+ * rewrites the record. On failure old goes on as it was.
  */
-int agents_recreate_locked(struct host *h, struct run *old, tars_params *ap, tars_params *ep,
-                           uint64_t version, char *err, size_t errlen);
+int agents_recreate(struct host *h, struct run *old, tars_params *ap, tars_params *ep,
+                    uint64_t version, char *err, size_t errlen);
 /* Deletes the agent and every record of it. */
 int agents_delete(struct host *h, const char *id, char *err, size_t errlen);
 

@@ -185,27 +185,34 @@ publish(struct host *h, const char *id, struct prepared *p, double t0, struct pa
     return 0;
 }
 
-/* With the lock held: re-creates the agent with the prepared pair (consumed). */
+/*
+ * With the agent claimed and the lock NOT held (a re-creation builds the agent's networks,
+ * drains the old run and commits, which may take seconds for a large network: nothing else
+ * may wait on the lock meanwhile): re-creates the agent with the prepared pair (consumed).
+ */
 static int
-recreate(struct host *h, const char *id, struct prepared *p, double t0, struct param_outcome *out,
-         char *err, size_t errlen)
+recreate(struct host *h, const char *id, struct prepared *p, uint64_t version, double t0,
+         struct param_outcome *out, char *err, size_t errlen)
 {
-    int rc = agents_recreate_locked(h, p->run, p->agent, p->env, p->cur->version + 1, err, errlen);
+    int rc = agents_recreate(h, p->run, p->agent, p->env, version, err, errlen);
     p->agent = p->env = NULL;
     p->cur = NULL; /* freed with the old run */
     if (rc)
         return rc;
     /* The record holds the new values once the agent runs with them. */
+    pthread_mutex_lock(&h->runs.lock);
     struct run *fresh = runset_find(runs_current(&h->runs), id);
     const struct run_params *np = atomic_load(&fresh->params);
-    if (queue_record(h, id, np->agent, np->env, err, errlen)) {
+    rc = queue_record(h, id, np->agent, np->env, err, errlen);
+    out->version = np->version;
+    pthread_mutex_unlock(&h->runs.lock);
+    if (rc) {
         snprintf(err, errlen,
                  "agent '%s' runs with the new parameters, but its record could not be rewritten: "
                  "the old ones come back at the next start",
                  id);
         rc = -EIO;
     }
-    out->version = np->version;
     out->recreated = 1;
     out->publish_us = (host_now() - t0) * 1e6;
     return rc;
@@ -240,7 +247,11 @@ params_apply(struct host *h, const char *id, const struct param_request *rq,
         return rc;
     }
     if (p.cold[0]) {
-        rc = recreate(h, id, &p, t0, out, err, errlen);
+        /* The claim keeps the agent ours: let the lock go for the long part. */
+        uint64_t version = p.cur->version + 1;
+        pthread_mutex_unlock(&h->runs.lock);
+        rc = recreate(h, id, &p, version, t0, out, err, errlen);
+        pthread_mutex_lock(&h->runs.lock);
         runs_release(&h->runs, id);
         pthread_mutex_unlock(&h->runs.lock);
     } else {

@@ -121,6 +121,12 @@ describe(json_t *diff, char *buf, size_t len)
  * Applies an approved proposal: Applying, then Applied or Failed (both recorded in rec, so
  * a failure is the proposal's outcome, not the caller's error). Whether it was applied: then
  * the caller queues rec and commits it with the change (commit()); else it saves rec.
+ * Called with proposals_lock held, which it lets go while a change that asks for a
+ * re-creation is applied: that builds the agent anew (seconds for a large network), and other
+ * proposals, decisions and reads go on meanwhile (so a re-creation may end after changes
+ * proposed later). rec, Applying, is not touched then; a decision on it finds it not pending,
+ * and a change to the same agent waits for its claim (runset.h). Hot changes take
+ * microseconds and keep the lock: they apply in the order of their ids.
  */
 static bool
 apply(struct host *h, json_t *rec, const struct param_request *change)
@@ -133,7 +139,12 @@ apply(struct host *h, json_t *rec, const struct param_request *change)
     queue(h, rec);
     struct param_outcome o;
     char err[1024], what[768];
-    if (params_apply(h, agent, change, &o, err, sizeof err)) {
+    if (change->recreate)
+        pthread_mutex_unlock(&h->proposals_lock);
+    int rc = params_apply(h, agent, change, &o, err, sizeof err);
+    if (change->recreate)
+        pthread_mutex_lock(&h->proposals_lock);
+    if (rc) {
         json_object_set_new(rec, "error", json_string(err));
         transition(rec, "failed", NULL, err);
         hlog(LOG_WARN, agent, "proposal %llu failed: %s", (unsigned long long)id, err);

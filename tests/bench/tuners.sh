@@ -24,8 +24,8 @@ for f in branin hartmann6 rosenbrock10; do
 	for s in $SEEDS; do
 		"$RUN" sample "$PL/tuner-tpe.so" $f 200 "$s" >"$TMP/tars-tpe-$f-$s" &
 		"$RUN" sample "$PL/tuner-random-search.so" $f 200 "$s" >"$TMP/tars-random-$f-$s"
-		/usr/bin/python3 "$PEER" sample tpe $f 200 "$s" >"$TMP/optuna-tpe-$f-$s"
-		/usr/bin/python3 "$PEER" sample random $f 200 "$s" >"$TMP/optuna-random-$f-$s"
+		/usr/bin/python3 -B "$PEER" sample tpe $f 200 "$s" >"$TMP/optuna-tpe-$f-$s"
+		/usr/bin/python3 -B "$PEER" sample random $f 200 "$s" >"$TMP/optuna-random-$f-$s"
 		wait
 	done
 done
@@ -49,8 +49,8 @@ echo "== tuners: CPU per trial (ask + tell + bookkeeping), microseconds, median 
 "$RUN" sample "$PL/tuner-tpe.so" rosenbrock10 1010 0 >"$TMP/o-tars-tpe"
 "$RUN" sample "$PL/tuner-tpe.so" rosenbrock10 1010 0 multivariate=1 >"$TMP/o-tars-tpe-mv"
 "$RUN" sample "$PL/tuner-random-search.so" rosenbrock10 1010 0 >"$TMP/o-tars-random"
-/usr/bin/python3 "$PEER" sample tpe rosenbrock10 1010 0 >"$TMP/o-optuna-tpe"
-/usr/bin/python3 "$PEER" sample random rosenbrock10 1010 0 >"$TMP/o-optuna-random"
+/usr/bin/python3 -B "$PEER" sample tpe rosenbrock10 1010 0 >"$TMP/o-optuna-tpe"
+/usr/bin/python3 -B "$PEER" sample random rosenbrock10 1010 0 >"$TMP/o-optuna-random"
 /usr/bin/python3 - "$TMP" <<'EOP'
 import statistics, sys
 tmp = sys.argv[1]

@@ -44,7 +44,11 @@ def rosenbrock(x):
     return sum(100 * (x[i + 1] - x[i] ** 2) ** 2 + (1 - x[i]) ** 2 for i in range(9))
 
 
-FUNCS = {"branin": (branin, [(-5, 10), (0, 15)]), "hartmann6": (hartmann6, [(0, 1)] * 6),
+def sphere(x):
+    return sum((v - 1) ** 2 for v in x)
+
+
+FUNCS = {"sphere10": (sphere, [(-5, 10)] * 10),"branin": (branin, [(-5, 10), (0, 15)]), "hartmann6": (hartmann6, [(0, 1)] * 6),
          "rosenbrock10": (rosenbrock, [(-5, 10)] * 10)}
 
 
@@ -148,13 +152,13 @@ def parzen(args):
             if kind == "logfloat":
                 x = math.exp(x)
         opt = pe.log_pdf({"x": np.asarray([x])})[0]
-        print("logpdf %.12g %.12g" % (x, density(pe, kind, x) if kind in ("float", "logfloat") else opt))
-        print("optuna_logpdf %.12g %.12g" % (x, opt))
+        print("logpdf %.12g %.12g" % (x, opt))
+        print("exact_logpdf %.12g %.12g" % (x, density(pe, kind, x) if kind in ("float", "logfloat") else opt))
 
 
 def density(pe, kind, x):
-    """The mixture's log density from Optuna's own kernels, with each kernel's 1/sigma, which
-    Optuna 3.1's _truncnorm.logpdf leaves out (tars's estimator keeps it: docs/studies.md)."""
+    """The mixture's log density from Optuna's own kernels with each kernel's 1/sigma, which
+    Optuna 3.1's _truncnorm.logpdf leaves out (tpe's exact_density: docs/studies.md)."""
     from optuna.samplers._tpe import _truncnorm as tn
     u = math.log(x) if kind == "logfloat" else x
     mus, sig, w = pe._mus["x"], pe._sigmas["x"], pe._weights

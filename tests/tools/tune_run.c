@@ -78,6 +78,15 @@ rosenbrock(const double *x)
     return s;
 }
 
+static double
+sphere(const double *x)
+{
+    double s = 0;
+    for (int i = 0; i < 10; i++)
+        s += (x[i] - 1) * (x[i] - 1);
+    return s;
+}
+
 static const char *const names10[] = {"x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x9"};
 
 struct func {
@@ -95,6 +104,11 @@ static const struct func funcs[] = {
      {-5, -5, -5, -5, -5, -5, -5, -5, -5, -5},
      {10, 10, 10, 10, 10, 10, 10, 10, 10, 10},
      rosenbrock},
+    {"sphere10",
+     10,
+     {-5, -5, -5, -5, -5, -5, -5, -5, -5, -5},
+     {10, 10, 10, 10, 10, 10, 10, 10, 10, 10},
+     sphere},
 };
 
 static int
@@ -161,7 +175,7 @@ sample(int argc, char **argv)
         if (strcmp(funcs[i].name, argv[1]) == 0)
             fn = &funcs[i];
     if (!fn)
-        die("unknown function (branin, hartmann6, rosenbrock10)", NULL);
+        die("unknown function (branin, hartmann6, rosenbrock10, sphere10)", NULL);
     long trials = atol(argv[2]), resume_at = -1;
     double sign = 1;
     uint64_t seed = strtoull(argv[3], NULL, 10);
@@ -288,10 +302,15 @@ parzen(int argc, char **argv)
     for (uint32_t i = 0; i < n_obs; i++)
         obs[i] = d.log ? log(atof(rest[i])) : atof(rest[i]);
     const struct dim *dp = &d;
-    struct parzen_opts o = {
-        .prior_weight = 1, .magic_clip = 1, .multivariate = !is_enum && atoi(argv[3])};
-    struct parzen pz;
-    if (parzen_build(&pz, &dp, 1, obs, n_obs, &o))
+    /* Optuna 3.1's density (tpe's default) and the exact one (exact_density=1). */
+    struct parzen pz, px;
+    struct parzen_opts o = {.prior_weight = 1,
+                            .magic_clip = 1,
+                            .no_scale = 1,
+                            .multivariate = !is_enum && atoi(argv[3])};
+    struct parzen_opts ox = o;
+    ox.no_scale = 0;
+    if (parzen_build(&pz, &dp, 1, obs, n_obs, &o) || parzen_build(&px, &dp, 1, obs, n_obs, &ox))
         die("out of memory", NULL);
     for (uint32_t k = 0; k < pz.n_k; k++) {
         printf("%.12g", exp(pz.log_w[k]));
@@ -308,9 +327,12 @@ parzen(int argc, char **argv)
             is_enum ? (double)(i % d.n_choices) : d.low + (d.high - d.low) * (0.05 + 0.21 * i);
         if (d.step > 0)
             x = round(x);
-        printf("logpdf %.12g %.12g\n", d.log ? exp(x) : x, parzen_log_pdf(&pz, &x));
+        double shown = d.log ? exp(x) : x;
+        printf("logpdf %.12g %.12g\n", shown, parzen_log_pdf(&pz, &x));
+        printf("exact_logpdf %.12g %.12g\n", shown, parzen_log_pdf(&px, &x));
     }
     parzen_free(&pz);
+    parzen_free(&px);
     free(obs);
     return 0;
 }

@@ -44,8 +44,10 @@ parzen_log_mass(double a, double b)
     }
     if (b <= 0) /* Phi(b) - Phi(a) = Q(-b) - Q(-a) */
         return parzen_log_mass(-b, -a);
-    /* 1 - Q(-a) - Q(b): straddles 0, so no cancellation */
-    return log1p(-0.5 * erfc(-a * SQRT1_2) - 0.5 * erfc(b * SQRT1_2));
+    /* 1 - Q(-a) - Q(b): straddles 0, so no cancellation; beyond 9 sigmas each tail is below
+     * 1e-19, nothing at double precision (the common case: narrow kernels of a big study). */
+    double qa = a < -9 ? 0 : 0.5 * erfc(-a * SQRT1_2), qb = b > 9 ? 0 : 0.5 * erfc(b * SQRT1_2);
+    return log1p(-qa - qb);
 }
 
 /*
@@ -95,7 +97,11 @@ parzen_free(struct parzen *p)
             free(p->sigma[j]);
         if (p->cat)
             free(p->cat[j]);
+        if (p->lnorm)
+            free(p->lnorm[j]);
     }
+    free(p->lnorm);
+    free(p->s_mu);
     free(p->mu);
     free(p->sigma);
     free(p->cat);
@@ -178,6 +184,15 @@ numerical(struct parzen *p, uint32_t j, const struct dim *d, const double *obs, 
     for (uint32_t i = 0; i < n; i++)
         sig[i] = sig[i] < mins ? mins : sig[i] > maxs ? maxs : sig[i];
     sig[n_obs] = range; /* the prior's */
+    /* What every density of a kernel subtracts, computed once: its scale and truncation. */
+    double *ln = malloc(n * sizeof *ln);
+    p->lnorm[j] = ln;
+    if (!ln)
+        return TARS_ENOMEM;
+    int scale = !o->no_scale && d->step == 0; /* a cell's mass has no scale */
+    for (uint32_t i = 0; i < n; i++)
+        ln[i] = (scale ? log(sig[i]) : 0) +
+                parzen_log_mass((d->low - mu[i]) / sig[i], (d->high - mu[i]) / sig[i]);
     return 0;
 }
 
@@ -209,6 +224,42 @@ categorical(struct parzen *p, uint32_t j, const struct dim *d, const double *obs
     return 0;
 }
 
+/* The sorted arrays of the one-numerical-dimension case (parzen.h); TARS_ENOMEM on failure. */
+static int
+sort_kernels(struct parzen *p)
+{
+    uint32_t n = p->n_k - 1; /* the prior, last, stays apart */
+    const double *mu = p->mu[0], *sig = p->sigma[0], *ln = p->lnorm[0];
+    p->n_s = n;
+    p->s_mu = malloc((5 * (size_t)n + 1) * sizeof *p->s_mu);
+    uint32_t *idx = malloc((2 * (size_t)n + 1) * sizeof *idx);
+    if (!p->s_mu || !idx) {
+        free(idx);
+        return TARS_ENOMEM;
+    }
+    p->s_c = p->s_mu + n;
+    p->s_inv = p->s_c + n;
+    p->s_lmax = p->s_inv + n;
+    p->s_rmax = p->s_lmax + n;
+    argsort(mu, n, idx, idx + n);
+    p->c_max = -INFINITY;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t k = idx[i];
+        p->s_mu[i] = mu[k];
+        p->s_c[i] = p->log_w[k] - LOG_SQRT_2PI - ln[k];
+        p->s_inv[i] = 1 / sig[k];
+        p->c_max = p->s_c[i] > p->c_max ? p->s_c[i] : p->c_max;
+        p->s_lmax[i] = i && p->s_lmax[i - 1] > sig[k] ? p->s_lmax[i - 1] : sig[k];
+    }
+    for (uint32_t i = n; i-- > 0;)
+        p->s_rmax[i] = i + 1 < n && p->s_rmax[i + 1] > sig[idx[i]] ? p->s_rmax[i + 1] : sig[idx[i]];
+    p->prior_mu = mu[n];
+    p->prior_c = p->log_w[n] - LOG_SQRT_2PI - ln[n];
+    p->prior_inv = 1 / sig[n];
+    free(idx);
+    return 0;
+}
+
 int
 parzen_build(struct parzen *p, const struct dim *const *dims, uint32_t n_dims, const double *obs,
              uint32_t n_obs, const struct parzen_opts *o)
@@ -222,7 +273,8 @@ parzen_build(struct parzen *p, const struct dim *const *dims, uint32_t n_dims, c
     p->mu = calloc(n_dims, sizeof *p->mu);
     p->sigma = calloc(n_dims, sizeof *p->sigma);
     p->cat = calloc(n_dims, sizeof *p->cat);
-    if (!p->log_w || !p->w_cum || !p->mu || !p->sigma || !p->cat)
+    p->lnorm = calloc(n_dims, sizeof *p->lnorm);
+    if (!p->log_w || !p->w_cum || !p->mu || !p->sigma || !p->cat || !p->lnorm)
         goto fail;
     parzen_default_weights(n_obs, p->w_cum);
     p->w_cum[n_obs] = o->prior_weight;
@@ -243,6 +295,8 @@ parzen_build(struct parzen *p, const struct dim *const *dims, uint32_t n_dims, c
         if (rc)
             goto fail;
     }
+    if (n_dims == 1 && !dims[0]->n_choices && dims[0]->step == 0 && sort_kernels(p))
+        goto fail;
     return 0;
 fail:
     parzen_free(p);
@@ -297,45 +351,133 @@ parzen_sample(const struct parzen *p, tars_rng *rng, double *x)
     }
 }
 
+/*
+ * exp(t) for -40 <= t <= 0, to 2 ulp: t = n ln 2 + r with |r| <= ln 2 / 2, a degree-12 Taylor
+ * polynomial of e^r (its tail is below 1e-17 there), scaled by 2^n through the exponent bits.
+ * The logsumexp of a proposal calls it for every near kernel: libm's exp, with its checks for
+ * every range, was a third of a large study's proposal time.
+ */
+static inline double
+exp_small(double t)
+{
+    static const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
+    double n = -(double)(int64_t)(0.5 - t * 1.44269504088896338700); /* round, t <= 0 */
+    double r = (t - n * ln2_hi) - n * ln2_lo;
+    /* Horner's rule, written out so that it compiles to a straight line of multiply-adds. */
+    double e = 1.0 / 479001600;
+    e = e * r + 1.0 / 39916800;
+    e = e * r + 1.0 / 3628800;
+    e = e * r + 1.0 / 362880;
+    e = e * r + 1.0 / 40320;
+    e = e * r + 1.0 / 5040;
+    e = e * r + 1.0 / 720;
+    e = e * r + 1.0 / 120;
+    e = e * r + 1.0 / 24;
+    e = e * r + 1.0 / 6;
+    e = e * r + 0.5;
+    e = e * r + 1.0;
+    e = e * r + 1.0;
+    uint64_t bits;
+    memcpy(&bits, &e, sizeof bits);
+    bits += (uint64_t)(int64_t)n << 52; /* n >= -58: stays a normal number */
+    memcpy(&e, &bits, sizeof e);
+    return e;
+}
+
+/*
+ * The log terms of the kernels that can matter at x, into comp (*m of them), and the largest.
+ * From x's place among the sorted centres it walks outwards, left and right, and stops in a
+ * direction when even the best-placed kernel left there (the largest term, the largest sigma,
+ * the nearest centre) would fall e^-40 below the largest term seen: those kernels add less
+ * than 1e-17 of the sum each. The prior is always counted.
+ */
+static double
+near_kernels(const struct parzen *p, double x, double *comp, uint32_t *m)
+{
+    double z = (x - p->prior_mu) * p->prior_inv;
+    double best = p->prior_c - 0.5 * z * z;
+    uint32_t n = 0;
+    comp[n++] = best;
+    uint32_t lo = 0, hi = p->n_s; /* the first centre >= x */
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (p->s_mu[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (uint32_t i = lo; i < p->n_s; i++) {
+        double d = (p->s_mu[i] - x) / p->s_rmax[i];
+        if (p->c_max - 0.5 * d * d < best - 40)
+            break;
+        double zz = (x - p->s_mu[i]) * p->s_inv[i], l = p->s_c[i] - 0.5 * zz * zz;
+        comp[n++] = l;
+        best = l > best ? l : best;
+    }
+    for (uint32_t i = lo; i-- > 0;) {
+        double d = (x - p->s_mu[i]) / p->s_lmax[i];
+        if (p->c_max - 0.5 * d * d < best - 40)
+            break;
+        double zz = (x - p->s_mu[i]) * p->s_inv[i], l = p->s_c[i] - 0.5 * zz * zz;
+        comp[n++] = l;
+        best = l > best ? l : best;
+    }
+    *m = n;
+    return best;
+}
+
+/* The log density of kernel k of dimension j at x (mass of the cell for integers). */
+static double
+kernel_log_pdf(const struct parzen *p, uint32_t j, uint32_t k, double x)
+{
+    const struct dim *d = p->dims[j];
+    if (d->n_choices)
+        return log(p->cat[j][(size_t)k * d->n_choices + (uint32_t)x]);
+    double mu = p->mu[j][k], s = p->sigma[j][k];
+    if (d->step > 0) {
+        double lo = fmax(x - d->step / 2, d->low), hi = fmin(x + d->step / 2, d->high);
+        return parzen_log_mass((lo - mu) / s, (hi - mu) / s) - p->lnorm[j][k];
+    }
+    double z = (x - mu) / s;
+    return -0.5 * z * z - LOG_SQRT_2PI - p->lnorm[j][k];
+}
+
 double
 parzen_log_pdf(const struct parzen *p, const double *x)
 {
+    /* Two passes: the components' logs (no exp), then the sum of those within e^-40 of the
+     * largest, which is the whole sum to double precision and skips most kernels of a
+     * large study, whose narrow kernels lie far from x. */
+    double stack[256];
+    double *comp = p->n_k <= 256 ? stack : malloc(p->n_k * sizeof *comp);
+    if (!comp)
+        return -INFINITY;
     double best = -INFINITY;
-    double *comp = malloc(p->n_k * sizeof *comp);
-    double stack[64];
-    if (!comp) {
-        if (p->n_k > 64)
-            return -INFINITY;
-        comp = stack;
-    }
-    for (uint32_t k = 0; k < p->n_k; k++) {
-        double l = p->log_w[k];
-        for (uint32_t j = 0; j < p->n_dims; j++) {
-            const struct dim *d = p->dims[j];
-            if (d->n_choices) {
-                uint32_t c = (uint32_t)x[j];
-                l += log(p->cat[j][(size_t)k * d->n_choices + c]);
-                continue;
-            }
-            double mu = p->mu[j][k], s = p->sigma[j][k];
-            double a = (d->low - mu) / s, b = (d->high - mu) / s;
-            double norm = parzen_log_mass(a, b);
-            if (d->step > 0) {
-                double lo = fmax(x[j] - d->step / 2, d->low),
-                       hi = fmin(x[j] + d->step / 2, d->high);
-                l += parzen_log_mass((lo - mu) / s, (hi - mu) / s) - norm;
-            } else {
-                double z = (x[j] - mu) / s;
-                l += -0.5 * z * z - LOG_SQRT_2PI - log(s) - norm;
-            }
+    if (p->s_mu) {
+        /* Univariate TPE's case, the hot loop of a proposal: only the kernels near x. */
+        double sum = 0;
+        uint32_t m = 0;
+        best = near_kernels(p, x[0], comp, &m);
+        double cut = best - 40;
+        for (uint32_t k = 0; k < m; k++)
+            if (comp[k] > cut)
+                sum += exp_small(comp[k] - best);
+        if (comp != stack)
+            free(comp);
+        return best + log(sum);
+    } else {
+        for (uint32_t k = 0; k < p->n_k; k++) {
+            double l = p->log_w[k];
+            for (uint32_t j = 0; j < p->n_dims; j++)
+                l += kernel_log_pdf(p, j, k, x[j]);
+            comp[k] = l;
+            best = l > best ? l : best;
         }
-        comp[k] = l;
-        if (l > best)
-            best = l;
     }
-    double sum = 0;
+    double sum = 0, cut = best - 40;
     for (uint32_t k = 0; k < p->n_k; k++)
-        sum += exp(comp[k] - best);
+        if (comp[k] > cut)
+            sum += exp_small(comp[k] - best);
     if (comp != stack)
         free(comp);
     return best + log(sum);

@@ -20,6 +20,7 @@ struct parzen_opts {
     int magic_clip;   /* consider_magic_clip */
     int endpoints;    /* consider_endpoints */
     int multivariate; /* one bandwidth rule (Scott's) for every dimension */
+    int no_scale;     /* Optuna 3.1's kernel density, which leaves out each kernel's 1/sigma */
 };
 
 struct parzen {
@@ -29,7 +30,14 @@ struct parzen {
     double *log_w;        /* n_k */
     double *w_cum;        /* n_k: cumulative weights, to choose a component */
     double **mu, **sigma; /* per dimension, n_k each (numerical) */
-    double **cat;         /* per dimension, n_k * n_choices (ENUM) */
+    double **lnorm;       /* per dimension, n_k each: log(sigma) + log of the truncated mass */
+    /* One numerical dimension (univariate TPE's hot case): the observation kernels sorted by
+     * centre, each with log w - log sqrt(2 pi) - lnorm and 1/sigma, the largest sigma to the
+     * left of each (prefix) and to the right (suffix), the largest such term; the prior apart. */
+    uint32_t n_s;
+    double *s_mu, *s_c, *s_inv, *s_lmax, *s_rmax;
+    double c_max, prior_c, prior_inv, prior_mu;
+    double **cat; /* per dimension, n_k * n_choices (ENUM) */
 };
 
 /*

@@ -27,6 +27,7 @@ enum {
     P_ENDPOINTS,
     P_MULTIVARIATE,
     P_CONSTANT_LIAR,
+    P_EXACT_DENSITY,
 };
 
 static const tars_param_def tpe_params[] = {
@@ -47,6 +48,8 @@ static const tars_param_def tpe_params[] = {
                         "Model the dimensions jointly (Scott's rule bandwidths)."),
     TARS_PARAM_BOOL_DEF("constant_liar", 0, TARS_PARAM_HOT,
                         "Count running trials as the worst, so parallel trials spread out."),
+    TARS_PARAM_BOOL_DEF("exact_density", 0, TARS_PARAM_HOT,
+                        "Score with each kernel's 1/sigma, which Optuna 3.1's density omits."),
 };
 
 struct tars_tuner {
@@ -121,7 +124,8 @@ propose(tars_tuner *t, const tars_params *p, const struct obs *below, size_t nb,
     struct parzen_opts o = {.prior_weight = tars_param_float(p, P_PRIOR_WEIGHT),
                             .magic_clip = tars_param_bool(p, P_MAGIC_CLIP),
                             .endpoints = tars_param_bool(p, P_ENDPOINTS),
-                            .multivariate = tars_param_bool(p, P_MULTIVARIATE)};
+                            .multivariate = tars_param_bool(p, P_MULTIVARIATE),
+                            .no_scale = !tars_param_bool(p, P_EXACT_DENSITY)};
     size_t most = nb > na ? nb : na;
     double *m = malloc(((most ? most : 1) * nd + 2 * nd) * sizeof *m);
     if (!m)
