@@ -3,6 +3,7 @@
 
   optuna_peer.py sample tpe|random FUNCTION TRIALS SEED   -> "N VALUE BEST CPU_US" per trial
   optuna_peer.py prune min|max [name=value...] < commands -> "N STEP prune|keep" per report
+  optuna_peer.py propose DIMS K < trials                  -> as tune_run propose, with TPESampler
   optuna_peer.py split min|max LIAR FRACTION MAX < trials -> TPE's below and above trials
   optuna_peer.py parzen TYPE LOW HIGH MULTIVARIATE OBS... -> the estimator, as tune_run prints it
 
@@ -94,6 +95,20 @@ def prune(direction, opts):
             study.tell(trials[n], float(w[2]))
 
 
+def propose(dims, k):
+    """K fresh TPE samplers (seeds 0..K-1) told the trials on stdin, each asked once."""
+    from optuna.trial import create_trial
+    hist = [list(map(float, line.split())) for line in sys.stdin if line.strip()]
+    dist = {f"x{j}": FloatDistribution(-5, 10) for j in range(dims)}
+    for s in range(k):
+        study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=s))
+        for h in hist:
+            study.add_trial(create_trial(value=h[0], params={f"x{j}": h[j + 1] for j in range(dims)},
+                                         distributions=dist))
+        t = study.ask(dist)
+        print(" ".join(repr(t.params[f"x{j}"]) for j in range(dims)))
+
+
 def split(direction, liar, fraction, gmax):
     from optuna.samplers._tpe.sampler import _get_observation_pairs, _split_observation_pairs
     from optuna.trial import TrialState, create_trial
@@ -175,6 +190,8 @@ if __name__ == "__main__":
         sample(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
     elif mode == "prune":
         prune(sys.argv[2], [a.split("=", 1) for a in sys.argv[3:]])
+    elif mode == "propose":
+        propose(int(sys.argv[2]), int(sys.argv[3]))
     elif mode == "split":
         split(*sys.argv[2:6])
     elif mode == "parzen":

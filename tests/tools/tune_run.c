@@ -3,13 +3,16 @@
  * tests/bench/tuners.sh (which run Debian's Optuna on the same inputs beside it).
  *
  *   tune_run sample SAMPLER.so FUNCTION TRIALS SEED [name=value...]
- *       minimises branin, hartmann6 or rosenbrock10 for TRIALS trials; prints one line per
- *       trial "N VALUE BEST CPU_US" (CPU_US: the ask + tell + snapshot bookkeeping, not the
+ *       minimises branin, hartmann6, rosenbrock10 or sphere10 for TRIALS trials; prints one line
+ * per trial "N VALUE BEST CPU_US" (CPU_US: the ask + tell + snapshot bookkeeping, not the
  *       objective) and, with "resume-at=K", saves the tuner after trial K, destroys it and
  *       goes on with a fresh instance loaded from the blob; "flip=1" minimises -FUNCTION.
  *   tune_run prune PRUNER.so min|max [name=value...]
  *       reads "report N STEP VALUE" and "complete N VALUE" lines; answers each report with
  *       "N STEP prune" or "N STEP keep".
+ *   tune_run propose SAMPLER.so DIMS K [name=value...] < trials
+ *       K fresh samplers (seeds 0..K-1) told the trials ("VALUE X0 X1 ...", in [-5, 10]^DIMS),
+ *       each asked once: one proposal per line (to compare proposal distributions).
  *   tune_run split min|max LIAR FRACTION MAX < trials
  *       reads "complete VALUE", "pruned STEP VALUE", "pruned" (no report) or "running" lines,
  *       numbered 0, 1, ... in order, and prints TPE's split: "below N..." and "above N...".
@@ -119,10 +122,11 @@ die(const char *what, const tars_ctx *ctx)
     exit(1);
 }
 
+static struct loader loader;
+
 static const tars_tuner_ops *
 open_tuner(const char *path, struct lib *lib, tars_params **params, int argc, char **argv)
 {
-    static struct loader loader;
     char err[512];
     if (loader_open(&loader, path, NULL, lib, err, sizeof err))
         die(err, NULL);
@@ -140,6 +144,15 @@ open_tuner(const char *path, struct lib *lib, tars_params **params, int argc, ch
         *eq = '=';
     }
     return lib->info->ops;
+}
+
+/* Lets go of what open_tuner opened (the library, its cached copy, the snapshot). */
+static void
+close_tuner(struct lib *lib, tars_params *params)
+{
+    tars_params_free(params);
+    loader_close(lib);
+    loader_fini(&loader);
 }
 
 static tars_tuner *
@@ -227,7 +240,7 @@ sample(int argc, char **argv)
             t = reload(ops, ctx, p, &study, t, lib.info->name);
     }
     ops->destroy(t);
-    tars_params_free(p);
+    close_tuner(&lib, p);
     tars__ctx_free(ctx);
     return 0;
 }
@@ -270,6 +283,7 @@ prune(int argc, char **argv)
         }
     }
     ops->destroy(t);
+    close_tuner(&lib, p);
     tars__ctx_free(ctx);
     return 0;
 }
@@ -387,9 +401,73 @@ split_cmd(int argc, char **argv)
     return 0;
 }
 
+static int
+propose(int argc, char **argv)
+{
+    if (argc < 3)
+        die("usage: tune_run propose SAMPLER.so DIMS K [name=value...] < trials", NULL);
+    struct lib lib;
+    tars_params *p;
+    const tars_tuner_ops *ops = open_tuner(argv[0], &lib, &p, argc - 3, argv + 3);
+    uint32_t dims = (uint32_t)atoi(argv[1]);
+    int k = atoi(argv[2]);
+    tars_param_def space[10];
+    for (uint32_t j = 0; j < dims && j < 10; j++)
+        space[j] = (tars_param_def)TARS_PARAM_FLOAT_DEF(names10[j], 0, -5, 10, 0, "a coordinate");
+    uint32_t dir = TARS_MINIMIZE;
+    tars_study_spec study = {.struct_size = sizeof study,
+                             .n_objectives = 1,
+                             .directions = &dir,
+                             .space = space,
+                             .n_space = dims};
+    double hist[1000][11];
+    int n = 0;
+    char line[1024];
+    while (n < 1000 && fgets(line, sizeof line, stdin)) {
+        char *q = line;
+        for (uint32_t j = 0; j <= dims; j++)
+            hist[n][j] = strtod(q, &q);
+        n++;
+    }
+    tars_ctx *ctx = tars__ctx_new("tune", NULL);
+    for (int s = 0; s < k; s++) {
+        tars_tuner *t;
+        if (ops->create(ctx, p, &study, (uint64_t)s, &t))
+            die("create failed", ctx);
+        for (int i = 0; i < n; i++) {
+            tars_params *tp;
+            if (tars_params_new(space, dims, &tp))
+                die("out of memory", NULL);
+            for (uint32_t j = 0; j < dims; j++)
+                tars_params_set(tp, j, hist[i][j + 1], NULL, 0);
+            tars_trial tr = {.number = (uint64_t)i,
+                             .state = TARS_TRIAL_COMPLETE,
+                             .n_values = 1,
+                             .values = &hist[i][0],
+                             .params = tp};
+            if (ops->tell(t, p, &tr))
+                die("tell failed", ctx);
+            tars_params_free(tp);
+        }
+        tars_params *tp;
+        if (tars_params_new(space, dims, &tp) || ops->ask(t, p, (uint64_t)n, tp))
+            die("ask failed", ctx);
+        for (uint32_t j = 0; j < dims; j++)
+            printf("%s%.17g", j ? " " : "", tars_param_float(tp, j));
+        printf("\n");
+        tars_params_free(tp);
+        ops->destroy(t);
+    }
+    close_tuner(&lib, p);
+    tars__ctx_free(ctx);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "propose") == 0)
+        return propose(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "split") == 0)
         return split_cmd(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "sample") == 0)

@@ -100,17 +100,28 @@ find(struct history *h, uint64_t number)
     return NULL;
 }
 
+int
+tuner_grow(void **v, size_t n, size_t *cap, size_t size, size_t first)
+{
+    if (n < *cap)
+        return 0;
+    size_t want = *cap ? 2 * *cap : first;
+    void *p = realloc(*v, want * size);
+    if (!p)
+        return TARS_ENOMEM;
+    *v = p;
+    *cap = want;
+    return 0;
+}
+
 static struct htrial *
 add(struct history *h, uint64_t number)
 {
-    if (h->n == h->cap) {
-        size_t cap = h->cap ? 2 * h->cap : 64;
-        struct htrial *v = realloc(h->v, cap * sizeof *v);
-        if (!v)
-            return NULL;
-        h->v = v;
-        h->cap = cap;
-    }
+    void *v = h->v;
+    int rc = tuner_grow(&v, h->n, &h->cap, sizeof *h->v, 64);
+    h->v = v;
+    if (rc)
+        return NULL;
     double *x = calloc(h->n_dims ? h->n_dims : 1, sizeof *x);
     if (!x)
         return NULL;

@@ -32,6 +32,12 @@ double dim_random(const struct dim *d, tars_rng *rng);
 /* Writes value into dimension i of out; the tuner's bug if it does not fit (TARS_ERANGE). */
 int dim_set(tars_ctx *ctx, tars_params *out, uint32_t i, double value);
 
+/*
+ * Makes room for one more element in *v (n used, *cap allocated, elements of `size` bytes),
+ * doubling from `first`. 0, or TARS_ENOMEM with *v unchanged.
+ */
+int tuner_grow(void **v, size_t n, size_t *cap, size_t size, size_t first);
+
 /* One trial as a sampler keeps it: the values it ran with, its state and outcome. */
 struct htrial {
     uint64_t number;

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <tars/plugin.h>
 
+#include "space.h"
+
 enum { P_STARTUP, P_WARMUP, P_INTERVAL, P_MIN_TRIALS, P_PERCENTILE };
 
 static const tars_param_def median_params[] = {
@@ -83,14 +85,11 @@ curve_of(tars_tuner *t, uint64_t number, int add)
             return &t->c[i];
     if (!add)
         return NULL;
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? 2 * t->cap : 64;
-        struct curve *c = realloc(t->c, cap * sizeof *c);
-        if (!c)
-            return NULL;
-        t->c = c;
-        t->cap = cap;
-    }
+    void *v = t->c;
+    int rc = tuner_grow(&v, t->n, &t->cap, sizeof *t->c, 64);
+    t->c = v;
+    if (rc)
+        return NULL;
     struct curve *c = &t->c[t->n++];
     memset(c, 0, sizeof *c);
     c->number = number;
@@ -106,14 +105,11 @@ curve_put(struct curve *c, uint64_t step, double value)
     }
     if (c->n && c->p[c->n - 1].step > step)
         return TARS_EINVAL;
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? 2 * c->cap : 16;
-        struct point *p = realloc(c->p, cap * sizeof *p);
-        if (!p)
-            return TARS_ENOMEM;
-        c->p = p;
-        c->cap = cap;
-    }
+    void *v = c->p;
+    int rc = tuner_grow(&v, c->n, &c->cap, sizeof *c->p, 16);
+    c->p = v;
+    if (rc)
+        return rc;
     c->p[c->n++] = (struct point){step, value};
     return 0;
 }
