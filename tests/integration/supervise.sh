@@ -166,6 +166,7 @@ check "  with the worker's error, naming the address" grep -q "^tarsd: cannot li
 check "  and nothing from the parent: the worker said why" sh -c "! grep -q 'worker exited' '$TMP/taken.err'"
 # A worker that had started and exits unasked (SIGTERM sent to it alone): the parent says so.
 start_serve --config "$TMP/tars.json"
+ok $? "tarsd serve starts again" || diag "its log:" "$(tail -n 8 "$TMP/serve.log")"
 kill -TERM "$(worker_of "$SERVE_PID")"
 wait_exit "$SERVE_PID"
 check "a worker stopped on its own stops the parent with its status ($EXIT_CODE)" test "$EXIT_CODE" = 0

@@ -74,23 +74,38 @@ def sample(kind, fname, trials, seed):
 
 
 def prune(direction, opts):
-    kw = {k: (float(v) if k == "percentile" else int(v)) for k, v in opts}
-    pct = kw.pop("percentile", 50.0)
-    pruner = optuna.pruners.PercentilePruner(pct, **kw)
+    kw = {k: (float(v) if k == "percentile" else v if k == "pruner" else int(v)) for k, v in opts}
+    which = kw.pop("pruner", "median")
+    stop = kw.pop("stop-pruned", 0) == 1
+    if which == "asha":
+        # tars's default reduction_factor is 3 (Optuna's 4); min_resource 0 is "auto".
+        mr = kw.pop("min_resource", 0)
+        kw.setdefault("reduction_factor", 3)
+        pruner = optuna.pruners.SuccessiveHalvingPruner(min_resource="auto" if mr == 0 else mr,
+                                                        **kw)
+    else:
+        pct = kw.pop("percentile", 50.0)
+        pruner = optuna.pruners.PercentilePruner(pct, **kw)
     study = optuna.create_study(direction="maximize" if direction == "max" else "minimize",
                                 pruner=pruner)
-    trials = {}
+    trials, pruned = {}, set()
     for line in sys.stdin:
         w = line.split()
         if not w:
             continue
         n = int(w[1])
+        if stop and n in pruned:
+            continue
         if n not in trials:
             trials[n] = study.ask()
         if w[0] == "report":
             step, v = int(w[2]), float(w[3])
             trials[n].report(v, step)
-            print(n, step, "prune" if trials[n].should_prune() else "keep")
+            pr = trials[n].should_prune()
+            print(n, step, "prune" if pr else "keep")
+            if pr and stop:
+                pruned.add(n)
+                study.tell(trials[n], state=optuna.trial.TrialState.PRUNED)
         elif w[0] == "complete":
             study.tell(trials[n], float(w[2]))
 

@@ -9,7 +9,9 @@
  *       goes on with a fresh instance loaded from the blob; "flip=1" minimises -FUNCTION.
  *   tune_run prune PRUNER.so min|max [name=value...]
  *       reads "report N STEP VALUE" and "complete N VALUE" lines; answers each report with
- *       "N STEP prune" or "N STEP keep".
+ *       "N STEP prune" or "N STEP keep". With "stop-pruned=1" a pruned trial is told PRUNED
+ *       and its later lines are ignored, as a study would stop it; "resume-at=K" saves the
+ *       pruner before input line K and goes on with a fresh instance loaded from the blob.
  *   tune_run propose SAMPLER.so DIMS K [name=value...] < trials
  *       K fresh samplers (seeds 0..K-1) told the trials ("VALUE X0 X1 ...", in [-5, 10]^DIMS),
  *       each asked once: one proposal per line (to compare proposal distributions).
@@ -136,7 +138,8 @@ open_tuner(const char *path, struct lib *lib, tars_params **params, int argc, ch
         die("out of memory", NULL);
     for (int i = 0; i < argc; i++) {
         char *eq = strchr(argv[i], '=');
-        if (!eq || strncmp(argv[i], "resume-at=", 10) == 0 || strncmp(argv[i], "flip=", 5) == 0)
+        if (!eq || strncmp(argv[i], "resume-at=", 10) == 0 || strncmp(argv[i], "flip=", 5) == 0 ||
+            strncmp(argv[i], "stop-pruned=", 12) == 0)
             continue;
         *eq = 0;
         if (tars_params_parse(*params, argv[i], eq + 1, err, sizeof err))
@@ -264,16 +267,39 @@ prune(int argc, char **argv)
     tars_tuner *t;
     if (ops->create(ctx, p, &study, 0, &t))
         die("create failed", ctx);
+    int stop = 0;
+    long resume_at = -1, lines = 0;
+    for (int i = 2; i < argc; i++) {
+        stop |= strcmp(argv[i], "stop-pruned=1") == 0;
+        if (strncmp(argv[i], "resume-at=", 10) == 0)
+            resume_at = atol(argv[i] + 10);
+    }
+    static unsigned char pruned[65536]; /* trial numbers below 65536 */
     char line[256], word[32];
     unsigned long long n, step;
     double v;
     while (fgets(line, sizeof line, stdin)) {
+        if (lines++ == resume_at)
+            t = reload(ops, ctx, p, &study, t, lib.info->name);
+        int k = sscanf(line, "%31s %llu", word, &n);
+        if (k == 2 && stop && n < sizeof pruned && pruned[n])
+            continue; /* a study stopped it */
         if (sscanf(line, "%31s %llu %llu %lg", word, &n, &step, &v) == 4 &&
             strcmp(word, "report") == 0) {
             int pr;
             if (ops->report(t, p, n, step, v, &pr))
                 die("report failed", ctx);
             printf("%llu %llu %s\n", n, step, pr ? "prune" : "keep");
+            tars_trial tr = {.number = n,
+                             .state = TARS_TRIAL_PRUNED,
+                             .n_values = 1,
+                             .values = &v,
+                             .last_step = step};
+            if (pr && stop && n < sizeof pruned) {
+                pruned[n] = 1;
+                if (ops->tell(t, p, &tr))
+                    die("tell failed", ctx);
+            }
         } else if (sscanf(line, "%31s %llu %lg", word, &n, &v) == 3 &&
                    strcmp(word, "complete") == 0) {
             tars_trial tr = {
