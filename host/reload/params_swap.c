@@ -206,6 +206,11 @@ recreate(struct host *h, const char *id, struct prepared *p, uint64_t version, d
     rc = queue_record(h, id, np->agent, np->env, err, errlen);
     out->version = np->version;
     pthread_mutex_unlock(&h->runs.lock);
+    /* Committed before the claim goes: the next change of this agent rewrites the record
+     * from the store, and must find these values there. */
+    char why[512];
+    if (rc == 0 && persist_commit(h, why, sizeof why) != 0)
+        hlog(LOG_WARN, id, "re-created; its record is saved once the store recovers (%s)", why);
     if (rc) {
         snprintf(err, errlen,
                  "agent '%s' runs with the new parameters, but its record could not be rewritten: "

@@ -124,8 +124,9 @@ describe(json_t *diff, char *buf, size_t len)
  * Called with proposals_lock held, which it lets go while a change that asks for a
  * re-creation is applied: that builds the agent anew (seconds for a large network), and other
  * proposals, decisions and reads go on meanwhile (so a re-creation may end after changes
- * proposed later). rec, Applying, is not touched then; a decision on it finds it not pending,
- * and a change to the same agent waits for its claim (runset.h). Hot changes take
+ * proposed later). rec, Applying and committed first, is not touched then; a decision on it
+ * finds it not pending, and a change to the same agent waits for its claim (runset.h), which
+ * the re-creation lets go only once the agent's new record is committed. Hot changes take
  * microseconds and keep the lock: they apply in the order of their ids.
  */
 static bool
@@ -139,10 +140,13 @@ apply(struct host *h, json_t *rec, const struct param_request *change)
     queue(h, rec);
     struct param_outcome o;
     char err[1024], what[768];
-    if (change->recreate)
+    /* A decision reads the record from the store: only once "applying" is committed may the
+     * lock go, or a second decision on it would still find it pending. */
+    int unlock = change->recreate && writer_flush(h->writer, err, sizeof err) == 0;
+    if (unlock)
         pthread_mutex_unlock(&h->proposals_lock);
     int rc = params_apply(h, agent, change, &o, err, sizeof err);
-    if (change->recreate)
+    if (unlock)
         pthread_mutex_lock(&h->proposals_lock);
     if (rc) {
         json_object_set_new(rec, "error", json_string(err));

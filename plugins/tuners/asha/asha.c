@@ -31,7 +31,8 @@ static const tars_param_def asha_params[] = {
 struct atrial {
     uint64_t number;
     uint32_t rung;      /* the next rung to reach */
-    uint32_t complete;  /* told COMPLETE */
+    uint16_t complete;  /* told COMPLETE */
+    uint16_t reported;  /* reported a step at least once */
     uint64_t last_step; /* the latest step reported */
 };
 
@@ -163,11 +164,12 @@ asha_report(tars_tuner *t, const tars_params *p, uint64_t number, uint64_t step,
     if (!a)
         return TARS_ENOMEM;
     a->last_step = step;
+    a->reported = 1;
     if (!t->min_resource) { /* auto: fixed at the first report after a trial completed */
         uint64_t longest = 0;
         int any = 0;
         for (size_t i = 0; i < t->n; i++)
-            if (t->t[i].complete) {
+            if (t->t[i].complete && t->t[i].reported) { /* Optuna skips a trial with no step */
                 any = 1;
                 longest = t->t[i].last_step > longest ? t->t[i].last_step : longest;
             }
@@ -218,7 +220,7 @@ asha_save(const tars_tuner *t, tars_blob_writer *w)
     for (size_t i = 0; !rc && i < t->n; i++) {
         rc = tars_blob_put_u64(w, t->t[i].number);
         rc = rc ? rc : tars_blob_put_u32(w, t->t[i].rung);
-        rc = rc ? rc : tars_blob_put_u32(w, t->t[i].complete);
+        rc = rc ? rc : tars_blob_put_u32(w, t->t[i].complete | (uint32_t)t->t[i].reported << 16);
         rc = rc ? rc : tars_blob_put_u64(w, t->t[i].last_step);
     }
     rc = rc ? rc : tars_blob_put_u64(w, t->n_rungs);
@@ -241,9 +243,12 @@ asha_load(tars_tuner *t, tars_blob_reader *r)
     rc = rc ? rc : tars_blob_get_u64(r, &n);
     for (uint64_t i = 0; !rc && i < n; i++) {
         struct atrial a;
+        uint32_t flags = 0;
         rc = tars_blob_get_u64(r, &a.number);
         rc = rc ? rc : tars_blob_get_u32(r, &a.rung);
-        rc = rc ? rc : tars_blob_get_u32(r, &a.complete);
+        rc = rc ? rc : tars_blob_get_u32(r, &flags);
+        a.complete = flags & 1;
+        a.reported = (flags >> 16) & 1;
         rc = rc ? rc : tars_blob_get_u64(r, &a.last_step);
         struct atrial *dst = rc ? NULL : trial_of(t, a.number);
         if (!rc && !dst)
