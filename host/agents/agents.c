@@ -92,7 +92,7 @@ build(struct host *h, struct run_spec *s, const char *preset, struct run **out, 
       size_t errlen)
 {
     char why[768];
-    char *record = persist_agent_record(s, preset, "api");
+    char *record = persist_agent_record(s, preset, s->trial.budget ? "study" : "api");
     if (!record) {
         tars_params_free(s->agent_params);
         tars_params_free(s->env_params);
@@ -445,7 +445,8 @@ agents_recreate(struct host *h, struct run *old, tars_params *ap, tars_params *e
                          .n_envs = old->n_envs,
                          .seed = old->seed,
                          .agent_params = ap,
-                         .env_params = ep};
+                         .env_params = ep,
+                         .trial = old->trial ? old->trial->conf : (struct trial_conf){0}};
     struct run *fresh;
     if (run_create(&s, &fresh, why, sizeof why)) {
         snprintf(err, errlen, "agent '%s' cannot be re-created with these parameters: %s", old->id,

@@ -43,6 +43,13 @@ api_run_json(struct host *h, struct run *r)
         checkpointed ? number_or_null(atomic_load(&r->checkpoint_time)) : json_null());
     if (o && state == RUN_FAILED)
         json_object_set_new(o, "error", json_string(r->error));
+    if (o && r->trial) {
+        const struct trial_conf *t = &r->trial->conf;
+        json_object_set_new(o, "origin", json_string("study"));
+        json_object_set_new(o, "study",
+                            json_pack("{s:I, s:I, s:I}", "id", (json_int_t)t->study, "trial",
+                                      (json_int_t)t->number, "budget", (json_int_t)t->budget));
+    }
     return o;
 }
 

@@ -25,6 +25,7 @@
 #include "progress.h"
 #include "quarantine.h"
 #include "rcu.h"
+#include "studies.h"
 #include "tokens.h"
 
 #define TICK_MS 1000
@@ -264,6 +265,10 @@ cmd_serve(const struct opts *o)
         goto out;
     }
     announce_quarantine(h);
+    if (studies_open(h)) { /* after the runs: a study's running trials are among them */
+        fprintf(stderr, "tarsd: out of memory\n");
+        goto out;
+    }
     if (start_loop(h)) {
         fprintf(stderr, "tarsd: cannot start the control loop\n");
         goto out;
@@ -307,6 +312,8 @@ cmd_serve(const struct opts *o)
         goto out;
     }
     h->trained = 1;
+    if (studies_start(h))
+        hlog(LOG_ERROR, "studies", "cannot start the studies' thread: studies do not advance");
     /* Serving: systemd's start is done (Type=notify), and an exit from here on is news. */
     supervise_ready();
     if (service_notify("READY=1") < 0)
@@ -317,6 +324,7 @@ cmd_serve(const struct opts *o)
     runner_pool_stop(&h->pool);
     http_stop(h->http);
     api_uninstall(h);
+    studies_close(h); /* nothing calls it now */
     log_status(NULL);
     close_loop(h);
     set = runs_current(&h->runs); /* the API may have changed it; it is quiet now */
@@ -331,6 +339,7 @@ cmd_serve(const struct opts *o)
          rc ? "stopped, but the state was not all saved" : "stopped cleanly");
 out:
     diag_free(&d);
+    studies_close(h);
     persist_close(h);
     host_teardown(h);
     free(h);

@@ -19,6 +19,7 @@ struct writer;
 struct api;
 struct codeswap;
 struct http;
+struct studies;
 
 struct host {
     struct config cfg;
@@ -57,6 +58,7 @@ struct host {
     struct runner_pool pool;
     struct http *http;              /* serve only: the HTTP server (api/http.h) */
     struct api *api;                /* the API's own state (host/api) */
+    struct studies *studies;        /* AutoML studies (host/studies), serve only */
     _Atomic uint64_t audit_seq;     /* the last audit entry's number (written under audit_lock) */
     pthread_mutex_t audit_lock;     /* a sequence number is taken only with its entry queued */
     pthread_mutex_t proposals_lock; /* HyperSync decisions (reload/proposals.h) */

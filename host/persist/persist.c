@@ -126,6 +126,14 @@ persist_agent_record(const struct run_spec *s, const char *preset, const char *o
         "env_version", s->env->info->version, "n_envs", (int)s->n_envs, "seed", (json_int_t)s->seed,
         "preset", preset, "params", pjson_values(s->agent_params), "env_params",
         pjson_values(s->env_params), "origin", origin, "created", host_wall());
+    const struct trial_conf *t = &s->trial;
+    if (o && t->budget)
+        json_object_set_new(
+            o, "trial",
+            json_pack("{s:I, s:I, s:i, s:I, s:I, s:i}", "study", (json_int_t)t->study, "number",
+                      (json_int_t)t->number, "seed_index", (int)t->seed_index, "budget",
+                      (json_int_t)t->budget, "eval_every", (json_int_t)t->eval_every,
+                      "eval_episodes", (int)t->eval_episodes));
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     return text;
@@ -172,6 +180,15 @@ persist_spec(struct host *h, json_t *rec, struct run_spec *s, struct diag *d)
     s->seed = (uint64_t)json_integer_value(json_object_get(rec, "seed"));
     if (!s->n_envs)
         s->n_envs = 8;
+    json_t *t = json_object_get(rec, "trial");
+    if (json_is_object(t)) {
+        s->trial.study = (uint64_t)json_integer_value(json_object_get(t, "study"));
+        s->trial.number = (uint64_t)json_integer_value(json_object_get(t, "number"));
+        s->trial.seed_index = (uint32_t)json_integer_value(json_object_get(t, "seed_index"));
+        s->trial.budget = (uint64_t)json_integer_value(json_object_get(t, "budget"));
+        s->trial.eval_every = (uint64_t)json_integer_value(json_object_get(t, "eval_every"));
+        s->trial.eval_episodes = (uint32_t)json_integer_value(json_object_get(t, "eval_episodes"));
+    }
     if (lookup_stored(&h->reg, agent, TARS_KIND_AGENT, &s->agent, err, sizeof err) ||
         lookup_stored(&h->reg, env, TARS_KIND_ENV, &s->env, err, sizeof err) ||
         plugin_params(s->agent, NULL, &s->agent_params, NULL, err, sizeof err) ||

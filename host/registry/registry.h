@@ -25,6 +25,7 @@
 #ifndef TARS_HOST_REGISTRY_H
 #define TARS_HOST_REGISTRY_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include "config.h"
 #include "loader.h"
@@ -47,6 +48,9 @@ struct plugin {
      * constructors. Loaded, so that its agents can be shown, but none of them runs; NULL when
      * it is not. Written when it is loaded, then never. */
     char *quarantined;
+    /* Holders other than runs (a study's tuners): a retired generation is not freed while
+     * pinned (reload/retire.c). Changed under host.code_lock held for reading. */
+    atomic_int pins;
 };
 
 struct registry {

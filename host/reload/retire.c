@@ -26,7 +26,7 @@ retire_unused(struct host *h, struct plugin **out, size_t cap)
     pthread_rwlock_wrlock(&h->reg_lock);
     for (size_t i = 0; i < h->reg.n_retired && n < cap;) {
         struct plugin *p = h->reg.retired[i];
-        int used = 0;
+        int used = atomic_load(&p->pins) > 0;
         for (size_t k = 0; k < set->n && !used; k++)
             used = retire_uses(set->v[k], p);
         if (used) {

@@ -65,7 +65,8 @@ run_create(const struct run_spec *s, struct run **out, char *err, size_t errlen)
     snprintf(name, sizeof name, "%s/env", s->id);
     r->ectx = tars__ctx_new(name, r);
     r->actx = tars__ctx_new(s->id, r);
-    if (!r->id || !r->ectx || !r->actx) {
+    if (!r->id || !r->ectx || !r->actx ||
+        (s->trial.budget && !(r->trial = run_trial_new(&s->trial)))) {
         snprintf(err, errlen, "out of memory");
         rc = TARS_ENOMEM;
         goto fail;
@@ -127,6 +128,7 @@ run_destroy(struct run *r)
     tars__ctx_free(r->actx);
     tars__ctx_free(r->ectx);
     tars__ctx_free(r->eval_ctx);
+    run_trial_free(r->trial);
     run_params_free(r->params); /* retired ones are the publisher's */
     vecbuf_free(&r->buf);
     free(r->next_obs);

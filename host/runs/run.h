@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include "feed.h"
+#include "trial.h"
 #include "rcu.h"
 #include "records.h"
 #include "registry.h"
@@ -37,6 +38,8 @@ struct run_spec {
     /* When set, the run is built without instances (no plugin code runs) and is FAILED with
      * this reason: the agents of a quarantined build (registry.h). */
     const char *failed;
+    /* When trial.budget is set, the run is a trial of a study (trial.h). */
+    struct trial_conf trial;
 };
 
 /*
@@ -117,6 +120,10 @@ struct run {
     tars_env *eval_env;
     tars_ctx *eval_ctx;
     uint32_t eval_n; /* copies in eval_env */
+    /* A study's trial (trial.h), or NULL; fixed at creation. */
+    struct run_trial *trial;
+    /* An evaluation asked by another thread (trial.h), taken by the runner. */
+    struct run_eval_req *_Atomic eval_req;
     /* Persistence (host/persist/checkpoints.c), owned by the runner stepping the run. */
     struct episode_rec *history; /* finished episodes not yet handed to the writer */
     uint32_t history_n, history_cap;

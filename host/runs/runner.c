@@ -68,7 +68,11 @@ slice(struct runner_pool *pool, struct run *r)
     atomic_store(&r->stepping, 1);
     fault_run(r->id); /* for the fault handler: the run this thread is in */
     int state = atomic_load(&r->state);
-    if (state == RUN_RUNNING) {
+    if (r->trial)
+        run_trial_before_slice(r);
+    /* A trial that spent its budget waits for its study, unstepped (trial.h). */
+    int steps = state == RUN_RUNNING && !run_trial_spent(r);
+    if (steps) {
         /* Each run steps for a time slice rather than once, so that a cheap agent sharing
          * a thread with an expensive one still gets its share of the CPU. */
         double until = host_now() + RUNNER_SLICE_S;
@@ -84,7 +88,17 @@ slice(struct runner_pool *pool, struct run *r)
                 hlog(LOG_ERROR, r->id, "stopped: %s", r->error);
         } while (rc == 0 && host_now() < until && !stopping(pool) &&
                  atomic_load_explicit(&r->state, memory_order_relaxed) == RUN_RUNNING &&
+                 !run_trial_spent(r) &&
                  !atomic_load_explicit(&r->swap, memory_order_relaxed)); /* see below */
+    }
+    /* Evaluations (trial.h) run inside the slice, at its step boundary, where the fault
+     * handler knows the run; a trial's before persist's hook, so that the checkpoint it asks
+     * for is taken at the evaluated step. */
+    int at = atomic_load_explicit(&r->state, memory_order_relaxed);
+    if (at == RUN_RUNNING || at == RUN_STOPPED) {
+        if (r->trial)
+            run_trial_after_slice(r);
+        run_eval_serve(r);
     }
     /* A code swap's order (migrate.h) is carried out here, at a step boundary, whatever the
      * run's state (stopped and failed runs migrate too); a posted one ends the slice early.
@@ -97,7 +111,7 @@ slice(struct runner_pool *pool, struct run *r)
     int now = atomic_load_explicit(&r->state, memory_order_relaxed);
     if (pool->after_slice && (now == RUN_RUNNING || now == RUN_STOPPED))
         pool->after_slice(r, pool->after_slice_arg);
-    return state == RUN_RUNNING;
+    return steps;
 }
 
 /* Nothing to step: waits RUNNER_IDLE_NS, or less if woken since `seen` was read. */
