@@ -154,5 +154,14 @@ int cmd_token_create(struct ctl *c, int argc, char **argv);
 int cmd_token_list(struct ctl *c, int argc, char **argv);
 int cmd_token_revoke(struct ctl *c, int argc, char **argv);
 int cmd_token_rotate(struct ctl *c, int argc, char **argv);
+int cmd_studies(struct ctl *c, int argc, char **argv);
+int cmd_study_create(struct ctl *c, int argc, char **argv);
+int cmd_study_show(struct ctl *c, int argc, char **argv);
+int cmd_study_trials(struct ctl *c, int argc, char **argv);
+int cmd_study_best(struct ctl *c, int argc, char **argv);
+int cmd_study_stop(struct ctl *c, int argc, char **argv);
+int cmd_study_resume(struct ctl *c, int argc, char **argv);
+int cmd_study_delete(struct ctl *c, int argc, char **argv);
+int cmd_study_propose(struct ctl *c, int argc, char **argv);
 
 #endif

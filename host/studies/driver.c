@@ -238,6 +238,10 @@ drive(struct host *h, struct study *s, struct actions *a)
         else if (t->state == TARS_TRIAL_RUNNING && s->state == STUDY_RUNNING) {
             t->launched = 1; /* its runs are created below (again, after a crash) */
             act(a, ACT_CREATE, s, t->number);
+        } else if (t->state != TARS_TRIAL_RUNNING && t->launched && !t->kept) {
+            act(a, ACT_DELETE, s, t->number); /* left by a crash */
+            t->launched = 0;
+            trial_put(h, s, t);
         }
     }
     if (s->state != STUDY_RUNNING)
@@ -365,7 +369,7 @@ carry_out(struct host *h, const struct action *x)
             if ((s = find(ss, x->study)) && (t = study_trial(s, x->number)) &&
                 t->state == TARS_TRIAL_RUNNING) {
                 struct actions more = {0};
-                snprintf(t->error, sizeof t->error, "%.250s", err);
+                snprintf(t->error, sizeof t->error, "%.500s", err);
                 t->state = TARS_TRIAL_FAILED;
                 finish(h, s, t, &more);
                 free(more.v); /* its agents: deleted below */

@@ -78,22 +78,27 @@ load_one(struct host *h, json_t *rec)
         rc = tuner_restore(h, s, err, sizeof err);
     if (rc) {
         s->state = STUDY_BROKEN;
-        snprintf(s->error, sizeof s->error, "cannot be resumed: %s", err);
+        snprintf(s->error, sizeof s->error, "cannot be resumed: %.480s", err);
         hlog(LOG_ERROR, "studies", "study '%s' %s", s->name, s->error);
     }
     /* Running trials whose runs did not come back (created after the last commit) are
      * created again by the driver. */
-    for (size_t i = 0; i < s->n_trials_v; i++) {
+    /* A finished trial whose agents outlived it (tarsd stopped between the trial's record
+     * and their deletion) has them deleted by the driver. */
+    for (size_t i = 0; s->agent && i < s->n_trials_v; i++) {
         struct trial *t = s->trials[i];
-        if (t->state != TARS_TRIAL_RUNNING || !t->launched || !s->agent)
-            continue;
-        char id[128];
-        trial_agent_id(s, t->number, 0, id, sizeof id);
-        rcu_enter();
-        int there = runset_find(runs_current(&h->runs), id) != NULL;
-        rcu_leave();
-        if (!there)
-            t->launched = 0;
+        int there = 0;
+        for (uint32_t k = 0; k < s->seeds && !there; k++) {
+            char id[128];
+            trial_agent_id(s, t->number, k, id, sizeof id);
+            rcu_enter();
+            there = runset_find(runs_current(&h->runs), id) != NULL;
+            rcu_leave();
+        }
+        if (t->state == TARS_TRIAL_RUNNING)
+            t->launched = t->launched && there;
+        else if (there && !t->kept)
+            t->launched = 1;
     }
     if (s->id > h->studies->last_id)
         h->studies->last_id = s->id;

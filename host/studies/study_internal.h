@@ -52,7 +52,7 @@ struct trial {
     int launched;             /* its runs were created (host-run trials) */
     int kept;                 /* its first seed's agent is kept (the best so far) */
     int enqueued;             /* its values were given, not asked of the sampler */
-    char error[256];
+    char error[512];
 };
 
 /* A sampler or pruner of a study: the plugin generation it holds (pinned), its parameters

@@ -65,7 +65,7 @@ perl -MJSON::PP -e '
 		$u->{params}{learning_rate} == $t->{params}{learning_rate} or die "params changed\n";
 	}' "$TMP/before.json" "$TMP/after.json" 2>"$TMP/cmp.err"
 ok $? "  every trial completed before the kill is intact (number, value, parameters)"
-diag "$(cat "$TMP/cmp.err")"
+[ -s "$TMP/cmp.err" ] && diag "$(cat "$TMP/cmp.err")"
 api "/api/v1/studies/$ID/best" >"$TMP/best.json"
 check "the best trial is the one with the highest return" perl -MJSON::PP -e '
 	my ($best, $t) = map { local $/; open my $f, "<", $_ or die; JSON::PP->new->decode(<$f>) } @ARGV;
@@ -114,8 +114,26 @@ check "  a report at a step already reported is refused (400)" test "$(cat "$TMP
 api "/api/v1/studies/$EXT/trials/$N/tell" -X POST -o "$TMP/tell2.json" -w '%{http_code}' \
 	-d '{"values": [1, 2]}' >"$TMP/tell2.code"
 check "  a tell with two values for one objective is refused (400)" test "$(cat "$TMP/tell2.code")" = 400
+
+# tarsctl: the same studies, by name.
+ctl() { "$TARSCTL" --url "http://127.0.0.1:$PORT" --token-file "$STATE_DIR/admin.token" "$@" \
+	>"$TMP/out" 2>"$TMP/err"; }
+ctl studies
+ok $? "tarsctl studies lists them"
+check "  with cp complete" grep -q "^ *$ID  *cp  *ppo  *COMPLETE  *100%" "$TMP/out"
+ctl study show cp
+check "tarsctl study show cp names the tuners" sh -c "grep -q 'sampler *tpe' '$TMP/out' && grep -q 'pruner *median' '$TMP/out'"
+ctl study trials cp --state COMPLETE
+check "tarsctl study trials --state COMPLETE lists only completed ones" \
+	sh -c "grep -q COMPLETE '$TMP/out' && ! grep -q PRUNED '$TMP/out'"
+ctl study best cp
+check "tarsctl study best gives the best trial" grep -q "^trial $(json best.number <"$TMP/best.json"):" "$TMP/out"
+ctl study best nope
+check "  an unknown name fails in one line" sh -c "[ \$? -ne 0 ] || true; one() { [ \$(wc -l <'$TMP/err') -eq 1 ]; }; one && grep -q \"no study named 'nope'\" '$TMP/err'"
+ctl --json study show ext
+check "  --json prints the API's reply alone" test "$(json name <"$TMP/out")" = ext
 api "/api/v1/studies/$ID" -X DELETE -o /dev/null -w '%{http_code}' >"$TMP/del.code"
 check "a study is deleted (200)" test "$(cat "$TMP/del.code")" = 200
 api /api/v1/agents >"$TMP/agents2.json"
-check "  with its kept agent" sh -c "! grep -q '\"origin\":\"study\"' '$TMP/agents2.json'"
+check "  with its agents (the kept best one, and any a crash left behind)" sh -c "! grep -q '\"origin\":\"study\"' '$TMP/agents2.json'"
 done_testing
