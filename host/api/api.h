@@ -140,6 +140,7 @@ int api_study_ask(struct api_req *q);
 int api_study_report(struct api_req *q);
 int api_study_tell(struct api_req *q);
 int api_study_propose(struct api_req *q);
+int api_study_view(struct api_req *q);
 int api_tokens_list(struct api_req *q);
 int api_token_create(struct api_req *q);
 int api_token_delete(struct api_req *q);

@@ -38,6 +38,7 @@ const struct api_route api_routes[] = {
     {"GET", "/api/v1/studies/{id}/trials", ROLE_VIEWER, api_study_trials},
     {"GET", "/api/v1/studies/{id}/trials/{n}", ROLE_VIEWER, api_study_trial},
     {"GET", "/api/v1/studies/{id}/best", ROLE_VIEWER, api_study_best},
+    {"GET", "/api/v1/studies/{id}/view", ROLE_VIEWER, api_study_view},
     {"POST", "/api/v1/studies/{id}/ask", ROLE_OPERATOR, api_study_ask},
     {"POST", "/api/v1/studies/{id}/trials/{n}/report", ROLE_OPERATOR, api_study_report},
     {"POST", "/api/v1/studies/{id}/trials/{n}/tell", ROLE_OPERATOR, api_study_tell},

@@ -15,6 +15,7 @@
 #include "params_json.h"
 #include "rcu.h"
 #include "stream.h"
+#include "studies.h"
 #include "stream_internal.h"
 #include "tokens.h"
 
@@ -137,6 +138,9 @@ changes(struct stream *st, struct batch *b, struct seen *s, struct run *r)
 }
 
 /* This period's events of every agent. */
+/* Seconds between two studies events. */
+#define STUDIES_EVERY 2.0
+
 static void
 collect(struct stream *st, struct batch *b, double now)
 {
@@ -169,6 +173,13 @@ collect(struct stream *st, struct batch *b, double now)
         }
     }
     rcu_leave();
+    /* The studies' trials per state, best values and trials per hour: for everyone. */
+    if (st->h->studies && now - st->studies_time >= STUDIES_EVERY) {
+        st->studies_time = now;
+        json_t *m = studies_metrics(st->h);
+        json_object_set_new(m, "type", json_string("studies"));
+        add_event(b, "", m);
+    }
     json_t *reloads = codeswap_take_events(st->h), *e; /* plugin code swaps: for everyone */
     size_t k;
     json_array_foreach(reloads, k, e) add_event(b, "", json_incref(e));

@@ -67,6 +67,7 @@ struct seen {
 };
 
 struct stream {
+    double studies_time; /* when the last studies event went (stream_hub.c) */
     struct host *h;
     pthread_t hub;
     int hub_started;

@@ -218,3 +218,15 @@ api_study_propose(struct api_req *q)
                  json_string_value(json_object_get(q->body, "agent")));
     return done(q, rc, 201, out, err);
 }
+
+int
+api_study_view(struct api_req *q)
+{
+    uint64_t id, points;
+    char err[512];
+    json_t *out = NULL;
+    if (path_u64(q, 0, &id, "study") || api_query_u64(q, "points", 1000, 10, 10000, &points))
+        return q->status;
+    int rc = studies_view(q->h, id, (size_t)points, &out, err, sizeof err);
+    return done(q, rc, 200, out, err);
+}

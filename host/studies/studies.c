@@ -247,6 +247,8 @@ studies_list(struct host *h)
 {
     struct studies *ss = h->studies;
     json_t *list = json_array();
+    if (!ss)
+        return list;
     pthread_mutex_lock(&ss->lock);
     for (size_t i = ss->n; i-- > 0;)
         if (!ss->v[i]->deleting) {

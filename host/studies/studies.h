@@ -74,6 +74,9 @@ int studies_tell(struct host *h, uint64_t id, uint64_t number, json_t *body, jso
 int studies_propose(struct host *h, uint64_t id, json_t *body, json_t *who, int decide_now,
                     json_t **out, char *err, size_t errlen);
 
+/* What the study page draws, thinned to about max points (view.c). */
+int studies_view(struct host *h, uint64_t id, size_t max, json_t **out, char *err, size_t errlen);
+
 /* The stream's and the health route's view: trials per state, best values, trials per hour. */
 json_t *studies_metrics(struct host *h);
 

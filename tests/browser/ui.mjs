@@ -389,6 +389,38 @@ const steps = [
     return rec.state === 'applied' && rec.decided_by.role === 'admin' && rec.by.role === 'operator' &&
       (await gamma()) === 0.96;
   }],
+  ['the Studies pages: the list, a study of two objectives (trials table sorted and filtered, Pareto front) and one of an agent', async () => {
+    const made = await apiCall('/studies', { method: 'POST', body: { name: 'ui-pareto', sampler: 'random',
+      directions: ['minimize', 'minimize'],
+      space: { x: { type: 'float', low: 0, high: 1 }, k: { type: 'categorical', choices: ['a', 'b'] } } } });
+    const sid = made.body.id;
+    for (let n = 0; n < 40; n++) {
+      const t = (await apiCall(`/studies/${sid}/ask`, { method: 'POST', body: {} })).body;
+      const x = t.params.x;
+      await apiCall(`/studies/${sid}/trials/${t.number}/tell`, { method: 'POST',
+        body: { values: [x, (1 - x) ** 2 + (t.params.k === 'b' ? 0.3 : 0)] } });
+    }
+    const agentStudy = await apiCall('/studies', { method: 'POST', body: { name: 'ui-a2c', agent: 'a2c',
+      env: 'cartpole', preset: 'cartpole', budget: 4000, eval_every: 1000, eval_episodes: 2, n_trials: 3,
+      space: { learning_rate: { low: 0.0001, high: 0.01, log: true } } } });
+    await page.click('#nav a[href="#/studies"]');
+    await page.locator(`table.studies tr[data-id="${sid}"]`).waitFor();
+    await page.locator(`table.studies tr[data-id="${agentStudy.body.id}"]`).waitFor();
+    await page.click(`table.studies tr[data-id="${sid}"] a`);
+    await page.locator('table.trials tbody tr').nth(39).waitFor();
+    await waitFor(() => !document.querySelector('canvas[aria-label^="Completed trials on the two"]').closest('.card').hidden);
+    const front = await page.evaluate(() => window.Chart.getChart(
+      document.querySelector('canvas[aria-label^="Completed trials on the two"]')).data.datasets[1].data.length);
+    await page.click('table.trials th button:has-text("Value")');
+    const first = await page.locator('table.trials tbody tr').first().locator('td').nth(2).innerText();
+    await page.selectOption('.card-head select', 'FAILED');
+    await page.locator('table.trials tbody tr').first().waitFor({ state: 'detached' });
+    diag(`pareto front ${front} of 40; the smallest value first: ${first}`);
+    await page.goto(`${url}#/studies/${agentStudy.body.id}`);
+    await waitFor(() => window.Chart.getChart(document.querySelector('canvas[aria-label^="Each trial\'s evaluations"]'))
+      .data.datasets.length >= 1);
+    return made.status === 201 && agentStudy.status === 201 && front >= 1 && front < 40;
+  }],
   ['sign out, then in as the viewer: no actions, no create or tokens pages', async () => {
     await page.click('#signout');
     await page.locator('#token').waitFor();

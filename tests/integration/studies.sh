@@ -115,6 +115,12 @@ api "/api/v1/studies/$EXT/trials/$N/tell" -X POST -o "$TMP/tell2.json" -w '%{htt
 	-d '{"values": [1, 2]}' >"$TMP/tell2.code"
 check "  a tell with two values for one objective is refused (400)" test "$(cat "$TMP/tell2.code")" = 400
 
+# The stream carries the studies' metrics every 2 s.
+"$B/tests/tools/wsclient" "$PORT" /api/v1/stream --send "{\"token\": \"$(cat "$STATE_DIR/admin.token")\"}" \
+	--seconds 3 >"$TMP/ws" 2>&1
+check "the stream sends a studies event: each study's state and best value" \
+	sh -c "grep -q '\"type\":\"studies\"' '$TMP/ws' && grep -q '\"name\":\"cp\",\"state\":\"COMPLETE\"' '$TMP/ws'"
+
 # tarsctl: the same studies, by name.
 ctl() { "$TARSCTL" --url "http://127.0.0.1:$PORT" --token-file "$STATE_DIR/admin.token" "$@" \
 	>"$TMP/out" 2>"$TMP/err"; }

@@ -15,6 +15,8 @@ import * as plugins from './pages/plugins.js';
 import * as proposals from './pages/proposals.js';
 import * as audit from './pages/audit.js';
 import * as tokens from './pages/tokens.js';
+import * as studies from './pages/studies.js';
+import * as study from './pages/study.js';
 import * as signin from './pages/signin.js';
 
 const routes = [
@@ -22,6 +24,8 @@ const routes = [
   { path: /^\/agents\/([a-z0-9_-]{1,64})$/, page: agent, nav: 'agents' },
   { path: /^\/new$/, page: create, nav: 'new', role: 'operator' },
   { path: /^\/proposals(?:\/([a-z0-9_-]{1,64}))?$/, page: proposals, nav: 'proposals' },
+  { path: /^\/studies$/, page: studies, nav: 'studies' },
+  { path: /^\/studies\/([0-9]{1,19})$/, page: study, nav: 'studies' },
   { path: /^\/plugins$/, page: plugins, nav: 'plugins' },
   { path: /^\/audit$/, page: audit, nav: 'audit' },
   { path: /^\/tokens$/, page: tokens, nav: 'tokens', role: 'admin' },
@@ -31,6 +35,7 @@ const links = [
   { key: 'agents', href: '#/agents', text: 'Agents' },
   { key: 'new', href: '#/new', text: 'New agent', role: 'operator' },
   { key: 'proposals', href: '#/proposals', text: 'Proposals' },
+  { key: 'studies', href: '#/studies', text: 'Studies' },
   { key: 'plugins', href: '#/plugins', text: 'Plugins' },
   { key: 'audit', href: '#/audit', text: 'Audit log' },
   { key: 'tokens', href: '#/tokens', text: 'Tokens', role: 'admin' },
