@@ -83,11 +83,16 @@ def prune(direction, opts):
         kw.setdefault("reduction_factor", 3)
         pruner = optuna.pruners.SuccessiveHalvingPruner(min_resource="auto" if mr == 0 else mr,
                                                         **kw)
+    elif which == "hyperband":
+        # max_resource 0 is "auto"; tars hashes the pruner's seed (0 here) where Optuna
+        # hashes the study's name, so the study is named "0".
+        mr = kw.pop("max_resource", 0)
+        pruner = optuna.pruners.HyperbandPruner(max_resource="auto" if mr == 0 else mr, **kw)
     else:
         pct = kw.pop("percentile", 50.0)
         pruner = optuna.pruners.PercentilePruner(pct, **kw)
     study = optuna.create_study(direction="maximize" if direction == "max" else "minimize",
-                                pruner=pruner)
+                                pruner=pruner, study_name="0")
     trials, pruned = {}, set()
     for line in sys.stdin:
         w = line.split()

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <tars/plugin.h>
 
+#include "rungs.h"
 #include "space.h"
 
 enum { P_MIN_RESOURCE, P_REDUCTION, P_MIN_RATE, P_BOOTSTRAP };
@@ -36,18 +37,12 @@ struct atrial {
     uint64_t last_step; /* the latest step reported */
 };
 
-struct rung {
-    double *v; /* the values recorded at this rung, by every trial that reached it */
-    size_t n, cap;
-};
-
 struct tars_tuner {
     tars_ctx *ctx;
     int maximise;
     struct atrial *t;
     size_t n, cap;
-    struct rung *r;
-    size_t n_rungs, cap_rungs;
+    struct rungs rungs;
     uint64_t min_resource; /* 0 until known (auto) */
 };
 
@@ -76,9 +71,7 @@ asha_destroy(tars_tuner *t)
 {
     if (!t)
         return;
-    for (size_t i = 0; i < t->n_rungs; i++)
-        free(t->r[i].v);
-    free(t->r);
+    rungs_free(&t->rungs);
     free(t->t);
     free(t);
 }
@@ -98,61 +91,6 @@ trial_of(tars_tuner *t, uint64_t number)
     memset(a, 0, sizeof *a);
     a->number = number;
     return a;
-}
-
-/* Records value at rung k; TARS_ENOMEM leaves the rungs as they were. */
-static int
-record(tars_tuner *t, uint32_t k, double value)
-{
-    while (t->n_rungs <= k) {
-        void *v = t->r;
-        int rc = tuner_grow(&v, t->n_rungs, &t->cap_rungs, sizeof *t->r, 8);
-        t->r = v;
-        if (rc)
-            return rc;
-        memset(&t->r[t->n_rungs++], 0, sizeof *t->r);
-    }
-    struct rung *r = &t->r[k];
-    void *v = r->v;
-    int rc = tuner_grow(&v, r->n, &r->cap, sizeof *r->v, 16);
-    r->v = v;
-    if (rc)
-        return rc;
-    r->v[r->n++] = value;
-    return 0;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Whether value, just recorded at rung k, is among the rung's promotable best. */
-static int
-promotable(const tars_tuner *t, uint32_t k, double value, int64_t factor, int *oom)
-{
-    const struct rung *r = &t->r[k];
-    double *v = malloc(r->n * sizeof *v);
-    if (!v) {
-        *oom = 1;
-        return 0;
-    }
-    memcpy(v, r->v, r->n * sizeof *v);
-    qsort(v, r->n, sizeof *v, cmp_double); /* NaN is never recorded: it prunes first */
-    size_t idx = r->n / (size_t)factor;
-    idx = idx ? idx - 1 : 0; /* fewer than factor values: only the best goes on */
-    int ok = t->maximise ? value >= v[r->n - 1 - idx] : value <= v[idx];
-    free(v);
-    return ok;
-}
-
-static uint64_t
-rung_step(uint64_t min_resource, int64_t factor, uint64_t exponent)
-{
-    double s = (double)min_resource * pow((double)factor, (double)exponent);
-    return s >= 1.8e19 ? UINT64_MAX : (uint64_t)s;
 }
 
 static int
@@ -177,25 +115,12 @@ asha_report(tars_tuner *t, const tars_params *p, uint64_t number, uint64_t step,
             return 0;
         t->min_resource = longest / 100 ? longest / 100 : 1;
     }
-    int64_t factor = tars_param_int(p, P_REDUCTION);
-    int64_t rate = tars_param_int(p, P_MIN_RATE), boot = tars_param_int(p, P_BOOTSTRAP);
-    for (;;) {
-        if (step < rung_step(t->min_resource, factor, (uint64_t)rate + a->rung))
-            return 0;
-        if (isnan(value)) {
-            *prune = 1;
-            return 0;
-        }
-        int rc = record(t, a->rung, value);
-        if (rc)
-            return rc;
-        int oom = 0;
-        if ((int64_t)t->r[a->rung].n <= boot || !promotable(t, a->rung, value, factor, &oom)) {
-            *prune = !oom;
-            return oom ? TARS_ENOMEM : 0;
-        }
-        a->rung++;
-    }
+    struct sha c = {.min_resource = t->min_resource,
+                    .factor = tars_param_int(p, P_REDUCTION),
+                    .rate = tars_param_int(p, P_MIN_RATE),
+                    .bootstrap = tars_param_int(p, P_BOOTSTRAP),
+                    .maximise = t->maximise};
+    return rungs_climb(&t->rungs, &c, &a->rung, step, value, prune);
 }
 
 static int
@@ -223,13 +148,7 @@ asha_save(const tars_tuner *t, tars_blob_writer *w)
         rc = rc ? rc : tars_blob_put_u32(w, t->t[i].complete | (uint32_t)t->t[i].reported << 16);
         rc = rc ? rc : tars_blob_put_u64(w, t->t[i].last_step);
     }
-    rc = rc ? rc : tars_blob_put_u64(w, t->n_rungs);
-    for (size_t k = 0; !rc && k < t->n_rungs; k++) {
-        rc = tars_blob_put_u64(w, t->r[k].n);
-        for (size_t i = 0; !rc && i < t->r[k].n; i++)
-            rc = tars_blob_put_f64(w, t->r[k].v[i]);
-    }
-    return rc;
+    return rc ? rc : rungs_save(&t->rungs, w);
 }
 
 static int
@@ -238,7 +157,7 @@ asha_load(tars_tuner *t, tars_blob_reader *r)
     if (tars_blob_version(r) != 1)
         return tars_fail(t->ctx, TARS_EVERSION, "asha state version %u, expected 1",
                          tars_blob_version(r));
-    uint64_t n, n_rungs;
+    uint64_t n;
     int rc = tars_blob_get_u64(r, &t->min_resource);
     rc = rc ? rc : tars_blob_get_u64(r, &n);
     for (uint64_t i = 0; !rc && i < n; i++) {
@@ -256,21 +175,7 @@ asha_load(tars_tuner *t, tars_blob_reader *r)
         if (!rc)
             *dst = a;
     }
-    rc = rc ? rc : tars_blob_get_u64(r, &n_rungs);
-    if (!rc && n_rungs > 64)
-        rc = TARS_ECORRUPT;
-    for (uint64_t k = 0; !rc && k < n_rungs; k++) {
-        uint64_t m;
-        rc = tars_blob_get_u64(r, &m);
-        if (!rc && m > (1u << 26))
-            rc = TARS_ECORRUPT;
-        for (uint64_t i = 0; !rc && i < m; i++) {
-            double v;
-            rc = tars_blob_get_f64(r, &v);
-            rc = rc ? rc : record(t, (uint32_t)k, v);
-        }
-    }
-    return rc;
+    return rc ? rc : rungs_load(&t->rungs, r);
 }
 
 TARS_OPS(tars_tuner_ops, asha_ops, .roles = TARS_TUNER_PRUNER, .create = asha_create,
