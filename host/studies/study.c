@@ -246,15 +246,17 @@ agent_members(struct study *s, json_t *spec, char *err, size_t errlen)
 }
 
 /* The sampler and the pruner a spec names (the sampler tpe and the pruner median by
- * default for a study of an agent; no pruner for an external one). */
+ * default for a study of an agent, nsga2 for several objectives; no pruner for an external
+ * one). */
 static int
 open_tuners(struct host *h, struct study *s, json_t *spec, char *err, size_t errlen)
 {
     int rc;
-    json_t *sc = tuner_conf(spec, "sampler", "tpe", err, errlen);
+    json_t *sc = tuner_conf(spec, "sampler", s->n_obj > 1 ? "nsga2" : "tpe", err, errlen);
     if (json_is_null(sc))
         return -EINVAL;
-    json_t *pc = tuner_conf(spec, "pruner", s->agent ? "median" : "none", err, errlen);
+    json_t *pc =
+        tuner_conf(spec, "pruner", s->agent && s->n_obj == 1 ? "median" : "none", err, errlen);
     if (json_is_null(pc))
         return -EINVAL;
     if (!sc) {

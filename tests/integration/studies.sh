@@ -115,6 +115,21 @@ api "/api/v1/studies/$EXT/trials/$N/tell" -X POST -o "$TMP/tell2.json" -w '%{htt
 	-d '{"values": [1, 2]}' >"$TMP/tell2.code"
 check "  a tell with two values for one objective is refused (400)" test "$(cat "$TMP/tell2.code")" = 400
 
+# Two objectives: nsga2 by default, and the Pareto front as the best.
+api /api/v1/studies -X POST -o "$TMP/mo.json" -d '{"name": "mo", "directions": ["minimize", "minimize"],
+  "space": {"x": {"type": "float", "low": 0, "high": 1}}}'
+MO=$(json id <"$TMP/mo.json")
+check "a study of two objectives samples with nsga2 by default" test "$(json spec.sampler.name <"$TMP/mo.json")" = nsga2
+for n in $(seq 0 19); do
+	api "/api/v1/studies/$MO/ask" -X POST -d '{}' >"$TMP/ask.json"
+	x=$(json params.x <"$TMP/ask.json")
+	api "/api/v1/studies/$MO/trials/$n/tell" -X POST \
+		-d "{\"values\": [$x, $(perl -e "print((1 - $x) ** 2)")]}" >/dev/null
+done
+api "/api/v1/studies/$MO/best" >"$TMP/front.json"
+check "  its best is the Pareto front: all 20 trials (x against (1 - x)^2)" \
+	test "$(perl -MJSON::PP -e 'local $/; print scalar @{JSON::PP->new->decode(<STDIN>)->{pareto_front}}' <"$TMP/front.json")" = 20
+
 # The stream carries the studies' metrics every 2 s.
 "$B/tests/tools/wsclient" "$PORT" /api/v1/stream --send "{\"token\": \"$(cat "$STATE_DIR/admin.token")\"}" \
 	--seconds 3 >"$TMP/ws" 2>&1

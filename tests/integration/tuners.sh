@@ -154,4 +154,26 @@ done
 "$RUN" prune "$PLUGINS/tuner-hyperband.so" min stop-pruned=1 resume-at=3000 <"$TMP/hcurves" >"$TMP/b"
 check "hyperband: saved mid-study and loaded, its decisions are the same" sh -c "cmp -s '$TMP/a' '$TMP/b' && [ -s '$TMP/a' ]"
 
+# ---- nsga2 (Optuna's NSGAIISampler): the parents' population of each generation, by
+# non-dominated rank and crowding distance, is Optuna's; with crossover_prob=0 and
+# mutation_prob=0 every child copies one parent, so the children name the parents exactly
+awk 'BEGIN { for (n = 0; n < 35; n++) print (n * 7) % 11, (n * 5) % 13 }' >"$TMP/ev"
+awk 'BEGIN { for (n = 0; n < 230; n++) print (n * 37) % 101 / 10, ((n * 53) % 97) / 10 + (n % 3) }' >"$TMP/ev2"
+for c in "ev min,min 10" "ev min,max 7" "ev max,max 10" "ev2 min,min 20" "ev2 max,min 30" "ev2 min,min 50"; do
+	set -- $c
+	"$RUN" elite "$PLUGINS/tuner-nsga2.so" "$2" 1500 population_size="$3" crossover_prob=0 \
+		mutation_prob=0 <"$TMP/$1" >"$TMP/ours" 2>&1
+	"$PY" "$PEER" elite "$2" 1500 population_size="$3" crossover_prob=0 mutation_prob=0 \
+		<"$TMP/$1" >"$TMP/theirs" 2>&1
+	check "nsga2 ($1, $2, population $3): the parents are Optuna's ($(wc -l <"$TMP/ours") of $(wc -l <"$TMP/$1"))" \
+		sh -c "cmp -s '$TMP/ours' '$TMP/theirs' && [ \$(wc -l <'$TMP/ours') -eq $3 ]" ||
+		diag "ours: $(tr '\n' ' ' <"$TMP/ours")" "theirs: $(tr '\n' ' ' <"$TMP/theirs")"
+done
+"$RUN" sample "$PLUGINS/tuner-nsga2.so" branin 10 5 population_size=10 | cut -d' ' -f2 >"$TMP/a"
+"$RUN" sample "$PLUGINS/tuner-random-search.so" branin 10 5 | cut -d' ' -f2 >"$TMP/b"
+check "nsga2: its first generation is random-search's draws" cmp -s "$TMP/a" "$TMP/b"
+"$RUN" sample "$PLUGINS/tuner-nsga2.so" branin 150 3 population_size=12 | cut -d' ' -f1-3 >"$TMP/a"
+"$RUN" sample "$PLUGINS/tuner-nsga2.so" branin 150 3 population_size=12 resume-at=70 | cut -d' ' -f1-3 >"$TMP/b"
+check "nsga2: saved mid-study and loaded, it proposes the same 150 trials" sh -c "cmp -s '$TMP/a' '$TMP/b' && [ \$(wc -l <'$TMP/a') -eq 150 ]"
+
 done_testing

@@ -9,7 +9,7 @@ trap 'rm -f "$tmp" "$tmp".*' EXIT
 n=0
 failed=0
 # Agents, and the tuners that have parameters (random-search has none).
-PLUGINS_DOC="agent-ppo agent-a2c agent-dqn agent-ddpg tuner-tpe tuner-median tuner-asha tuner-hyperband"
+PLUGINS_DOC="agent-ppo agent-a2c agent-dqn agent-ddpg tuner-tpe tuner-nsga2 tuner-median tuner-asha tuner-hyperband"
 for lib in $PLUGINS_DOC; do
 	"$B/bin/tarsctl" plugin check "$B/lib/tars/plugins/$lib.so" --markdown >"$tmp.${lib#*-}" || exit 1
 done

@@ -115,6 +115,31 @@ def prune(direction, opts):
             study.tell(trials[n], float(w[2]))
 
 
+def elite(dirs, k, opts):
+    """NSGA-II's parents: trials told the values on stdin, then K children asked (copies of
+    one parent each, with crossover_prob=0 and mutation_prob=0): their parents' numbers."""
+    kw = {key: (int(v) if key == "population_size" else float(v)) for key, v in opts}
+    sampler = optuna.samplers.NSGAIISampler(seed=0, **kw)
+    study = optuna.create_study(directions=["maximize" if d == "max" else "minimize"
+                                            for d in dirs.split(",")], sampler=sampler)
+    dist = {"x": FloatDistribution(0, 1)}
+    xs = []
+    for line in sys.stdin:
+        w = line.split()
+        if len(w) != 2:
+            break
+        study.enqueue_trial({"x": len(xs) / 100000})
+        t = study.ask(dist)
+        xs.append(t.params["x"])
+        study.tell(t, [float(w[0]), float(w[1])])
+    seen = set()
+    for _ in range(k):
+        t = study.ask(dist)
+        seen.update(j for j, x in enumerate(xs) if x == t.params["x"])
+    for j in sorted(seen):
+        print(j)
+
+
 def propose(dims, k):
     """K fresh TPE samplers (seeds 0..K-1) told the trials on stdin, each asked once."""
     from optuna.trial import create_trial
@@ -216,5 +241,7 @@ if __name__ == "__main__":
         split(*sys.argv[2:6])
     elif mode == "parzen":
         parzen(sys.argv[2:])
+    elif mode == "elite":
+        elite(sys.argv[2], int(sys.argv[3]), [a.split("=", 1) for a in sys.argv[4:]])
     else:
         sys.exit("optuna_peer.py: unknown mode " + mode)

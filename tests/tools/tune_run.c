@@ -489,9 +489,78 @@ propose(int argc, char **argv)
     return 0;
 }
 
+/*
+ * NSGA-II's elite: each line of stdin is a trial's two objective values; trial n is asked, then
+ * told COMPLETE with line n's values and x = n / 100000 (its tag, as an enqueued trial's). Then K
+ * more trials are asked and the distinct trials they copy (crossover_prob=0 mutation_prob=0 make
+ * every child a copy of one parent) are printed by number, sorted: the parents' population, which
+ * Optuna's peer prints too.
+ */
+static int
+elite(int argc, char **argv)
+{
+    if (argc < 3)
+        die("usage: tune_run elite NSGA2.so min|max,min|max K [name=value...] < values", NULL);
+    struct lib lib;
+    tars_params *p;
+    const tars_tuner_ops *ops = open_tuner(argv[0], &lib, &p, argc - 3, argv + 3);
+    uint32_t dirs[2] = {strncmp(argv[1], "max", 3) == 0 ? TARS_MAXIMIZE : TARS_MINIMIZE,
+                        strstr(argv[1], ",max") ? TARS_MAXIMIZE : TARS_MINIMIZE};
+    long k = atol(argv[2]), n = 0;
+    tars_param_def space[1] = {TARS_PARAM_FLOAT_DEF("x", 0, 0, 1, 0, "the trial's tag")};
+    tars_study_spec study = {.struct_size = sizeof study,
+                             .n_objectives = 2,
+                             .directions = dirs,
+                             .space = space,
+                             .n_space = 1};
+    tars_ctx *ctx = tars__ctx_new("tune", NULL);
+    tars_tuner *t;
+    if (ops->create(ctx, p, &study, 0, &t))
+        die("create failed", ctx);
+    static double xs[100000];
+    double v[2];
+    char line[256];
+    while (n < 100000 && fgets(line, sizeof line, stdin) &&
+           sscanf(line, "%lg %lg", &v[0], &v[1]) == 2) {
+        tars_params *tp;
+        if (tars_params_new(space, 1, &tp) || ops->ask(t, p, (uint64_t)n, tp))
+            die("ask failed", ctx);
+        xs[n] = (double)n / 100000; /* told with a tag of its own, as an enqueued trial */
+        tars_params_set(tp, 0, xs[n], NULL, 0);
+        tars_trial tr = {.number = (uint64_t)n,
+                         .state = TARS_TRIAL_COMPLETE,
+                         .n_values = 2,
+                         .values = v,
+                         .params = tp};
+        if (ops->tell(t, p, &tr))
+            die("tell failed", ctx);
+        tars_params_free(tp);
+        n++;
+    }
+    static unsigned char seen[100000];
+    for (long i = 0; i < k; i++) {
+        tars_params *tp;
+        if (tars_params_new(space, 1, &tp) || ops->ask(t, p, (uint64_t)(n + i), tp))
+            die("ask failed", ctx);
+        for (long j = 0; j < n; j++)
+            if (xs[j] == tars_param_float(tp, 0))
+                seen[j] = 1;
+        tars_params_free(tp);
+    }
+    for (long j = 0; j < n; j++)
+        if (seen[j])
+            printf("%ld\n", j);
+    ops->destroy(t);
+    close_tuner(&lib, p);
+    tars__ctx_free(ctx);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "elite") == 0)
+        return elite(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "propose") == 0)
         return propose(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "split") == 0)
@@ -502,6 +571,7 @@ main(int argc, char **argv)
         return prune(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "parzen") == 0)
         return parzen(argc - 2, argv + 2);
-    fprintf(stderr, "usage: tune_run sample|prune|parzen ... (see tests/tools/tune_run.c)\n");
+    fprintf(stderr, "usage: tune_run sample|prune|parzen|split|propose|elite ... (see "
+                    "tests/tools/tune_run.c)\n");
     return 2;
 }
