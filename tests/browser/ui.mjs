@@ -419,6 +419,8 @@ const steps = [
     await page.goto(`${url}#/studies/${agentStudy.body.id}`);
     await waitFor(() => window.Chart.getChart(document.querySelector('canvas[aria-label^="Each trial\'s evaluations"]'))
       .data.datasets.length >= 1);
+    await page.click('#nav a[href="#/agents"]');
+    await page.locator(`table.agents a.study-link[href="#/studies/${agentStudy.body.id}"]`).first().waitFor();
     return made.status === 201 && agentStudy.status === 201 && front >= 1 && front < 40;
   }],
   ['sign out, then in as the viewer: no actions, no create or tokens pages', async () => {

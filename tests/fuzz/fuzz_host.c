@@ -19,6 +19,7 @@
 #include "persist.h"
 #include "rcu.h"
 #include "runset.h"
+#include "studies.h"
 #include "tokens.h"
 
 void
@@ -234,8 +235,9 @@ setup(struct fuzz_host *fh)
     struct host *h = fh->h = calloc(1, sizeof *h);
     struct config_flags o = {.config = conf};
     rcu_thread_online();
+    /* Studies without their driver thread: the routes run, no trial trains (studies.sh). */
     if (!h || host_setup(h, &o, 0, &d) || persist_open(h, err, sizeof err) ||
-        persist_restore(h, &d)) {
+        persist_restore(h, &d) || studies_open(h)) {
         diag_print(&d, stderr, "fuzz: ");
         fuzz_die("host", *err ? err : "cannot set up");
     }
@@ -250,6 +252,24 @@ setup(struct fuzz_host *fh)
             fuzz_die("token", err);
     }
     token_ids(h, baseline_tokens, sizeof baseline_tokens);
+    /* Two studies every input finds (ids 1 and 2): an external one with a trial asked, and one
+     * of an agent (its trials never start: no driver). */
+    static const char *const studies[] = {
+        "{\"name\": \"s1\", \"directions\": [\"minimize\"], \"space\": {\"x\": {\"type\": "
+        "\"float\", \"low\": 0, \"high\": 1}, \"k\": {\"type\": \"categorical\", \"choices\": "
+        "[\"a\", \"b\"]}}}",
+        "{\"name\": \"s2\", \"agent\": \"ppo\", \"env\": \"cartpole\", \"budget\": 1000}"};
+    for (size_t i = 0; i < 2; i++) {
+        json_t *body = json_loads(studies[i], 0, NULL), *out = NULL;
+        if (!body || studies_create(h, body, &out, err, sizeof err))
+            fuzz_die("study", err);
+        json_decref(body);
+        json_decref(out);
+    }
+    json_t *asked = NULL;
+    if (studies_ask(h, 1, NULL, &asked, err, sizeof err))
+        fuzz_die("ask", err);
+    json_decref(asked);
     /* A runner, for what only a runner does (a stop's checkpoint); nothing trains between
      * inputs: the config's agents are stopped now, and whatever an input starts after it. */
     int rc = runner_pool_start(&h->pool, h->cfg.runners, h->cfg.runner_nice, &h->runs,
@@ -299,6 +319,16 @@ fuzz_host_settle(struct fuzz_host *fh)
         if (!*running || agents_set_running(h, running, 0, err, sizeof err) != 0)
             break;
     }
+    /* Studies an input created: every one but the two of the set-up. */
+    json_t *list = studies_list(h), *st;
+    size_t i;
+    json_array_foreach(list, i, st)
+    {
+        uint64_t id = (uint64_t)json_integer_value(json_object_get(st, "id"));
+        if (id > 2)
+            studies_delete(h, id, err, sizeof err);
+    }
+    json_decref(list);
     token_ids(h, ids, sizeof ids);
     if (strcmp(ids, baseline_tokens) != 0)
         for (char *id = strtok_r(ids, " ", &save); id; id = strtok_r(NULL, " ", &save))

@@ -62,6 +62,10 @@ export function mount(ctx) {
       rows.set(a.id, r);
       insertSorted(tr, a.id);
       setText(cells.kind, `${a.agent} · ${a.env}`);
+      if (a.study) { // a trial's run: which study and trial it is
+        cells.kind.append(' · ', h('a', { href: `#/studies/${a.study.id}`, class: 'study-link',
+          text: `study ${a.study.id}, trial ${a.study.trial}` }));
+      }
     }
     if (a.state) status(r, a.state, a.error);
     progress(r, a);
