@@ -91,7 +91,7 @@ demo: build
 	$(BUILD)/bin/tarsd serve --config packaging/demo.json
 
 bench: build
-	@{ command -v wrk && [ -d /usr/lib/python3/dist-packages/optuna ]; } >/dev/null 2>&1 || packaging/deps.sh bench
+	@{ command -v wrk && [ -d /usr/lib/python3/dist-packages/optuna ] && [ -d /usr/lib/python3/dist-packages/torch ]; } >/dev/null 2>&1 || packaging/deps.sh bench
 	@for b in tests/bench/*.sh; do TARS_BUILD=$(abspath $(BUILD)) $$b || exit 1; done
 
 # The chaos suite in full (tests/chaos/README.md): 10 min of sustained load, spikes, sign-ins,

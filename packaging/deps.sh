@@ -11,10 +11,11 @@ libjansson-dev libsodium-dev libcurl4-openssl-dev libjs-chart.js"
 # package does not pull it in. wrk and python3: the chaos suite (tests/chaos). abigail-tools:
 # abidiff, which holds libtars-sdk to its ABI baseline (tests/integration/abi_sdk.sh).
 # python3-optuna: the tuners' peer, whose numbers tests/integration/tuners.sh compares with ours
-# and tests/bench/tuners.sh measures beside them.
+# and tests/bench/tuners.sh measures beside them. python3-torch, -yaml, -pandas, -cloudpickle:
+# what Stable-Baselines3 (../shared/peers) needs to run beside tars in tests/bench/studies.sh.
 test_pkgs="perl python3 lmdb-utils valgrind clang libclang-rt-14-dev curl chromium nginx openssl wrk abigail-tools
 debhelper dpkg-dev lintian python3-optuna"
-bench_pkgs="wrk python3-optuna"
+bench_pkgs="wrk python3-optuna python3-torch python3-yaml python3-pandas python3-cloudpickle"
 # make deb: debhelper (compat 13, with dh-sequence-installsysusers), dpkg-dev, and lintian,
 # which tests/packaging/deb.sh runs on what it builds.
 deb_pkgs="debhelper dpkg-dev lintian"
