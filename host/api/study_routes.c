@@ -53,16 +53,23 @@ api_study_create(struct api_req *q)
     return done(q, rc, 201, out, err);
 }
 
-int
-api_study_get(struct api_req *q)
+/* A read of one study by the {id} of the path. */
+static int
+read_study(struct api_req *q, int (*fn)(struct host *, uint64_t, json_t **, char *, size_t))
 {
     uint64_t id;
     char err[512];
     json_t *out = NULL;
     if (path_u64(q, 0, &id, "study"))
         return q->status;
-    int rc = studies_get(q->h, id, &out, err, sizeof err);
+    int rc = fn(q->h, id, &out, err, sizeof err);
     return done(q, rc, 200, out, err);
+}
+
+int
+api_study_get(struct api_req *q)
+{
+    return read_study(q, studies_get);
 }
 
 int
@@ -98,13 +105,7 @@ api_study_trial(struct api_req *q)
 int
 api_study_best(struct api_req *q)
 {
-    uint64_t id;
-    char err[512];
-    json_t *out = NULL;
-    if (path_u64(q, 0, &id, "study"))
-        return q->status;
-    int rc = studies_best(q->h, id, &out, err, sizeof err);
-    return done(q, rc, 200, out, err);
+    return read_study(q, studies_best);
 }
 
 static int

@@ -48,6 +48,22 @@ study_path(struct ctl *c, const char *which, const char *tail, char *buf, size_t
     return 0;
 }
 
+/* Parses a command's ID|NAME (and opts), then METHOD on that study's path + tail: 0 with *r
+ * (NULL with --json: printed), or the exit code. */
+static int
+study_call(struct ctl *c, int argc, char **argv, const struct ctl_opt *opts, const char *method,
+           const char *tail, json_t *body, const char **which, json_t **r)
+{
+    char path[256];
+    *r = NULL;
+    int rc = ctl_parse(c, argc, argv, opts, which, 1);
+    if (rc)
+        return ctl_parse_exit(rc);
+    if ((rc = study_path(c, *which, tail, path, sizeof path)))
+        return rc;
+    return api_do(c, method, path, body, 0, r);
+}
+
 static const char *
 fmt_trials(char *buf, const json_t *t)
 {
@@ -143,13 +159,10 @@ int
 cmd_study_show(struct ctl *c, int argc, char **argv)
 {
     const char *which;
-    char path[160], buf[FMT_LEN];
-    int rc = ctl_parse(c, argc, argv, NULL, &which, 1);
-    if (rc)
-        return ctl_parse_exit(rc);
+    char buf[FMT_LEN];
     json_t *r;
-    if ((rc = study_path(c, which, "", path, sizeof path)) ||
-        (rc = api_do(c, "GET", path, NULL, 0, &r)) || !r)
+    int rc = study_call(c, argc, argv, NULL, "GET", "", NULL, &which, &r);
+    if (rc || !r)
         return rc;
     json_t *spec = json_object_get(r, "spec");
     kv("study", "%s (id %s)", str(r, "name"), fmt_value(buf, json_object_get(r, "id")));
@@ -211,13 +224,10 @@ int
 cmd_study_best(struct ctl *c, int argc, char **argv)
 {
     const char *which;
-    char path[160], buf[FMT_LEN];
-    int rc = ctl_parse(c, argc, argv, NULL, &which, 1);
-    if (rc)
-        return ctl_parse_exit(rc);
+    char buf[FMT_LEN];
     json_t *r;
-    if ((rc = study_path(c, which, "/best", path, sizeof path)) ||
-        (rc = api_do(c, "GET", path, NULL, 0, &r)) || !r)
+    int rc = study_call(c, argc, argv, NULL, "GET", "/best", NULL, &which, &r);
+    if (rc || !r)
         return rc;
     json_t *b = json_object_get(r, "best");
     json_t *front = json_object_get(r, "pareto_front");
@@ -247,13 +257,9 @@ lifecycle(struct ctl *c, int argc, char **argv, const char *method, const char *
           const char *done)
 {
     const char *which;
-    char path[160];
-    int rc = ctl_parse(c, argc, argv, NULL, &which, 1);
-    if (rc)
-        return ctl_parse_exit(rc);
     json_t *r;
-    if ((rc = study_path(c, which, tail, path, sizeof path)) ||
-        (rc = api_do(c, method, path, NULL, 0, &r)) || !r)
+    int rc = study_call(c, argc, argv, NULL, method, tail, NULL, &which, &r);
+    if (rc || !r)
         return rc;
     printf("study %s %s\n", which, done);
     json_decref(r);

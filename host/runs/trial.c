@@ -93,6 +93,12 @@ run_trial_after_slice(struct run *r)
         return;
     struct trial_eval e = {.step = steps, .final = steps >= t->conf.budget};
     char err[512];
+    /* Each evaluation on a fresh evaluation env (the same seed): its value depends on the
+     * agent alone, so a trial resumed from the checkpoint of an evaluation gets it again. */
+    if (r->eval_env) {
+        r->eops->destroy(r->eval_env);
+        r->eval_env = NULL;
+    }
     if (run_evaluate(r, t->conf.eval_episodes, &e.mean, &e.std, err, sizeof err)) {
         hlog(LOG_ERROR, r->id, "trial evaluation failed: %s", err);
         post(t, NULL, err);

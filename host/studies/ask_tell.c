@@ -103,8 +103,11 @@ studies_ask(struct host *h, uint64_t id, json_t *body, json_t **out, char *err, 
         }
     } else
         tars_params_free(values);
+    /* Committed before the lock goes: nobody reads a trial the store may not keep. */
+    if (!rc)
+        rc = persist_commit(h, err, errlen);
     pthread_mutex_unlock(&h->studies->lock);
-    return rc ? rc : persist_commit(h, err, errlen);
+    return rc;
 }
 
 int
@@ -129,8 +132,10 @@ studies_report(struct host *h, uint64_t id, uint64_t number, json_t *body, json_
                           &prune, err, errlen);
     if (!rc) {
         trial_put(h, s, t);
-        *out = json_pack("{s:I, s:b}", "number", (json_int_t)number, "prune", prune);
+        rc = persist_commit(h, err, errlen);
     }
+    if (!rc)
+        *out = json_pack("{s:I, s:b}", "number", (json_int_t)number, "prune", prune);
     pthread_mutex_unlock(&h->studies->lock);
     return rc;
 }
@@ -183,8 +188,10 @@ studies_tell(struct host *h, uint64_t id, uint64_t number, json_t *body, json_t 
             *out = trial_json(s, t, 0);
         }
     }
+    if (!rc)
+        rc = persist_commit(h, err, errlen);
     pthread_mutex_unlock(&h->studies->lock);
-    return rc ? rc : persist_commit(h, err, errlen);
+    return rc;
 }
 
 int

@@ -15,6 +15,7 @@
 #include "host.h"
 #include "log.h"
 #include "params_json.h"
+#include "persist.h"
 #include "rcu.h"
 #include "study_internal.h"
 
@@ -437,10 +438,21 @@ driver_step(struct host *h)
     struct studies *ss = h->studies;
     struct actions a = {0};
     pthread_mutex_lock(&ss->lock);
+    uint64_t before = 0, after = 0;
+    for (size_t i = 0; i < ss->n; i++)
+        before += ss->v[i]->events;
     for (size_t i = 0; i < ss->n; i++) {
         struct study *s = ss->v[i];
         if (s->agent && !s->deleting && (s->state == STUDY_RUNNING || s->state == STUDY_STOPPED))
             drive(h, s, &a);
+        after += s->events;
+    }
+    /* What the pass decided is committed before anyone reads it: a trial shown COMPLETE
+     * stays so after a crash. (Trials' records are written at events, and at launch.) */
+    if (after != before || a.n) {
+        char err[512];
+        if (persist_commit(h, err, sizeof err))
+            hlog(LOG_WARN, "studies", "the studies' records wait for the store: %s", err);
     }
     pthread_mutex_unlock(&ss->lock);
     for (size_t i = 0; i < a.n; i++)

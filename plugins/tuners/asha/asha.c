@@ -29,19 +29,10 @@ static const tars_param_def asha_params[] = {
                        "Trials a rung must have seen before it promotes any."),
 };
 
-struct atrial {
-    uint64_t number;
-    uint32_t rung;      /* the next rung to reach */
-    uint16_t complete;  /* told COMPLETE */
-    uint16_t reported;  /* reported a step at least once */
-    uint64_t last_step; /* the latest step reported */
-};
-
 struct tars_tuner {
     tars_ctx *ctx;
     int maximise;
-    struct atrial *t;
-    size_t n, cap;
+    struct sha_trials trials;
     struct rungs rungs;
     uint64_t min_resource; /* 0 until known (auto) */
 };
@@ -72,25 +63,8 @@ asha_destroy(tars_tuner *t)
     if (!t)
         return;
     rungs_free(&t->rungs);
-    free(t->t);
+    free(t->trials.v);
     free(t);
-}
-
-static struct atrial *
-trial_of(tars_tuner *t, uint64_t number)
-{
-    for (size_t i = t->n; i-- > 0;)
-        if (t->t[i].number == number)
-            return &t->t[i];
-    void *v = t->t;
-    int rc = tuner_grow(&v, t->n, &t->cap, sizeof *t->t, 64);
-    t->t = v;
-    if (rc)
-        return NULL;
-    struct atrial *a = &t->t[t->n++];
-    memset(a, 0, sizeof *a);
-    a->number = number;
-    return a;
 }
 
 static int
@@ -98,19 +72,14 @@ asha_report(tars_tuner *t, const tars_params *p, uint64_t number, uint64_t step,
             int *prune)
 {
     *prune = 0;
-    struct atrial *a = trial_of(t, number);
+    struct sha_trial *a = sha_trial_of(&t->trials, number);
     if (!a)
         return TARS_ENOMEM;
     a->last_step = step;
     a->reported = 1;
     if (!t->min_resource) { /* auto: fixed at the first report after a trial completed */
-        uint64_t longest = 0;
-        int any = 0;
-        for (size_t i = 0; i < t->n; i++)
-            if (t->t[i].complete && t->t[i].reported) { /* Optuna skips a trial with no step */
-                any = 1;
-                longest = t->t[i].last_step > longest ? t->t[i].last_step : longest;
-            }
+        int any;
+        uint64_t longest = sha_longest(&t->trials, &any);
         if (!any)
             return 0;
         t->min_resource = longest / 100 ? longest / 100 : 1;
@@ -127,13 +96,7 @@ static int
 asha_tell(tars_tuner *t, const tars_params *p, const tars_trial *trial)
 {
     (void)p;
-    if (trial->state != TARS_TRIAL_COMPLETE)
-        return 0;
-    struct atrial *a = trial_of(t, trial->number);
-    if (!a)
-        return TARS_ENOMEM;
-    a->complete = 1;
-    return 0;
+    return sha_told(&t->trials, trial);
 }
 
 static int
@@ -141,13 +104,7 @@ asha_save(const tars_tuner *t, tars_blob_writer *w)
 {
     int rc = tars_blob_set_version(w, 1);
     rc = rc ? rc : tars_blob_put_u64(w, t->min_resource);
-    rc = rc ? rc : tars_blob_put_u64(w, t->n);
-    for (size_t i = 0; !rc && i < t->n; i++) {
-        rc = tars_blob_put_u64(w, t->t[i].number);
-        rc = rc ? rc : tars_blob_put_u32(w, t->t[i].rung);
-        rc = rc ? rc : tars_blob_put_u32(w, t->t[i].complete | (uint32_t)t->t[i].reported << 16);
-        rc = rc ? rc : tars_blob_put_u64(w, t->t[i].last_step);
-    }
+    rc = rc ? rc : sha_trials_save(&t->trials, w);
     return rc ? rc : rungs_save(&t->rungs, w);
 }
 
@@ -157,24 +114,8 @@ asha_load(tars_tuner *t, tars_blob_reader *r)
     if (tars_blob_version(r) != 1)
         return tars_fail(t->ctx, TARS_EVERSION, "asha state version %u, expected 1",
                          tars_blob_version(r));
-    uint64_t n;
     int rc = tars_blob_get_u64(r, &t->min_resource);
-    rc = rc ? rc : tars_blob_get_u64(r, &n);
-    for (uint64_t i = 0; !rc && i < n; i++) {
-        struct atrial a;
-        uint32_t flags = 0;
-        rc = tars_blob_get_u64(r, &a.number);
-        rc = rc ? rc : tars_blob_get_u32(r, &a.rung);
-        rc = rc ? rc : tars_blob_get_u32(r, &flags);
-        a.complete = flags & 1;
-        a.reported = (flags >> 16) & 1;
-        rc = rc ? rc : tars_blob_get_u64(r, &a.last_step);
-        struct atrial *dst = rc ? NULL : trial_of(t, a.number);
-        if (!rc && !dst)
-            rc = TARS_ENOMEM;
-        if (!rc)
-            *dst = a;
-    }
+    rc = rc ? rc : sha_trials_load(&t->trials, r);
     return rc ? rc : rungs_load(&t->rungs, r);
 }
 

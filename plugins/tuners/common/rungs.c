@@ -124,3 +124,81 @@ rungs_load(struct rungs *rs, tars_blob_reader *r)
     }
     return rc;
 }
+
+struct sha_trial *
+sha_trial_of(struct sha_trials *ts, uint64_t number)
+{
+    for (size_t i = ts->n; i-- > 0;)
+        if (ts->v[i].number == number)
+            return &ts->v[i];
+    void *v = ts->v;
+    int rc = tuner_grow(&v, ts->n, &ts->cap, sizeof *ts->v, 64);
+    ts->v = v;
+    if (rc)
+        return NULL;
+    struct sha_trial *a = &ts->v[ts->n++];
+    memset(a, 0, sizeof *a);
+    a->number = number;
+    return a;
+}
+
+int
+sha_told(struct sha_trials *ts, const tars_trial *trial)
+{
+    if (trial->state != TARS_TRIAL_COMPLETE)
+        return 0;
+    struct sha_trial *a = sha_trial_of(ts, trial->number);
+    if (!a)
+        return TARS_ENOMEM;
+    a->complete = 1;
+    return 0;
+}
+
+uint64_t
+sha_longest(const struct sha_trials *ts, int *any)
+{
+    uint64_t longest = 0;
+    *any = 0;
+    for (size_t i = 0; i < ts->n; i++)
+        if (ts->v[i].complete && ts->v[i].reported) { /* Optuna skips a trial with no step */
+            *any = 1;
+            longest = ts->v[i].last_step > longest ? ts->v[i].last_step : longest;
+        }
+    return longest;
+}
+
+int
+sha_trials_save(const struct sha_trials *ts, tars_blob_writer *w)
+{
+    int rc = tars_blob_put_u64(w, ts->n);
+    for (size_t i = 0; !rc && i < ts->n; i++) {
+        rc = tars_blob_put_u64(w, ts->v[i].number);
+        rc = rc ? rc : tars_blob_put_u32(w, ts->v[i].rung);
+        rc = rc ? rc : tars_blob_put_u32(w, ts->v[i].complete | (uint32_t)ts->v[i].reported << 16);
+        rc = rc ? rc : tars_blob_put_u64(w, ts->v[i].last_step);
+    }
+    return rc;
+}
+
+int
+sha_trials_load(struct sha_trials *ts, tars_blob_reader *r)
+{
+    uint64_t n;
+    int rc = tars_blob_get_u64(r, &n);
+    for (uint64_t i = 0; !rc && i < n; i++) {
+        struct sha_trial a;
+        uint32_t flags = 0;
+        rc = tars_blob_get_u64(r, &a.number);
+        rc = rc ? rc : tars_blob_get_u32(r, &a.rung);
+        rc = rc ? rc : tars_blob_get_u32(r, &flags);
+        a.complete = flags & 1;
+        a.reported = (flags >> 16) & 1;
+        rc = rc ? rc : tars_blob_get_u64(r, &a.last_step);
+        struct sha_trial *dst = rc ? NULL : sha_trial_of(ts, a.number);
+        if (!rc && !dst)
+            rc = TARS_ENOMEM;
+        if (!rc)
+            *dst = a;
+    }
+    return rc;
+}

@@ -29,6 +29,29 @@ struct sha {
     int maximise;
 };
 
+/* A trial as successive halving keeps it. */
+struct sha_trial {
+    uint64_t number;
+    uint32_t rung;      /* the next rung to reach */
+    uint16_t complete;  /* told COMPLETE */
+    uint16_t reported;  /* reported a step at least once */
+    uint64_t last_step; /* the latest step reported */
+};
+
+struct sha_trials {
+    struct sha_trial *v;
+    size_t n, cap;
+};
+
+/* Trial `number`'s record, added when new; NULL when out of memory. */
+struct sha_trial *sha_trial_of(struct sha_trials *ts, uint64_t number);
+/* A finished trial: a COMPLETE one counts for auto resources; 0 or TARS_ENOMEM. */
+int sha_told(struct sha_trials *ts, const tars_trial *trial);
+/* The longest last step of the completed trials that reported (0 and *any = 0 when none). */
+uint64_t sha_longest(const struct sha_trials *ts, int *any);
+int sha_trials_save(const struct sha_trials *ts, tars_blob_writer *w);
+int sha_trials_load(struct sha_trials *ts, tars_blob_reader *r);
+
 void rungs_free(struct rungs *rs);
 /* Records value at rung k; TARS_ENOMEM leaves the rungs as they were. */
 int rungs_record(struct rungs *rs, uint32_t k, double value);

@@ -34,20 +34,11 @@ static const tars_param_def hb_params[] = {
                        "Trials a rung must have seen before it promotes any (needs max_resource)."),
 };
 
-struct hbtrial {
-    uint64_t number;
-    uint32_t rung;      /* the next rung to reach */
-    uint16_t complete;  /* told COMPLETE */
-    uint16_t reported;  /* reported a step at least once */
-    uint64_t last_step; /* the latest step reported */
-};
-
 struct tars_tuner {
     tars_ctx *ctx;
     int maximise;
     uint64_t seed;
-    struct hbtrial *t;
-    size_t n, cap;
+    struct sha_trials trials;
     uint64_t max_resource; /* 0 until known (auto) */
     uint32_t n_brackets;   /* 0 until max_resource is known */
     uint64_t budget[MAX_BRACKETS], total;
@@ -83,25 +74,8 @@ hb_destroy(tars_tuner *t)
         return;
     for (uint32_t i = 0; i < MAX_BRACKETS; i++)
         rungs_free(&t->b[i]);
-    free(t->t);
+    free(t->trials.v);
     free(t);
-}
-
-static struct hbtrial *
-trial_of(tars_tuner *t, uint64_t number)
-{
-    for (size_t i = t->n; i-- > 0;)
-        if (t->t[i].number == number)
-            return &t->t[i];
-    void *v = t->t;
-    int rc = tuner_grow(&v, t->n, &t->cap, sizeof *t->t, 64);
-    t->t = v;
-    if (rc)
-        return NULL;
-    struct hbtrial *a = &t->t[t->n++];
-    memset(a, 0, sizeof *a);
-    a->number = number;
-    return a;
 }
 
 /* zlib's CRC-32 (Python's binascii.crc32). */
@@ -124,13 +98,8 @@ init_brackets(tars_tuner *t, const tars_params *p)
     if (!t->max_resource) {
         t->max_resource = (uint64_t)tars_param_int(p, P_MAX_RESOURCE);
         if (!t->max_resource) {
-            uint64_t longest = 0;
-            int any = 0;
-            for (size_t i = 0; i < t->n; i++)
-                if (t->t[i].complete && t->t[i].reported) {
-                    any = 1;
-                    longest = t->t[i].last_step > longest ? t->t[i].last_step : longest;
-                }
+            int any;
+            uint64_t longest = sha_longest(&t->trials, &any);
             if (!any)
                 return 0;
             t->max_resource = longest + 1;
@@ -166,7 +135,7 @@ hb_report(tars_tuner *t, const tars_params *p, uint64_t number, uint64_t step, d
           int *prune)
 {
     *prune = 0;
-    struct hbtrial *a = trial_of(t, number);
+    struct sha_trial *a = sha_trial_of(&t->trials, number);
     if (!a)
         return TARS_ENOMEM;
     a->last_step = step;
@@ -186,13 +155,7 @@ static int
 hb_tell(tars_tuner *t, const tars_params *p, const tars_trial *trial)
 {
     (void)p;
-    if (trial->state != TARS_TRIAL_COMPLETE)
-        return 0;
-    struct hbtrial *a = trial_of(t, trial->number);
-    if (!a)
-        return TARS_ENOMEM;
-    a->complete = 1;
-    return 0;
+    return sha_told(&t->trials, trial);
 }
 
 static int
@@ -202,13 +165,7 @@ hb_save(const tars_tuner *t, tars_blob_writer *w)
     rc = rc ? rc : tars_blob_put_u64(w, t->seed); /* the brackets' hash: part of the state */
     rc = rc ? rc : tars_blob_put_u64(w, t->max_resource);
     rc = rc ? rc : tars_blob_put_u32(w, t->n_brackets);
-    rc = rc ? rc : tars_blob_put_u64(w, t->n);
-    for (size_t i = 0; !rc && i < t->n; i++) {
-        rc = tars_blob_put_u64(w, t->t[i].number);
-        rc = rc ? rc : tars_blob_put_u32(w, t->t[i].rung);
-        rc = rc ? rc : tars_blob_put_u32(w, t->t[i].complete | (uint32_t)t->t[i].reported << 16);
-        rc = rc ? rc : tars_blob_put_u64(w, t->t[i].last_step);
-    }
+    rc = rc ? rc : sha_trials_save(&t->trials, w);
     for (uint32_t b = 0; !rc && b < t->n_brackets; b++)
         rc = rungs_save(&t->b[b], w);
     return rc;
@@ -222,29 +179,13 @@ hb_load(tars_tuner *t, tars_blob_reader *r)
     if (tars_blob_version(r) != 1)
         return tars_fail(t->ctx, TARS_EVERSION, "hyperband state version %u, expected 1",
                          tars_blob_version(r));
-    uint64_t n;
     uint32_t brackets;
     int rc = tars_blob_get_u64(r, &t->seed);
     rc = rc ? rc : tars_blob_get_u64(r, &t->max_resource);
     rc = rc ? rc : tars_blob_get_u32(r, &brackets); /* the rung sets that follow */
     if (!rc && brackets > MAX_BRACKETS)
         rc = TARS_ECORRUPT;
-    rc = rc ? rc : tars_blob_get_u64(r, &n);
-    for (uint64_t i = 0; !rc && i < n; i++) {
-        struct hbtrial a;
-        uint32_t flags = 0;
-        rc = tars_blob_get_u64(r, &a.number);
-        rc = rc ? rc : tars_blob_get_u32(r, &a.rung);
-        rc = rc ? rc : tars_blob_get_u32(r, &flags);
-        a.complete = flags & 1;
-        a.reported = (flags >> 16) & 1;
-        rc = rc ? rc : tars_blob_get_u64(r, &a.last_step);
-        struct hbtrial *dst = rc ? NULL : trial_of(t, a.number);
-        if (!rc && !dst)
-            rc = TARS_ENOMEM;
-        if (!rc)
-            *dst = a;
-    }
+    rc = rc ? rc : sha_trials_load(&t->trials, r);
     for (uint32_t b = 0; !rc && b < brackets; b++)
         rc = rungs_load(&t->b[b], r);
     return rc;
