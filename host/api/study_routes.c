@@ -25,6 +25,8 @@ path_u64(struct api_req *q, int i, uint64_t *out, const char *what)
 static int
 done(struct api_req *q, int rc, int status, json_t *out, const char *err)
 {
+    if (rc) /* a reply built before a commit failed */
+        json_decref(out);
     if (rc == -EIO)
         return api_error(q, 503, "store_failed", "%s", err);
     return rc ? api_errno(q, rc, err) : api_reply(q, status, out);

@@ -321,6 +321,7 @@ cmd_serve(const struct opts *o)
     uv_run(&h->loop, UV_RUN_DEFAULT);
     service_notify("STOPPING=1");
     codeswap_stop(h); /* before the runners and the API it waits on */
+    studies_halt(h);  /* likewise: its trials' agents change through the runners */
     runner_pool_stop(&h->pool);
     http_stop(h->http);
     api_uninstall(h);

@@ -99,6 +99,7 @@ studies_ask(struct host *h, uint64_t id, json_t *body, json_t **out, char *err, 
             trial_free(t);
         } else {
             trial_put(h, s, t);
+            tuner_save_due(h, s);
             *out = trial_json(s, t, 0);
         }
     } else
@@ -132,6 +133,7 @@ studies_report(struct host *h, uint64_t id, uint64_t number, json_t *body, json_
                           &prune, err, errlen);
     if (!rc) {
         trial_put(h, s, t);
+        tuner_save_due(h, s);
         rc = persist_commit(h, err, errlen);
     }
     if (!rc)
@@ -183,8 +185,17 @@ studies_tell(struct host *h, uint64_t id, uint64_t number, json_t *body, json_t 
         memcpy(t->values, v, n * sizeof *v);
         t->finished = host_wall();
         rc = tuner_tell(h, s, t, err, errlen);
-        if (!rc) {
+        if (rc) { /* a tuner failed, maybe after the other learnt it: the study stops there */
+            t->state = TARS_TRIAL_RUNNING;
+            t->n_values = 0;
+            t->finished = 0;
+            s->state = STUDY_BROKEN;
+            snprintf(s->error, sizeof s->error, "%.500s", err);
+            study_put(h, s);
+            rc = -EPROTO; /* 500: the tuner's fault, not the store's */
+        } else {
             trial_put(h, s, t);
+            tuner_save_due(h, s);
             *out = trial_json(s, t, 0);
         }
     }
@@ -214,7 +225,7 @@ studies_propose(struct host *h, uint64_t id, json_t *body, json_t *who, int deci
         snprintf(err, errlen, "study '%s' does not optimise an agent's return", s->name);
         rc = -EINVAL;
     }
-    json_t *values = rc ? NULL : pjson_values(s->trials[b]->params);
+    json_t *values = rc ? NULL : study_values_json(s, s->trials[b]->params);
     double best = rc ? 0 : s->trials[b]->values[0];
     uint32_t episodes = rc ? 0 : s->eval_episodes;
     uint64_t number = rc ? 0 : s->trials[b]->number;
@@ -229,7 +240,9 @@ studies_propose(struct host *h, uint64_t id, json_t *body, json_t *who, int deci
     struct run *r = runset_find(runs_current(&h->runs), agent);
     if (r)
         atomic_fetch_add(&r->refs, 1);
-    const char *its = r ? atomic_load(&r->agent_plugin)->info->name : NULL;
+    char its[128] = "";
+    if (r)
+        snprintf(its, sizeof its, "%s", atomic_load(&r->agent_plugin)->info->name);
     int same = r && strcmp(its, plugin) == 0;
     rcu_leave();
     double mean = NAN, sd;

@@ -28,8 +28,21 @@ trial_agent_id(const struct study *s, uint64_t number, uint32_t k, char *buf, si
         snprintf(buf, len, "%s-t%llu", s->name, (unsigned long long)number);
 }
 
+int
+trial_run_is(struct host *h, const struct study *s, uint64_t number, uint32_t k)
+{
+    char id[128];
+    trial_agent_id(s, number, k, id, sizeof id);
+    rcu_enter();
+    const struct run *r = runset_find(runs_current(&h->runs), id);
+    const struct trial_conf *c = r && r->trial ? &r->trial->conf : NULL;
+    int is = c && c->study == s->id && c->number == number && c->seed_index == k;
+    rcu_leave();
+    return is;
+}
+
 /* What to do with a trial's agents once the lock is let go. */
-enum act { ACT_CREATE, ACT_DELETE, ACT_STOP, ACT_START, ACT_DELETE_OTHERS };
+enum act { ACT_CREATE, ACT_DELETE, ACT_STOP, ACT_START, ACT_DELETE_OTHERS, ACT_PAUSE };
 struct action {
     enum act what;
     uint64_t study, number;
@@ -54,6 +67,19 @@ act(struct actions *a, enum act what, const struct study *s, uint64_t number)
     a->v[a->n++] = (struct action){what, s->id, number};
 }
 
+/* A tuner failed: the study stops for good (said in its record), its running trials paused. */
+static void
+break_study(struct host *h, struct study *s, const char *why, struct actions *a)
+{
+    hlog(LOG_ERROR, "studies", "study '%s' is broken: %s", s->name, why);
+    snprintf(s->error, sizeof s->error, "%.500s", why);
+    s->state = STUDY_BROKEN;
+    study_put(h, s);
+    for (size_t i = 0; i < s->n_trials_v; i++)
+        if (s->trials[i]->state == TARS_TRIAL_RUNNING && s->trials[i]->launched)
+            act(a, ACT_PAUSE, s, s->trials[i]->number);
+}
+
 static struct study *
 find(struct studies *ss, uint64_t id)
 {
@@ -69,11 +95,8 @@ finish(struct host *h, struct study *s, struct trial *t, struct actions *a)
 {
     char err[768];
     t->finished = host_wall();
-    if (tuner_tell(h, s, t, err, sizeof err)) {
-        hlog(LOG_ERROR, "studies", "study '%s': %s", s->name, err);
-        snprintf(s->error, sizeof s->error, "%.500s", err);
-        s->state = STUDY_BROKEN;
-    }
+    if (tuner_tell(h, s, t, err, sizeof err))
+        break_study(h, s, err, a);
     int keep = 0;
     if (s->keep_best && t->state == TARS_TRIAL_COMPLETE && t->launched) {
         long b = study_best(s);
@@ -97,6 +120,7 @@ finish(struct host *h, struct study *s, struct trial *t, struct actions *a)
         t->launched = 0;
     }
     trial_put(h, s, t);
+    tuner_save_due(h, s);
     hlog(LOG_INFO, "studies", "study '%s': trial %llu %s%s", s->name, (unsigned long long)t->number,
          tars_trial_state_name(t->state), "");
 }
@@ -141,8 +165,10 @@ gathered(struct host *h, struct study *s, struct trial *t, const struct gather *
     if (prune) {
         t->state = TARS_TRIAL_PRUNED;
         finish(h, s, t, a);
-    } else
+    } else {
         trial_put(h, s, t);
+        tuner_save_due(h, s);
+    }
 }
 
 /* Adds one seed's evaluation to the trial's gathering; emits complete steps in order. */
@@ -150,6 +176,12 @@ static void
 add_eval(struct host *h, struct study *s, struct trial *t, uint32_t k, const struct trial_eval *e,
          struct actions *a)
 {
+    /* An evaluation again at a step already reported (a seed resumed from the checkpoint of
+     * an evaluation) adds nothing. */
+    if (!e->final && t->n_iv && e->step <= t->iv[t->n_iv - 1].step)
+        return;
+    if (e->step > t->last_posted[k])
+        t->last_posted[k] = e->step;
     size_t i = 0;
     while (i < t->n_g && t->g[i].step != e->step)
         i++;
@@ -171,17 +203,22 @@ add_eval(struct host *h, struct study *s, struct trial *t, uint32_t k, const str
     g->sum += e->mean;
     g->final |= e->final;
     uint32_t all = (1u << s->seeds) - 1;
-    /* Emit the lowest steps while they are complete. */
+    /* Emit the lowest steps while they are complete; drop one that cannot be any more (a seed
+     * that lacks it has posted a later step: it resumed past it after a restart). */
     while (t->n_g && t->state == TARS_TRIAL_RUNNING) {
         size_t lo = 0;
         for (size_t j = 1; j < t->n_g; j++)
             if (t->g[j].step < t->g[lo].step)
                 lo = j;
-        if (t->g[lo].seen != all)
-            break;
         struct gather done = t->g[lo];
+        int dead = 0;
+        for (uint32_t j = 0; j < s->seeds; j++)
+            dead |= !(done.seen & (1u << j)) && t->last_posted[j] > done.step;
+        if (done.seen != all && !dead)
+            break;
         t->g[lo] = t->g[--t->n_g];
-        gathered(h, s, t, &done, a);
+        if (!dead)
+            gathered(h, s, t, &done, a);
     }
 }
 
@@ -254,16 +291,14 @@ drive(struct host *h, struct study *s, struct actions *a)
             return;
         t->started = host_wall();
         if (tuner_ask(h, s, t, err, sizeof err)) {
-            hlog(LOG_ERROR, "studies", "study '%s': %s", s->name, err);
-            snprintf(s->error, sizeof s->error, "%.500s", err);
-            s->state = STUDY_BROKEN;
-            s->n_trials_v--;
+            s->n_trials_v--; /* the sampler failed before it took the number */
             trial_free(t);
-            study_put(h, s);
+            break_study(h, s, err, a);
             return;
         }
         t->launched = 1;
         trial_put(h, s, t);
+        tuner_save_due(h, s);
         act(a, ACT_CREATE, s, t->number);
     }
     if (running(s) == 0 && s->n_trials_v >= s->n_trials) {
@@ -273,14 +308,84 @@ drive(struct host *h, struct study *s, struct actions *a)
     }
 }
 
+/*
+ * The plugins and snapshots of a trial's run: the study's agent and env, the preset, the fixed
+ * params and env_params, then the trial's values (trial). The caller holds code_lock for
+ * reading until the plugins are in a run (or no longer needed). 0, or -1 with why.
+ */
+static int
+trial_spec(struct host *h, const struct study *s, const tars_params *trial, struct run_spec *rs,
+           char *why, size_t len)
+{
+    struct diag d = {0};
+    pthread_rwlock_rdlock(&h->reg_lock);
+    int rc = registry_lookup(&h->reg, s->agent, TARS_KIND_AGENT, &rs->agent, why, len) ||
+             registry_lookup(&h->reg, s->env, TARS_KIND_ENV, &rs->env, why, len) ||
+             plugin_params(rs->agent, s->preset, &rs->agent_params, &rs->n_envs, why, len) ||
+             plugin_params(rs->env, NULL, &rs->env_params, NULL, why, len);
+    pthread_rwlock_unlock(&h->reg_lock);
+    if (s->n_envs) /* given; else the preset's, else 8 */
+        rs->n_envs = s->n_envs;
+    else if (!rs->n_envs)
+        rs->n_envs = 8;
+    if (!rc && (pjson_apply(rs->agent_params, json_object_get(s->spec, "params"), PJ_PARAMS, NULL,
+                            "/params", &d) ||
+                pjson_apply(rs->env_params, json_object_get(s->spec, "env_params"), PJ_PARAMS, NULL,
+                            "/env_params", &d))) {
+        snprintf(why, len, "%s", d.n ? d.lines[0] : "bad parameters");
+        rc = 1;
+    }
+    if (!rc && trial && study_space_apply(s, trial, rs->agent_params, why, len))
+        rc = 1;
+    diag_free(&d);
+    if (rc) {
+        tars_params_free(rs->agent_params);
+        tars_params_free(rs->env_params);
+        rs->agent_params = rs->env_params = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+int
+study_check_trials(struct host *h, const struct study *s, char *err, size_t errlen)
+{
+    tars_params *t;
+    char why[512];
+    if (tars_params_new(s->space, s->n_space, &t)) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    /* The space's defaults, then each dimension's every choice in turn. */
+    int rc = 0;
+    for (uint32_t i = 0; !rc && i <= s->n_space; i++) {
+        uint32_t n = i < s->n_space && s->space[i].type == TARS_PARAM_ENUM ? 0 : 1;
+        while (i < s->n_space && s->space[i].type == TARS_PARAM_ENUM && s->space[i].choices[n])
+            n++;
+        for (uint32_t k = 0; !rc && k < n; k++) {
+            if (i < s->n_space && s->space[i].type == TARS_PARAM_ENUM)
+                tars_params_set(t, i, k, NULL, 0);
+            struct run_spec rs = {0};
+            pthread_rwlock_rdlock(&h->code_lock);
+            rc = trial_spec(h, s, t, &rs, why, sizeof why);
+            pthread_rwlock_unlock(&h->code_lock);
+            tars_params_free(rs.agent_params);
+            tars_params_free(rs.env_params);
+        }
+    }
+    tars_params_free(t);
+    if (rc)
+        snprintf(err, errlen, "a trial of this study could not be built: %s", why);
+    return rc ? -EINVAL : 0;
+}
+
 /* Builds and starts the runs of trial t (seed k), with nothing locked. */
 static int
 create_run(struct host *h, struct study *s, struct trial *t, uint32_t k, char *err, size_t errlen)
 {
-    char id[128];
+    char id[128], why[512];
     trial_agent_id(s, t->number, k, id, sizeof id);
     struct run_spec rs = {.id = id,
-                          .n_envs = s->n_envs,
                           .seed = s->seed * 1000003u + t->number * STUDY_MAX_SEEDS + k,
                           .trial = {.study = s->id,
                                     .number = t->number,
@@ -288,37 +393,45 @@ create_run(struct host *h, struct study *s, struct trial *t, uint32_t k, char *e
                                     .budget = s->budget,
                                     .eval_every = s->eval_every,
                                     .eval_episodes = s->eval_episodes}};
-    char why[512];
-    struct diag d = {0};
     pthread_rwlock_rdlock(&h->code_lock);
-    pthread_rwlock_rdlock(&h->reg_lock);
-    int rc = registry_lookup(&h->reg, s->agent, TARS_KIND_AGENT, &rs.agent, why, sizeof why) ||
-             registry_lookup(&h->reg, s->env, TARS_KIND_ENV, &rs.env, why, sizeof why) ||
-             plugin_params(rs.agent, s->preset, &rs.agent_params, &rs.n_envs, why, sizeof why) ||
-             plugin_params(rs.env, NULL, &rs.env_params, NULL, why, sizeof why);
-    pthread_rwlock_unlock(&h->reg_lock);
-    if (!rc && json_object_get(s->spec, "n_envs"))
-        rs.n_envs = s->n_envs;
-    if (!rc && (pjson_apply(rs.agent_params, json_object_get(s->spec, "params"), PJ_PARAMS, NULL,
-                            "/params", &d) ||
-                pjson_apply(rs.env_params, json_object_get(s->spec, "env_params"), PJ_PARAMS, NULL,
-                            "/env_params", &d))) {
-        snprintf(why, sizeof why, "%s", d.n ? d.lines[0] : "bad parameters");
-        rc = 1;
-    }
-    if (!rc && study_space_apply(s, t->params, rs.agent_params, why, sizeof why))
-        rc = 1;
-    diag_free(&d);
-    if (rc) {
-        tars_params_free(rs.agent_params);
-        tars_params_free(rs.env_params);
+    if (trial_spec(h, s, t->params, &rs, why, sizeof why)) {
         pthread_rwlock_unlock(&h->code_lock);
         snprintf(err, errlen, "%s", why);
         return -EINVAL;
     }
-    rc = agents_create(h, &rs, s->preset, err, errlen);
+    int rc = agents_create(h, &rs, s->preset, err, errlen);
     pthread_rwlock_unlock(&h->code_lock);
     return rc;
+}
+
+/* One seed's run of an action: 0, or a negative errno with err (what is already so is 0). */
+static int
+act_on_seed(struct host *h, struct study *copy, struct trial *t, const struct action *x, uint32_t k,
+            const char *id, char *err, size_t errlen)
+{
+    int rc = 0;
+    switch (x->what) {
+    case ACT_CREATE:
+        rc = create_run(h, copy, t, k, err, errlen);
+        if (rc == -EEXIST && trial_run_is(h, copy, x->number, k))
+            rc = 0; /* resumed from the store */
+        else if (rc == -EEXIST)
+            snprintf(err, errlen, "agent '%s' exists and is not this trial's run", id);
+        break;
+    case ACT_DELETE_OTHERS:
+    case ACT_DELETE:
+        rc = agents_delete(h, id, err, errlen);
+        break;
+    case ACT_PAUSE:
+        rc = agents_set_running(h, id, 0, err, errlen);
+        break;
+    case ACT_STOP: /* a kept agent: its first seed */
+    case ACT_START:
+        if (k == 0 || x->what == ACT_START)
+            rc = agents_set_running(h, id, x->what == ACT_START, err, errlen);
+        break;
+    }
+    return x->what != ACT_CREATE && (rc == -ENOENT || rc == -EBUSY) ? 0 : rc;
 }
 
 /* Carries out one action; the study is looked up again (it may have gone meanwhile). */
@@ -334,6 +447,11 @@ carry_out(struct host *h, const struct action *x)
         pthread_mutex_unlock(&ss->lock);
         return;
     }
+    if (x->what == ACT_CREATE && s->state != STUDY_RUNNING) {
+        t->launched = 0; /* stopped meanwhile: built when it resumes */
+        pthread_mutex_unlock(&ss->lock);
+        return;
+    }
     /* What the action needs of the study, copied: the lock goes while agents change. */
     uint32_t seeds = s->seeds;
     struct study copy = *s;
@@ -341,30 +459,9 @@ carry_out(struct host *h, const struct action *x)
     pthread_mutex_unlock(&ss->lock);
     for (uint32_t k = 0; k < seeds; k++) {
         trial_agent_id(&copy, x->number, k, id, sizeof id);
-        int rc = 0;
-        switch (x->what) {
-        case ACT_CREATE:
-            rc = create_run(h, &copy, t, k, err, sizeof err);
-            if (rc == -EEXIST)
-                rc = 0; /* resumed from the store */
-            break;
-        case ACT_DELETE_OTHERS:
-            if (k == 0)
-                continue;
-            /* fall through */
-        case ACT_DELETE:
-            rc = agents_delete(h, id, err, sizeof err);
-            if (rc == -ENOENT)
-                rc = 0;
-            break;
-        case ACT_STOP:
-        case ACT_START:
-            if (k == 0 || x->what == ACT_START)
-                rc = agents_set_running(h, id, x->what == ACT_START, err, sizeof err);
-            if (rc == -ENOENT || rc == -EBUSY)
-                rc = 0;
-            break;
-        }
+        if (x->what == ACT_DELETE_OTHERS && k == 0)
+            continue;
+        int rc = act_on_seed(h, &copy, t, x, k, id, err, sizeof err);
         if (rc && x->what == ACT_CREATE) {
             pthread_mutex_lock(&ss->lock);
             if ((s = find(ss, x->study)) && (t = study_trial(s, x->number)) &&
@@ -386,6 +483,16 @@ carry_out(struct host *h, const struct action *x)
         } else if (rc)
             hlog(LOG_WARN, "studies", "%s: %s", id, err);
     }
+    if (x->what == ACT_CREATE) { /* stopped while its runs were built: they stop too */
+        pthread_mutex_lock(&ss->lock);
+        s = find(ss, x->study);
+        int stopped = s && s->state != STUDY_RUNNING;
+        pthread_mutex_unlock(&ss->lock);
+        for (uint32_t k = 0; stopped && k < seeds; k++) {
+            trial_agent_id(&copy, x->number, k, id, sizeof id);
+            agents_set_running(h, id, 0, err, sizeof err);
+        }
+    }
     study_let_go(ss, x->study);
 }
 
@@ -405,11 +512,16 @@ study_let_go(struct studies *ss, uint64_t id)
 void
 driver_runs(struct host *h, struct study *s, const char *what)
 {
-    size_t n = 0, cap = s->n_trials_v * s->seeds;
-    char(*ids)[128] = calloc(cap ? cap : 1, sizeof *ids);
-    if (!ids)
-        return;
     int del = strcmp(what, "delete") == 0, start = strcmp(what, "start") == 0;
+    size_t n = 0, cap = 0;
+    for (size_t i = 0; i < s->n_trials_v; i++) /* only trials with runs need ids */
+        cap += s->trials[i]->launched && (del || s->trials[i]->state == TARS_TRIAL_RUNNING);
+    char(*ids)[128] = calloc((cap ? cap : 1) * s->seeds, sizeof *ids);
+    if (!ids) {
+        hlog(LOG_ERROR, "studies", "study '%s': out of memory to %s its trials' agents", s->name,
+             what);
+        return;
+    }
     for (size_t i = 0; i < s->n_trials_v; i++) {
         struct trial *t = s->trials[i];
         if (!t->launched || (!del && t->state != TARS_TRIAL_RUNNING))

@@ -37,9 +37,8 @@ json_t *
 trial_json(const struct study *s, const struct trial *t, int full)
 {
     const char *state = tars_trial_state_name(t->state);
-    json_t *o =
-        json_pack("{s:I, s:s, s:o}", "number", (json_int_t)t->number, "state", state ? state : "?",
-                  "params", t->params ? pjson_values(t->params) : json_object());
+    json_t *o = json_pack("{s:I, s:s, s:o}", "number", (json_int_t)t->number, "state",
+                          state ? state : "?", "params", study_values_json(s, t->params));
     json_t *values = json_array();
     for (uint32_t i = 0; i < t->n_values; i++)
         json_array_append_new(values, num(t->values[i]));
@@ -251,7 +250,7 @@ int
 study_load_trials(struct host *h, struct study *s, char *err, size_t errlen)
 {
     MDB_txn *txn;
-    MDB_cursor *c;
+    MDB_cursor *c = NULL;
     unsigned char key[16];
     trial_key(s->id, 0, key);
     MDB_val k = {16, key}, v;

@@ -31,15 +31,37 @@ study_space_free(struct study *s)
 {
     for (size_t i = 0; i < s->n_owned; i++)
         free(s->owned[i]);
-    for (uint32_t i = 0; s->choices && i < s->n_space; i++)
+    for (uint32_t i = 0; s->choices && i < s->n_space; i++) {
         free(s->choices[i]);
+        free(s->choice_text[i]);
+    }
     free(s->owned);
     free(s->choices);
+    free(s->choice_text);
+    s->choice_text = NULL;
     free(s->space);
     s->owned = NULL;
     s->choices = NULL;
     s->space = NULL;
     s->n_owned = s->n_space = 0;
+}
+
+/* A choice's text: a string as it is, numbers and booleans as JSON writes them; -1 for
+ * another type. */
+static int
+choice_text_of(json_t *v, char *text, size_t len)
+{
+    if (json_is_string(v))
+        snprintf(text, len, "%s", json_string_value(v));
+    else if (json_is_integer(v))
+        snprintf(text, len, "%lld", (long long)json_integer_value(v));
+    else if (json_is_real(v))
+        snprintf(text, len, "%.17g", json_real_value(v));
+    else if (json_is_boolean(v))
+        snprintf(text, len, "%s", json_is_true(v) ? "true" : "false");
+    else
+        return -1;
+    return 0;
 }
 
 /* Choices from a JSON array: names of an enum's choices, or numbers / strings. */
@@ -53,27 +75,25 @@ set_choices(struct study *s, uint32_t i, json_t *arr, const tars_param_def *base
         snprintf(err, errlen, "space.%s.choices: a list of 1 to 1000 values", d->name);
         return -1;
     }
-    const char **c = calloc(n + 1, sizeof *c);
-    if (!c)
+    const char **c = calloc(n + 1, sizeof *c), **texts = calloc(n + 1, sizeof *texts);
+    if (!c || !texts) {
+        free(c);
+        free(texts);
         return -1;
+    }
+    free(s->choices[i]); /* an override's choices replace the schema's */
+    free(s->choice_text[i]);
     s->choices[i] = c;
+    s->choice_text[i] = texts;
     for (size_t k = 0; k < n; k++) {
         json_t *v = json_array_get(arr, k);
         char text[64];
-        if (json_is_string(v))
-            snprintf(text, sizeof text, "%s", json_string_value(v));
-        else if (json_is_integer(v))
-            snprintf(text, sizeof text, "%lld", (long long)json_integer_value(v));
-        else if (json_is_real(v))
-            snprintf(text, sizeof text, "%.17g", json_real_value(v));
-        else if (json_is_boolean(v))
-            snprintf(text, sizeof text, "%s", json_is_true(v) ? "true" : "false");
-        else {
+        if (choice_text_of(v, text, sizeof text)) {
             snprintf(err, errlen, "space.%s.choices[%zu]: a number, string or boolean", d->name, k);
             return -1;
         }
         for (size_t j = 0; j < k; j++)
-            if (strcmp(c[j], text) == 0) {
+            if (strcmp(s->choice_text[i][j], text) == 0) {
                 snprintf(err, errlen, "space.%s.choices: '%s' is listed twice", d->name, text);
                 return -1;
             }
@@ -87,7 +107,11 @@ set_choices(struct study *s, uint32_t i, json_t *arr, const tars_param_def *base
                 return -1;
             }
         }
-        if (!(c[k] = own(s, text)))
+        /* The tuner sees identifiers (a choice name is [a-z0-9_]); the API and the agent the
+         * text: 0.001, -1, "ReLU" are all choices. */
+        char id[16];
+        snprintf(id, sizeof id, "c%zu", k);
+        if (!(c[k] = own(s, id)) || !(s->choice_text[i][k] = own(s, text)))
             return -1;
     }
     d->type = TARS_PARAM_ENUM;
@@ -191,12 +215,35 @@ declare(struct study *s, uint32_t i, json_t *o, char *err, size_t errlen)
     return override(s, i, o, NULL, err, errlen);
 }
 
+/*
+ * Dimension i, copied from an agent's schema (base), made the study's own: its name, help and
+ * choices copied, so that nothing points into a plugin library a code swap may unload.
+ */
+static int
+own_def(struct study *s, uint32_t i, const tars_param_def *base, char *err, size_t errlen)
+{
+    tars_param_def *d = &s->space[i];
+    if (!(d->name = own(s, base->name)) || !(d->help = own(s, base->help ? base->help : ""))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (d->type != TARS_PARAM_ENUM || s->choices[i])
+        return 0;
+    json_t *names = json_array();
+    for (size_t k = 0; base->choices[k]; k++)
+        json_array_append_new(names, json_string(base->choices[k]));
+    int rc = set_choices(s, i, names, base, err, errlen);
+    json_decref(names);
+    return rc;
+}
+
 static int
 grow_space(struct study *s, uint32_t n)
 {
     s->space = calloc(n ? n : 1, sizeof *s->space);
     s->choices = calloc(n ? n : 1, sizeof *s->choices);
-    return s->space && s->choices ? 0 : -1;
+    s->choice_text = calloc(n ? n : 1, sizeof *s->choice_text);
+    return s->space && s->choices && s->choice_text ? 0 : -1;
 }
 
 int
@@ -224,9 +271,11 @@ study_space_build(struct host *h, struct study *s, json_t *space, const struct p
     if (all) {
         for (uint32_t k = 0; k < info->n_params; k++)
             if (strcmp(all, "all") == 0 || (info->params[k].flags & TARS_PARAM_HOT)) {
-                s->space[s->n_space] = info->params[k];
-                s->space[s->n_space].flags &= TARS_PARAM_LOG;
-                s->n_space++;
+                tars_param_def *d = &s->space[s->n_space++];
+                *d = info->params[k];
+                d->flags &= TARS_PARAM_LOG;
+                if (own_def(s, s->n_space - 1, &info->params[k], err, errlen))
+                    return -1;
             }
     } else {
         const char *key;
@@ -253,6 +302,8 @@ study_space_build(struct host *h, struct study *s, json_t *space, const struct p
                 return -1;
             }
             s->n_space++;
+            if (base && own_def(s, s->n_space - 1, base, err, errlen))
+                return -1;
             if (base ? override(s, s->n_space - 1, v, base, err, errlen)
                      : declare(s, s->n_space - 1, v, err, errlen))
                 return -1;
@@ -280,7 +331,8 @@ study_space_apply(const struct study *s, const tars_params *trial, tars_params *
         int rc =
             idx < 0 ? idx
             : d->type == TARS_PARAM_ENUM
-                ? tars_params_parse(agent, d->name, tars_param_enum_name(trial, i), err, errlen)
+                ? tars_params_parse(agent, d->name, s->choice_text[i][tars_param_enum(trial, i)],
+                                    err, errlen)
                 : tars_params_set(agent, (uint32_t)idx, tars_param_value(trial, i), err, errlen);
         if (rc) {
             if (idx < 0)
@@ -303,11 +355,94 @@ study_space_values(const struct study *s, json_t *values, tars_params **out, cha
     json_t *v;
     json_object_foreach(values, key, v)
     {
-        if (pjson_set(*out, key, v, err, errlen)) {
+        int i = tars_params_index(*out, key), rc;
+        if (i >= 0 && s->space[i].type == TARS_PARAM_ENUM) {
+            char text[64];
+            rc = -1;
+            for (uint32_t k = 0; !choice_text_of(v, text, sizeof text) && s->choices[i][k]; k++)
+                if (strcmp(s->choice_text[i][k], text) == 0)
+                    rc = tars_params_set(*out, (uint32_t)i, k, err, errlen);
+            if (rc == -1)
+                snprintf(err, errlen, "%s: not one of the dimension's choices", key);
+        } else
+            rc = pjson_set(*out, key, v, err, errlen);
+        if (rc) {
             tars_params_free(*out);
             *out = NULL;
             return -1;
         }
     }
     return 0;
+}
+
+/* A choice's text as JSON: a number or boolean when it reads as one, else a string. */
+static json_t *
+choice_json(const char *text)
+{
+    if (strcmp(text, "true") == 0 || strcmp(text, "false") == 0)
+        return json_boolean(text[0] == 't');
+    json_error_t e;
+    json_t *v = json_loads(text, JSON_DECODE_ANY, &e);
+    if (json_is_number(v))
+        return v;
+    json_decref(v);
+    return json_string(text);
+}
+
+json_t *
+study_values_json(const struct study *s, const tars_params *p)
+{
+    json_t *o = json_object();
+    for (uint32_t i = 0; p && i < s->n_space; i++) {
+        const tars_param_def *d = &s->space[i];
+        json_object_set_new(o, d->name,
+                            d->type == TARS_PARAM_ENUM
+                                ? choice_json(s->choice_text[i][tars_param_enum(p, i)])
+                                : pjson_value(d, tars_param_value(p, i)));
+    }
+    return o;
+}
+
+json_t *
+study_space_resolved(const struct study *s)
+{
+    json_t *o = json_object();
+    for (uint32_t i = 0; i < s->n_space; i++) {
+        const tars_param_def *d = &s->space[i];
+        json_t *dim;
+        if (d->type == TARS_PARAM_ENUM) {
+            json_t *c = json_array();
+            for (uint32_t k = 0; d->choices[k]; k++)
+                json_array_append_new(c, choice_json(s->choice_text[i][k]));
+            dim = json_pack("{s:o}", "choices", c);
+        } else if (d->type == TARS_PARAM_BOOL)
+            dim = json_object();
+        else
+            dim = json_pack("{s:o, s:o, s:b}", "low", pjson_value(d, d->min), "high",
+                            pjson_value(d, d->max), "log", (d->flags & TARS_PARAM_LOG) != 0);
+        if (!s->agent && dim)
+            json_object_set_new(dim, "type",
+                                json_string(d->type == TARS_PARAM_ENUM  ? "categorical"
+                                            : d->type == TARS_PARAM_INT ? "int"
+                                                                        : "float"));
+        json_object_set_new(o, d->name, dim);
+    }
+    return o;
+}
+
+json_t *
+study_space_json(const struct study *s)
+{
+    json_t *arr = pjson_schema(s->space, s->n_space);
+    for (uint32_t i = 0; i < s->n_space; i++) {
+        if (s->space[i].type != TARS_PARAM_ENUM)
+            continue;
+        json_t *dim = json_array_get(arr, i), *c = json_array();
+        for (uint32_t k = 0; s->space[i].choices[k]; k++)
+            json_array_append_new(c, choice_json(s->choice_text[i][k]));
+        json_object_set_new(dim, "choices", c);
+        json_object_set_new(dim, "default",
+                            choice_json(s->choice_text[i][(uint32_t)s->space[i].def]));
+    }
+    return arr;
 }

@@ -67,7 +67,10 @@ load_one(struct host *h, json_t *rec)
     s->spec = json_deep_copy(json_object_get(rec, "spec"));
     s->created = json_number_value(json_object_get(rec, "created"));
     const char *state = json_string_value(json_object_get(rec, "state"));
-    s->state = state && strcmp(state, "STOPPED") == 0    ? STUDY_STOPPED
+    snprintf(s->error, sizeof s->error, "%s",
+             json_string_value(json_object_get(rec, "error")) ?: "");
+    s->state = state && strcmp(state, "BROKEN") == 0     ? STUDY_BROKEN
+               : state && strcmp(state, "STOPPED") == 0  ? STUDY_STOPPED
                : state && strcmp(state, "COMPLETE") == 0 ? STUDY_COMPLETE
                                                          : STUDY_RUNNING;
     snprintf(s->name, sizeof s->name, "%s", json_string_value(json_object_get(rec, "name")) ?: "?");
@@ -88,13 +91,8 @@ load_one(struct host *h, json_t *rec)
     for (size_t i = 0; s->agent && i < s->n_trials_v; i++) {
         struct trial *t = s->trials[i];
         int there = 0;
-        for (uint32_t k = 0; k < s->seeds && !there; k++) {
-            char id[128];
-            trial_agent_id(s, t->number, k, id, sizeof id);
-            rcu_enter();
-            there = runset_find(runs_current(&h->runs), id) != NULL;
-            rcu_leave();
-        }
+        for (uint32_t k = 0; k < s->seeds && !there; k++)
+            there = trial_run_is(h, s, t->number, k);
         if (t->state == TARS_TRIAL_RUNNING)
             t->launched = t->launched && there;
         else if (there && !t->kept)
@@ -119,7 +117,7 @@ studies_open(struct host *h)
     if (!h->store)
         return 0;
     MDB_txn *txn;
-    MDB_cursor *c;
+    MDB_cursor *c = NULL;
     MDB_val k, v;
     json_t *recs = json_array();
     if (store_read_begin(h->store, &txn) == 0) {
@@ -185,18 +183,26 @@ studies_start(struct host *h)
 }
 
 void
+studies_halt(struct host *h)
+{
+    struct studies *ss = h->studies;
+    if (!ss || !ss->running)
+        return;
+    pthread_mutex_lock(&ss->lock);
+    ss->stop = 1;
+    pthread_cond_broadcast(&ss->wake);
+    pthread_mutex_unlock(&ss->lock);
+    pthread_join(ss->thread, NULL);
+    ss->running = 0;
+}
+
+void
 studies_close(struct host *h)
 {
     struct studies *ss = h->studies;
     if (!ss)
         return;
-    if (ss->running) {
-        pthread_mutex_lock(&ss->lock);
-        ss->stop = 1;
-        pthread_cond_broadcast(&ss->wake);
-        pthread_mutex_unlock(&ss->lock);
-        pthread_join(ss->thread, NULL);
-    }
+    studies_halt(h);
     for (size_t i = 0; i < ss->n; i++)
         study_free(ss->v[i]);
     free(ss->v);
@@ -219,6 +225,10 @@ studies_create(struct host *h, json_t *body, json_t **out, char *err, size_t err
     s->spec = json_deep_copy(body);
     s->created = host_wall();
     int rc = study_from_spec(h, s, err, errlen);
+    if (!rc && s->agent)
+        rc = study_check_trials(h, s, err, errlen);
+    if (!rc) /* kept in full: a restart builds this space, whatever the schema says then */
+        json_object_set_new(s->spec, "space", study_space_resolved(s));
     pthread_mutex_lock(&ss->lock);
     for (size_t i = 0; !rc && i < ss->n; i++)
         if (strcmp(ss->v[i]->name, s->name) == 0 && !ss->v[i]->deleting) {
@@ -269,7 +279,7 @@ studies_get(struct host *h, uint64_t id, json_t **out, char *err, size_t errlen)
     struct study *s = lookup(h, id, err, errlen);
     if (s) {
         *out = study_json(s, 1);
-        json_t *space = pjson_schema(s->space, s->n_space);
+        json_t *space = study_space_json(s);
         json_object_set_new(*out, "space", space);
     }
     pthread_mutex_unlock(&h->studies->lock);
@@ -380,11 +390,16 @@ set_state(struct host *h, uint64_t id, int stop, char *err, size_t errlen)
         snprintf(err, errlen, "study '%s' is %s", s->name,
                  s->state == STUDY_COMPLETE ? "complete" : "broken");
         rc = -EBUSY;
+    } else if (s && s->transition) {
+        snprintf(err, errlen, "study '%s' is being stopped or resumed; try again", s->name);
+        rc = -EBUSY;
     } else if (s && s->state != (stop ? STUDY_STOPPED : STUDY_RUNNING)) {
         s->state = stop ? STUDY_STOPPED : STUDY_RUNNING;
         study_put(h, s);
+        s->transition = 1; /* one stop or resume at a time (driver_runs lets the lock go) */
         if (s->agent)
             driver_runs(h, s, stop ? "stop" : "start");
+        s->transition = 0;
         pthread_cond_broadcast(&h->studies->wake);
     }
     pthread_mutex_unlock(&h->studies->lock);

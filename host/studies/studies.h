@@ -32,6 +32,8 @@ struct host;
 int studies_open(struct host *h);
 /* Starts the driver thread (once the runners run). 0 or a negative errno. */
 int studies_start(struct host *h);
+/* Stops the driver thread (before the runners stop: it waits for them). Idempotent. */
+void studies_halt(struct host *h);
 /* Stops the driver and frees the studies (their state is already in the store). */
 void studies_close(struct host *h);
 

@@ -213,7 +213,7 @@ agent_members(struct study *s, json_t *spec, char *err, size_t errlen)
     if ((get_u64(spec, "budget", 25000, 1, UINT64_C(1) << 40, &s->budget, err, errlen) ||
          get_u64(spec, "eval_every", s->budget / 5, 0, s->budget, &s->eval_every, err, errlen) ||
          get_u64(spec, "eval_episodes", 10, 1, 10000, &episodes, err, errlen) ||
-         get_u64(spec, "n_envs", 8, 1, 4096, &n_envs, err, errlen) ||
+         get_u64(spec, "n_envs", 0, 0, 4096, &n_envs, err, errlen) ||
          get_u64(spec, "parallel", 1, 1, 256, &parallel, err, errlen) ||
          get_u64(spec, "seeds", 1, 1, STUDY_MAX_SEEDS, &seeds, err, errlen)))
         return -1;

@@ -44,14 +44,14 @@ struct trial {
     size_t n_iv, cap_iv;
     struct gather *g;
     size_t n_g, cap_g;
-    uint32_t finals;          /* seeds whose final evaluation came (a bit each) */
-    uint64_t ask_event;       /* 0: told unasked (added) */
-    uint64_t tell_event;      /* 0: not finished */
-    double started, finished; /* Unix times */
-    uint64_t reached;         /* first step whose mean reached the target (0: none) */
-    int launched;             /* its runs were created (host-run trials) */
-    int kept;                 /* its first seed's agent is kept (the best so far) */
-    int enqueued;             /* its values were given, not asked of the sampler */
+    uint64_t last_posted[STUDY_MAX_SEEDS]; /* each seed's latest evaluated step (memory) */
+    uint64_t ask_event;                    /* 0: told unasked (added) */
+    uint64_t tell_event;                   /* 0: not finished */
+    double started, finished;              /* Unix times */
+    uint64_t reached;                      /* first step whose mean reached the target (0: none) */
+    int launched;                          /* its runs were created (host-run trials) */
+    int kept;                              /* its first seed's agent is kept (the best so far) */
+    int enqueued;                          /* its values were given, not asked of the sampler */
     char error[512];
 };
 
@@ -84,7 +84,8 @@ struct study {
     uint32_t n_space;
     char **owned; /* names and choice strings to free */
     size_t n_owned;
-    const char ***choices;
+    const char ***choices;             /* ENUM dimensions: identifiers c0, c1, ... (the tuner's) */
+    const char ***choice_text;         /* and what each stands for (the API's and the agent's) */
     tars_study_spec tspec;             /* what the tuners were created for (outlives them) */
     struct tuner_slot sampler, pruner; /* pruner.p NULL: none */
     int state;
@@ -95,6 +96,7 @@ struct study {
     char error[512]; /* STUDY_BROKEN: why */
     int busy;        /* passes that let the lock go while they change its agents */
     int deleting;    /* a delete is under way: nothing else touches it */
+    int transition;  /* a stop or resume is under way */
 };
 
 struct studies {
@@ -115,6 +117,13 @@ void study_space_free(struct study *s);
 /* Applies a trial's values to an agent snapshot (the space's names are the agent's). */
 int study_space_apply(const struct study *s, const tars_params *trial, tars_params *agent,
                       char *err, size_t errlen);
+/* A trial's values as JSON, choices as the client wrote them. */
+json_t *study_values_json(const struct study *s, const tars_params *p);
+/* The space as the API shows it: the schema of each dimension, choices as written. */
+json_t *study_space_json(const struct study *s);
+/* The spec's space written out in full (every range and choice), so that a restart builds
+ * the same space whatever the agent's schema says by then. */
+json_t *study_space_resolved(const struct study *s);
 /* A snapshot of the space from JSON values (ask's enqueued values, a stored trial). */
 int study_space_values(const struct study *s, json_t *values, tars_params **out, char *err,
                        size_t errlen);
@@ -129,6 +138,9 @@ int tuner_enqueue(struct host *h, struct study *s, struct trial *t, char *err, s
 int tuner_tell(struct host *h, struct study *s, struct trial *t, char *err, size_t errlen);
 int tuner_report(struct host *h, struct study *s, struct trial *t, uint64_t step, double value,
                  int *prune, char *err, size_t errlen);
+/* Saves each tuner taught since its last save (after the events' trial records). 0, or -1
+ * (logged: the events after the last blob are replayed at a restart). */
+int tuner_save_due(struct host *h, struct study *s);
 /* Rebuilds both tuners of a loaded study: their blobs, then the events after them. */
 int tuner_restore(struct host *h, struct study *s, char *err, size_t errlen);
 
@@ -159,6 +171,11 @@ int study_from_spec(struct host *h, struct study *s, char *err, size_t errlen);
 
 /* driver.c */
 void driver_step(struct host *h);
+/* Builds a trial's parameters as a run would get them, for the space's defaults and for every
+ * choice of each categorical dimension: a bad preset, params or choice is refused at create. */
+int study_check_trials(struct host *h, const struct study *s, char *err, size_t errlen);
+/* Whether agent `<study>-t<number>[-s<k>]` is that trial's run (not an agent of the same id). */
+int trial_run_is(struct host *h, const struct study *s, uint64_t number, uint32_t k);
 /* The agent id of a trial's seed k. */
 void trial_agent_id(const struct study *s, uint64_t number, uint32_t k, char *buf, size_t len);
 /* Lets go of a study a pass marked busy (lock not held). */

@@ -1,8 +1,9 @@
 /*
  * A study's sampler and pruner: plugin generations pinned for the study's life, instances
- * created for its spec, and every event (ask, report, tell) numbered and followed by a save
- * of the tuner it taught, so that a study rebuilt after a crash loads each tuner's last blob
- * and replays only the events after it (record.c keeps events and blobs in the store).
+ * created for its spec, and every event (ask, report, tell) numbered. The caller writes the
+ * trial's record of an event, then tuner_save_due saves the tuners it taught, in that order
+ * (record.c), so that a study rebuilt after a crash loads each tuner's last blob and replays
+ * only the events after it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -156,7 +157,8 @@ tuner_ask(struct host *h, struct study *s, struct trial *t, char *err, size_t er
     if (rc)
         return op_failed(slot, "ask", rc, err, errlen);
     t->ask_event = ++s->events;
-    return save(h, s, slot, 'S', err, errlen);
+    (void)h;
+    return 0;
 }
 
 /* A trial told to a slot; RUNNING for one the sampler did not propose. */
@@ -183,8 +185,8 @@ tuner_tell(struct host *h, struct study *s, struct trial *t, char *err, size_t e
     if (rc)
         return rc;
     t->tell_event = ++s->events;
-    rc = save(h, s, &s->sampler, 'S', err, errlen);
-    return rc || !s->pruner.p ? rc : save(h, s, &s->pruner, 'P', err, errlen);
+    (void)h;
+    return 0;
 }
 
 int
@@ -215,7 +217,8 @@ tuner_report(struct host *h, struct study *s, struct trial *t, uint64_t step, do
             return op_failed(&s->pruner, "report", rc, err, errlen);
     }
     t->iv[t->n_iv++] = (struct iv){.step = step, .value = value, .event = ++s->events};
-    return s->pruner.p ? save(h, s, &s->pruner, 'P', err, errlen) : 0;
+    (void)h;
+    return 0;
 }
 
 /* Loads role's saved blob into slot (its events in *event); 0 when there is none. */
@@ -324,5 +327,20 @@ tuner_enqueue(struct host *h, struct study *s, struct trial *t, char *err, size_
     if (rc)
         return rc;
     t->ask_event = ++s->events;
-    return save(h, s, &s->sampler, 'S', err, errlen);
+    (void)h;
+    return 0;
+}
+
+int
+tuner_save_due(struct host *h, struct study *s)
+{
+    char err[768];
+    int rc = 0;
+    if (s->sampler.p && s->sampler.saved_event != s->events)
+        rc = save(h, s, &s->sampler, 'S', err, sizeof err);
+    if (!rc && s->pruner.p && s->pruner.saved_event != s->events)
+        rc = save(h, s, &s->pruner, 'P', err, sizeof err);
+    if (rc) /* the store keeps the events: a restart replays them from the last blob */
+        hlog(LOG_WARN, "studies", "study '%s': its tuners' state is not saved: %s", s->name, err);
+    return rc;
 }

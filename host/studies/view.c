@@ -222,7 +222,7 @@ completed(const struct study *s, size_t max)
         for (uint32_t k = 0; k < t->n_values; k++)
             json_array_append_new(values, num(t->values[k]));
         json_t *o = json_pack("{s:I, s:o, s:o}", "number", (json_int_t)t->number, "values", values,
-                              "params", pjson_values(t->params));
+                              "params", study_values_json(s, t->params));
         if (s->n_obj > 1) {
             int dominated = 0;
             for (size_t j = 0; j < s->n_trials_v && !dominated; j++)
@@ -254,8 +254,8 @@ studies_view(struct host *h, uint64_t id, size_t max, json_t **out, char *err, s
         json_array_append_new(
             dirs, json_string(s->directions[i] == TARS_MAXIMIZE ? "maximize" : "minimize"));
     *out = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "study", study_json(s, 1), "directions",
-                     dirs, "space", pjson_schema(s->space, s->n_space), "points", points(s, max),
-                     "curves", curves(s, 50), "importance", importance(s), "completed",
+                     dirs, "space", study_space_json(s), "points", points(s, max), "curves",
+                     curves(s, 50), "importance", importance(s), "completed",
                      completed(s, max < 500 ? max : 500));
     pthread_mutex_unlock(&ss->lock);
     return *out ? 0 : -ENOMEM;

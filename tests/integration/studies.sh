@@ -21,6 +21,13 @@ api /api/v1/studies -X POST -o "$TMP/bad.json" -w '%{http_code}' \
 	-d '{"name": "x", "agent": "ppo", "env": "cartpole", "space": {"nope": {}}}' >"$TMP/bad.code"
 check "a study of a parameter the agent lacks is refused (400)" test "$(cat "$TMP/bad.code")" = 400
 check "  naming it" contains "$TMP/bad.json" "agent 'ppo' has no parameter 'nope'"
+api /api/v1/studies -X POST -o "$TMP/bad2.json" -w '%{http_code}' \
+	-d '{"name": "y", "agent": "ppo", "env": "cartpole", "params": {"gamma": 7}}' >"$TMP/bad2.code"
+check "a study whose trials could not be built is refused at create (400)" test "$(cat "$TMP/bad2.code")" = 400
+check "  naming why" contains "$TMP/bad2.json" "gamma"
+api /api/v1/studies -X POST -o "$TMP/bad3.json" -w '%{http_code}' \
+	-d '{"name": "z", "agent": "ppo", "env": "cartpole", "space": {"n_epochs": {"choices": [5, 100000]}}}' >"$TMP/bad3.code"
+check "  as is one with a choice out of the parameter's range" test "$(cat "$TMP/bad3.code")" = 400
 
 # Trials of 40,000 steps (seconds each), so that the kill lands among them.
 api /api/v1/studies -X POST -o "$TMP/created.json" -w '%{http_code}' -d '{
@@ -129,6 +136,22 @@ done
 api "/api/v1/studies/$MO/best" >"$TMP/front.json"
 check "  its best is the Pareto front: all 20 trials (x against (1 - x)^2)" \
 	test "$(perl -MJSON::PP -e 'local $/; print scalar @{JSON::PP->new->decode(<STDIN>)->{pareto_front}}' <"$TMP/front.json")" = 20
+
+# Categorical dimensions of numbers and of any text, as written.
+api /api/v1/studies -X POST -o "$TMP/cat.json" -d '{"name": "cat", "sampler": "random",
+  "space": {"lr": {"type": "categorical", "choices": [0.001, 0.01]},
+            "act": {"type": "categorical", "choices": ["ReLU", "tanh"]}}}'
+CAT=$(json id <"$TMP/cat.json")
+api "/api/v1/studies/$CAT/ask" -X POST -d '{}' >"$TMP/c1.json"
+check "a categorical dimension of numbers gives a number" \
+	sh -c "case '$(json params.lr <"$TMP/c1.json")' in 0.001|0.01) exit 0;; esac; exit 1"
+check "  and one of text gives the text" \
+	sh -c "case '$(json params.act <"$TMP/c1.json")' in ReLU|tanh) exit 0;; esac; exit 1"
+api "/api/v1/studies/$CAT/ask" -X POST -d '{"params": {"lr": 0.01, "act": "ReLU"}}' >"$TMP/c2.json"
+check "  an enqueued trial names them as written" \
+	test "$(json params.lr <"$TMP/c2.json") $(json params.act <"$TMP/c2.json")" = "0.01 ReLU"
+api "/api/v1/studies/$CAT/ask" -X POST -o "$TMP/c3.json" -w '%{http_code}' -d '{"params": {"lr": 5}}' >"$TMP/c3.code"
+check "  and a value that is not a choice is refused (400)" test "$(cat "$TMP/c3.code")" = 400
 
 # The stream carries the studies' metrics every 2 s.
 "$B/tests/tools/wsclient" "$PORT" /api/v1/stream --send "{\"token\": \"$(cat "$STATE_DIR/admin.token")\"}" \

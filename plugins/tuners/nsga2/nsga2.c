@@ -23,7 +23,7 @@
 enum { P_POPULATION, P_MUTATION, P_CROSSOVER, P_SWAPPING };
 
 static const tars_param_def nsga2_params[] = {
-    TARS_PARAM_INT_DEF("population_size", 50, 2, 100000, 0,
+    TARS_PARAM_INT_DEF("population_size", 50, 2, 10000, 0,
                        "Trials per generation, and the elite kept between generations."),
     TARS_PARAM_FLOAT_DEF("mutation_prob", -1, -1, 1, TARS_PARAM_HOT,
                          "Chance that a dimension is drawn afresh; -1: 1 / dimensions."),
@@ -46,6 +46,12 @@ struct tars_tuner {
     struct history h;
     struct gen *g; /* the generation of each asked (or told unasked) trial */
     size_t n_g, cap_g;
+    /* The parents' generation found at the last ask and its elite (indices into h.v); -1:
+     * none. A later ask starts from it; a trial of that generation or an earlier one that
+     * completes afterwards (a straggler) clears it. */
+    int64_t elite_gen;
+    size_t *elite;
+    size_t n_elite;
     tars_rng rng;    /* the sampler's draws */
     tars_rng random; /* the fresh values (Optuna's RandomSampler has its own) */
 };
@@ -69,6 +75,7 @@ nsga2_create(tars_ctx *ctx, const tars_params *p, const tars_study_spec *study, 
     t->n_obj = study->n_objectives;
     memcpy(t->dirs, study->directions, t->n_obj * sizeof *t->dirs);
     t->h.n_dims = t->n_dims;
+    t->elite_gen = -1;
     tars_rng_seed(&t->rng, seed, 0x6e736761);
     tars_rng_seed(&t->random, seed, 0x72616e64);
     *out = t;
@@ -82,8 +89,21 @@ nsga2_destroy(tars_tuner *t)
         return;
     history_free(&t->h);
     free(t->g);
+    free(t->elite);
     free(t->dims);
     free(t);
+}
+
+/* The generation of history entry i: t->g is appended with h.v, entry for entry. */
+static int64_t
+generation_at(const tars_tuner *t, size_t i)
+{
+    if (i < t->n_g && t->g[i].number == t->h.v[i].number)
+        return t->g[i].generation;
+    for (size_t j = t->n_g; j-- > 0;)
+        if (t->g[j].number == t->h.v[i].number)
+            return t->g[j].generation;
+    return -1;
 }
 
 static int64_t
@@ -100,24 +120,28 @@ generation_of(const tars_tuner *t, uint64_t number)
  * them), from the completed trials.
  */
 static int
-parents(const tars_tuner *t, size_t size, int64_t *generation, const struct htrial ***elite,
+parents(tars_tuner *t, size_t size, int64_t *generation, const struct htrial ***elite,
         size_t *n_elite)
 {
     const struct htrial **pop = malloc((t->h.n + size + 1) * sizeof *pop);
     const struct htrial **best = malloc((size + 1) * sizeof *best);
-    if (!pop || !best) {
+    size_t *idx = malloc((size + 1) * sizeof *idx);
+    if (!pop || !best || !idx) {
         free(pop);
         free(best);
+        free(idx);
         return TARS_ENOMEM;
     }
     size_t nb = 0;
-    int64_t g = -1;
+    int64_t g = t->elite_gen;
+    for (size_t i = 0; g >= 0 && i < t->n_elite; i++) /* from the last ask's */
+        best[nb++] = &t->h.v[t->elite[i]];
     for (;;) {
         size_t n = 0;
         for (size_t i = 0; i < t->h.n; i++) { /* the next generation's completed trials */
             const struct htrial *x = &t->h.v[i];
             if (x->state == TARS_TRIAL_COMPLETE && x->n_values == t->n_obj &&
-                generation_of(t, x->number) == g + 1)
+                generation_at(t, i) == g + 1)
                 pop[n++] = x;
         }
         if (n < size)
@@ -127,11 +151,18 @@ parents(const tars_tuner *t, size_t size, int64_t *generation, const struct htri
         if (got < 0) {
             free(pop);
             free(best);
+            free(idx);
             return TARS_ENOMEM;
         }
         nb = (size_t)got;
         g++;
     }
+    for (size_t i = 0; i < nb; i++)
+        idx[i] = (size_t)(best[i] - t->h.v);
+    free(t->elite);
+    t->elite = idx;
+    t->n_elite = nb;
+    t->elite_gen = g;
     free(pop);
     *generation = g;
     *elite = best;
@@ -217,7 +248,10 @@ nsga2_ask(tars_tuner *t, const tars_params *p, uint64_t number, tars_params *out
 static int
 nsga2_tell(tars_tuner *t, const tars_params *p, const tars_trial *trial)
 {
-    if (generation_of(t, trial->number) < 0) { /* told unasked: the generation ask gives */
+    int64_t gen = generation_of(t, trial->number);
+    if (gen >= 0 && gen <= t->elite_gen && trial->state == TARS_TRIAL_COMPLETE)
+        t->elite_gen = -1; /* a straggler of a generation already chosen from: start over */
+    if (gen < 0) {         /* told unasked: the generation ask gives */
         int64_t g;
         const struct htrial **elite;
         size_t n;
