@@ -333,21 +333,6 @@ studies_trial(struct host *h, uint64_t id, uint64_t number, json_t **out, char *
     return t ? 0 : -ENOENT;
 }
 
-/* Whether a dominates b (every objective at least as good, one better). */
-static int
-dominates(const struct study *s, const struct trial *a, const struct trial *b)
-{
-    int better = 0;
-    for (uint32_t i = 0; i < s->n_obj; i++) {
-        double x = a->values[i], y = b->values[i];
-        int max = s->directions[i] == TARS_MAXIMIZE;
-        if (max ? x < y : x > y)
-            return 0;
-        better |= max ? x > y : x < y;
-    }
-    return better;
-}
-
 int
 studies_best(struct host *h, uint64_t id, json_t **out, char *err, size_t errlen)
 {
@@ -365,15 +350,11 @@ studies_best(struct host *h, uint64_t id, json_t **out, char *err, size_t errlen
             *out = json_pack("{s:o}", "best", trial_json(s, s->trials[b], 0));
     } else {
         json_t *front = json_array();
-        for (size_t i = 0; i < s->n_trials_v; i++) {
-            const struct trial *t = s->trials[i];
-            int dominated = t->state != TARS_TRIAL_COMPLETE;
-            for (size_t j = 0; !dominated && j < s->n_trials_v; j++)
-                dominated =
-                    s->trials[j]->state == TARS_TRIAL_COMPLETE && dominates(s, s->trials[j], t);
-            if (!dominated)
-                json_array_append_new(front, trial_json(s, t, 0));
-        }
+        char *on = study_front(s);
+        for (size_t i = 0; on && i < s->n_trials_v; i++)
+            if (on[i])
+                json_array_append_new(front, trial_json(s, s->trials[i], 0));
+        free(on);
         *out = json_pack("{s:o}", "pareto_front", front);
     }
     pthread_mutex_unlock(&h->studies->lock);

@@ -82,6 +82,55 @@ study_best(const struct study *s)
     return best;
 }
 
+/* Whether a dominates b (every objective at least as good, one better). */
+static int
+dominates(const struct study *s, const struct trial *a, const struct trial *b)
+{
+    int better = 0;
+    for (uint32_t i = 0; i < s->n_obj; i++) {
+        double x = a->values[i], y = b->values[i];
+        int max = s->directions[i] == TARS_MAXIMIZE;
+        if (max ? x < y : x > y)
+            return 0;
+        better |= max ? x > y : x < y;
+    }
+    return better;
+}
+
+char *
+study_front(const struct study *s)
+{
+    /* An archive of the undominated so far: each completed trial is checked against the
+     * archive only, which it joins unless dominated, evicting those it dominates. */
+    char *on = calloc(s->n_trials_v + 1, 1);
+    size_t *arch = malloc((s->n_trials_v + 1) * sizeof *arch), n = 0;
+    if (!on || !arch) {
+        free(on);
+        free(arch);
+        return NULL;
+    }
+    for (size_t i = 0; i < s->n_trials_v; i++) {
+        const struct trial *t = s->trials[i];
+        if (t->state != TARS_TRIAL_COMPLETE || t->n_values < s->n_obj)
+            continue;
+        int dominated = 0;
+        for (size_t j = 0; j < n && !dominated; j++)
+            dominated = dominates(s, s->trials[arch[j]], t);
+        if (dominated)
+            continue;
+        size_t kept = 0;
+        for (size_t j = 0; j < n; j++)
+            if (!dominates(s, t, s->trials[arch[j]]))
+                arch[kept++] = arch[j];
+        n = kept;
+        arch[n++] = i;
+    }
+    for (size_t j = 0; j < n; j++)
+        on[arch[j]] = 1;
+    free(arch);
+    return on;
+}
+
 /* Members of the spec, with defaults; errors name the member. */
 static int
 get_u64(json_t *spec, const char *key, uint64_t def, uint64_t min, uint64_t max, uint64_t *out,

@@ -166,6 +166,9 @@ void study_free(struct study *s);
 /* Index of the best completed trial of a single-objective study, or -1. */
 long study_best(const struct study *s);
 int study_better(const struct study *s, double a, double b);
+/* Which trials (by index) are on the Pareto front of the completed ones (malloc'd flags, NULL
+ * when out of memory): O(trials x front). */
+char *study_front(const struct study *s);
 /* Builds a study from a normalised spec (create and load). */
 int study_from_spec(struct host *h, struct study *s, char *err, size_t errlen);
 

@@ -3,8 +3,8 @@
  * the page what one of a few hundred does: the trials' values over their number (every trial
  * that improved the best, then an even sample of the rest, up to max points), each trial's
  * intermediate values (the most recent `curves` trials that reported), the parameters'
- * importance, parallel coordinates (a sample of the completed trials) and, for two
- * objectives, the completed trials with their Pareto rank (0: on the front).
+ * importance, parallel coordinates (a sample of the completed trials) and, for several
+ * objectives, whether each of those is on the Pareto front.
  *
  * Importance is the correlation ratio η² of the objective on each parameter: the completed
  * trials are grouped by the parameter (its categories, or 8 bins of equal counts along its
@@ -126,21 +126,6 @@ importance(const struct study *s)
     return o;
 }
 
-/* Whether trial a dominates b on every objective. */
-static int
-dominates(const struct study *s, const struct trial *a, const struct trial *b)
-{
-    int better = 0;
-    for (uint32_t i = 0; i < s->n_obj; i++) {
-        int max = s->directions[i] == TARS_MAXIMIZE;
-        double x = a->values[i], y = b->values[i];
-        if (max ? x < y : x > y)
-            return 0;
-        better |= max ? x > y : x < y;
-    }
-    return better;
-}
-
 /* The values chart: improvements of the best, then an even sample, in number order. */
 static json_t *
 points(const struct study *s, size_t max)
@@ -214,6 +199,7 @@ completed(const struct study *s, size_t max)
         n += s->trials[i]->state == TARS_TRIAL_COMPLETE;
     size_t stride = n > max ? (n + max - 1) / max : 1, seen = 0;
     json_t *arr = json_array();
+    char *on = s->n_obj > 1 ? study_front(s) : NULL;
     for (size_t i = 0; i < s->n_trials_v; i++) {
         const struct trial *t = s->trials[i];
         if (t->state != TARS_TRIAL_COMPLETE || seen++ % stride)
@@ -223,15 +209,11 @@ completed(const struct study *s, size_t max)
             json_array_append_new(values, num(t->values[k]));
         json_t *o = json_pack("{s:I, s:o, s:o}", "number", (json_int_t)t->number, "values", values,
                               "params", study_values_json(s, t->params));
-        if (s->n_obj > 1) {
-            int dominated = 0;
-            for (size_t j = 0; j < s->n_trials_v && !dominated; j++)
-                dominated =
-                    s->trials[j]->state == TARS_TRIAL_COMPLETE && dominates(s, s->trials[j], t);
-            json_object_set_new(o, "front", json_boolean(!dominated));
-        }
+        if (on)
+            json_object_set_new(o, "front", json_boolean(on[i]));
         json_array_append_new(arr, o);
     }
+    free(on);
     return arr;
 }
 
